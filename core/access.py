@@ -1,0 +1,61 @@
+"""Who may do what. Services call `require(actor, capability)` before they act, so a
+page that forgets to hide a button still cannot do what the role may not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import Forbidden
+
+# capability -> roles that hold it. The table in the README mirrors this.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "content.read": frozenset({"instructor", "admin", "program_lead"}),
+    "content.edit": frozenset({"admin"}),
+    "packages.read": frozenset({"instructor", "admin", "program_lead"}),
+    "packages.download": frozenset({"instructor", "admin"}),
+    "packages.build": frozenset({"admin"}),
+    "companies.manage": frozenset({"admin"}),
+    "review.read": frozenset({"instructor", "admin", "program_lead"}),
+    "review.act": frozenset({"instructor", "admin"}),
+    "review.reveal": frozenset({"instructor", "admin"}),
+    "feedback.read": frozenset({"instructor", "admin", "program_lead"}),
+    "feedback.moderate": frozenset({"admin"}),
+    "leaderboard.read": frozenset({"instructor", "admin", "program_lead"}),
+    "leaderboard.identities": frozenset({"admin"}),
+    "analytics.read": frozenset({"instructor", "admin", "program_lead"}),
+    "analytics.full": frozenset({"admin", "program_lead"}),
+    "staff.manage": frozenset({"admin"}),
+}
+
+ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in staff member, as plain data (never an ORM object in a session)."""
+
+    id: int | None
+    email: str
+    display_name: str
+    role: str
+
+    def can(self, capability: str) -> bool:
+        return can(self, capability)
+
+
+SYSTEM = Actor(id=None, email="system@ngi.local", display_name="System (CLI)", role="admin")
+
+
+def can(actor: Actor | None, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+    return actor is not None and actor.role in CAPABILITIES[capability]
+
+
+def require(actor: Actor | None, capability: str) -> Actor:
+    if actor is None:
+        raise Forbidden("Please sign in first.")
+    if not can(actor, capability):
+        role = ROLE_LABELS.get(actor.role, actor.role)
+        raise Forbidden(f"{role}s may not do this ({capability}).")
+    return actor

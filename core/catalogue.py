@@ -1,0 +1,207 @@
+"""The program's content catalogue: modules → units → lessons → activities.
+
+Each activity's `rubric_criteria` says what the validators must check (`checks`,
+`required_sheets`), how feedback is scored (`criteria`, `weights`), and which file
+types it accepts. `ngi seed` upserts this tree by `content_key`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import LearningContent
+
+STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
+
+CRITERIA = {
+    "accuracy": "Statements tie: the balance sheet balances, cash and net income reconcile, no errors.",
+    "documentation": "Assumptions are written down next to the inputs, with sources.",
+    "presentation": "Clear layout: labelled periods, consistent units, inputs distinguished from formulas.",
+    "reasoning": "Drivers and forecasts are explained and defensible against the company's history.",
+}
+
+
+def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
+    return dict(
+        content_type="activity", content_key=key, title=title, sequence_order=seq,
+        estimated_duration_minutes=minutes, learning_objectives=objectives, activity_type="excel_build",
+        prerequisites=prereqs, description=description,
+        rubric_criteria={
+            "checks": checks, "required_sheets": sheets, "criteria": CRITERIA,
+            "weights": weights, "submission_types": types,
+        },
+    )
+
+
+def _lesson(key, title, seq, minutes, description, prereqs=None):
+    return dict(
+        content_type="lesson", content_key=key, title=title, sequence_order=seq,
+        estimated_duration_minutes=minutes, description=description, prerequisites=prereqs or [],
+    )
+
+
+TREE: list[dict] = [
+    dict(
+        content_type="module", content_key="business_foundations", title="Business Foundations", sequence_order=1,
+        description="How a business turns customers into revenue, and how to map its drivers.",
+        children=[
+            dict(
+                content_type="unit", content_key="unit_1_systems_thinking", title="Systems thinking",
+                sequence_order=1, description="Seeing a company as a system of volume, price and take-rate.",
+                children=[
+                    _lesson("l1_business_model", "What a business model is", 1, 20,
+                            "Customers, value proposition and how money flows back."),
+                    _lesson("l2_revenue_drivers", "Revenue drivers: Q × P × T", 2, 25,
+                            "Decomposing revenue into volume, price and take-rate.", ["l1_business_model"]),
+                    _activity(
+                        "a1_drivers_map", "Drivers map for your company", 3, minutes=90,
+                        objectives=["Decompose revenue into Q × P (× T) drivers",
+                                    "Tie the driver build to reported revenue"],
+                        checks=["required_sheets", "no_error_values", "revenue_build"],
+                        sheets=["Revenue Drivers"],
+                        weights={"accuracy": 0.4, "documentation": 0.25, "presentation": 0.1, "reasoning": 0.25},
+                        types=["excel"], prereqs=["l2_revenue_drivers"],
+                        description="Build the revenue driver sheet from the company package and reconcile it "
+                        "to reported revenue for each historical year.",
+                    ),
+                ],
+            ),
+        ],
+    ),
+    dict(
+        content_type="module", content_key="accounting_i", title="Accounting I", sequence_order=2,
+        description="The three statements, working capital and debt.", prerequisites=["business_foundations"],
+        children=[
+            dict(
+                content_type="unit", content_key="unit_2_three_statements", title="The three statements",
+                sequence_order=1, description="How the income statement, balance sheet and cash flow connect.",
+                children=[
+                    _lesson("l3_income_statement", "The income statement", 1, 30, "From revenue to net income."),
+                    _lesson("l4_balance_sheet", "The balance sheet", 2, 30, "Assets = liabilities + equity.",
+                            ["l3_income_statement"]),
+                    _lesson("l5_cash_flow", "The cash-flow statement", 3, 30,
+                            "Reconciling net income to the change in cash.", ["l4_balance_sheet"]),
+                ],
+            ),
+            dict(
+                content_type="unit", content_key="unit_3_working_capital", title="Working capital and debt",
+                sequence_order=2, description="Forecasting working capital and a debt schedule.",
+                prerequisites=["unit_2_three_statements"],
+                children=[
+                    _lesson("l6_working_capital", "Working-capital days", 1, 25,
+                            "Receivable, inventory and payable days."),
+                    _lesson("l7_debt_schedule", "Debt schedules", 2, 25, "Drawdowns, repayments and interest.",
+                            ["l6_working_capital"]),
+                    _activity(
+                        "a2_wc_debt", "Three-statement forecast with working capital and debt", 3, minutes=180,
+                        objectives=["Forecast working capital from days metrics",
+                                    "Build a debt schedule that feeds interest and cash",
+                                    "Keep the three statements tied in every forecast year"],
+                        checks=["required_sheets", "no_error_values", "bs_balances", "cash_ties",
+                                "net_income_ties", "forecast_formulas"],
+                        sheets=STATEMENT_SHEETS,
+                        weights={"accuracy": 0.45, "documentation": 0.2, "presentation": 0.1, "reasoning": 0.25},
+                        types=["excel"], prereqs=["l7_debt_schedule", "a1_drivers_map"],
+                        description="Extend the package's statements five years forward with formulas; the "
+                        "balance sheet must balance and cash must tie every year.",
+                    ),
+                ],
+            ),
+        ],
+    ),
+    dict(
+        content_type="module", content_key="finance_valuation", title="Finance & Valuation", sequence_order=3,
+        description="DCF and comparables, ending in the capstone price target.", prerequisites=["accounting_i"],
+        children=[
+            dict(
+                content_type="unit", content_key="unit_4_valuation", title="Valuation", sequence_order=1,
+                description="Discounted cash flow and trading comparables.",
+                children=[
+                    _lesson("l8_dcf", "Discounted cash flow", 1, 40, "Free cash flow, WACC and terminal value."),
+                    _lesson("l9_comparables", "Trading comparables", 2, 30, "Choosing peers and multiples.",
+                            ["l8_dcf"]),
+                    _activity(
+                        "capstone", "Capstone: valuation and recommendation", 3, minutes=480,
+                        objectives=["Value the company with a DCF and with comparables",
+                                    "Reconcile both into a final price target",
+                                    "Defend the recommendation in a memo"],
+                        checks=["required_sheets", "no_error_values", "bs_balances", "cash_ties",
+                                "net_income_ties", "forecast_formulas", "price_targets"],
+                        sheets=[*STATEMENT_SHEETS, "Valuation"],
+                        weights={"accuracy": 0.35, "documentation": 0.2, "presentation": 0.15, "reasoning": 0.3},
+                        types=["excel", "pdf_memo", "pdf_deck"], prereqs=["l9_comparables", "a2_wc_debt"],
+                        description="Submit the full model with DCF, comps and a final price target, plus "
+                        "an investment memo; the target goes onto the anonymized leaderboard.",
+                    ),
+                ],
+            ),
+        ],
+    ),
+]
+
+
+def seed_catalogue(session: Session, *, publish: bool = True) -> int:
+    """Upsert the tree by content_key; returns how many rows were created.
+
+    Existing rows keep their editorial fields (title, description, published state)
+    so that re-seeding never undoes an admin's edit.
+    """
+    existing = {c.content_key: c for c in session.scalars(select(LearningContent))}
+    created = 0
+
+    def visit(node: dict, parent: LearningContent | None) -> None:
+        nonlocal created
+        fields = {k: v for k, v in node.items() if k != "children"}
+        row = existing.get(fields["content_key"])
+        if row is None:
+            row = LearningContent(**fields, parent=parent, is_published=publish)
+            session.add(row)
+            created += 1
+        else:
+            # Structural fields follow the catalogue; editorial ones stay as edited.
+            for key in ("content_type", "sequence_order", "rubric_criteria", "activity_type", "prerequisites"):
+                if key in fields:
+                    setattr(row, key, fields[key])
+            row.parent = parent
+        for child in node.get("children", []):
+            visit(child, row)
+
+    for module in TREE:
+        visit(module, None)
+    session.flush()
+    return created
+
+
+def activity_keys() -> list[str]:
+    keys: list[str] = []
+
+    def walk(node):
+        if node["content_type"] == "activity":
+            keys.append(node["content_key"])
+        for child in node.get("children", []):
+            walk(child)
+
+    for module in TREE:
+        walk(module)
+    return keys
+
+
+def activity_spec(key: str) -> dict | None:
+    """The catalogue's definition of an activity, with its module key. Needs no database."""
+
+    def walk(node, module):
+        module = node["content_key"] if node["content_type"] == "module" else module
+        if node["content_type"] == "activity" and node["content_key"] == key:
+            return {**node, "module": module}
+        for child in node.get("children", []):
+            found = walk(child, module)
+            if found:
+                return found
+        return None
+
+    for module in TREE:
+        found = walk(module, None)
+        if found:
+            return found
+    return None

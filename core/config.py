@@ -1,0 +1,88 @@
+"""Settings from the environment.
+
+Every variable the product reads is declared once in `SETTINGS`, so the README can be
+checked against it (tests/test_config.py) and nothing reads `os.environ` ad hoc.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# name -> (default, one-line description). The README's configuration table must list
+# every name here.
+SETTINGS: dict[str, tuple[str | None, str]] = {
+    "DATABASE_URL": (None, "SQLAlchemy URL; default is SQLite at $NGI_DATA_DIR/ngi.db"),
+    "NGI_DATA_DIR": ("./data", "where the embedded database and local files live"),
+    "NGI_DEMO_MODE": (None, "1/0 to force demo mode; default on only for the embedded SQLite"),
+    "NGI_STORAGE_URL": (None, "fsspec URL for stored files (s3://bucket/prefix, memory://x); default $NGI_DATA_DIR/files"),
+    "NGI_TIMEZONE": ("America/New_York", "program timezone for streaks and daily figures"),
+    "NGI_SEC_USER_AGENT": (None, "User-Agent the SEC requires for `ngi packages fetch` (name and email)"),
+    "NGI_SEC_BASE_URL": ("https://data.sec.gov", "base URL of the SEC companyfacts API"),
+    "OPENAI_API_KEY": (None, "enables the openai feedback provider"),
+    "OPENAI_BASE_URL": (None, "OpenAI-compatible endpoint (Azure, vLLM, Ollama ...)"),
+    "NGI_OPENAI_MODEL": ("gpt-4o-mini", "model used for feedback"),
+    "NGI_FEEDBACK_ON_SUBMIT": ("1", "generate feedback when a submission passes validation"),
+    "NGI_FEEDBACK_DAILY_BUDGET_USD": ("25", "daily OpenAI spend cap; past it feedback falls back to the rubric provider"),
+    "NGI_FEEDBACK_MONTHLY_BUDGET_USD": ("500", "monthly budget shown on the cost panel"),
+    "NGI_PRICES_FILE": (None, "JSON price table with effective dates; default core/config/prices.json"),
+    "GPTZERO_API_KEY": (None, "enables AI-detection through GPTZero"),
+    "NGI_GPTZERO_BASE_URL": ("https://api.gptzero.me", "GPTZero API base URL"),
+    "NGI_AI_FLAG_THRESHOLD": ("70", "AI-detection score (0-100) above which work is flagged"),
+    "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
+    "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+}
+
+
+def env(name: str) -> str | None:
+    """The value of a declared setting, or its default. Empty counts as unset."""
+    if name not in SETTINGS:
+        raise KeyError(f"{name} is not a declared setting (core/config.py)")
+    value = os.environ.get(name, "")
+    return value if value.strip() else SETTINGS[name][0]
+
+
+def env_flag(name: str) -> bool | None:
+    value = env(name)
+    if value is None:
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_float(name: str) -> float:
+    value = env(name)
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def data_dir() -> Path:
+    return Path(env("NGI_DATA_DIR") or "./data")
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'ngi.db'}"
+
+
+def database_url() -> str:
+    return env("DATABASE_URL") or default_database_url()
+
+
+def uses_embedded_default() -> bool:
+    """True when no DATABASE_URL is set: the app runs on its own SQLite file."""
+    return env("DATABASE_URL") is None
+
+
+def demo_mode() -> bool:
+    """Demo accounts exist only here. Never on a database the operator pointed us at."""
+    if not uses_embedded_default():
+        return False
+    forced = env_flag("NGI_DEMO_MODE")
+    return True if forced is None else forced
+
+
+def program_timezone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(env("NGI_TIMEZONE") or "America/New_York")

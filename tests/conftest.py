@@ -1,0 +1,86 @@
+"""Database fixtures: every `db_url` test runs on SQLite and on PostgreSQL.
+
+SQLite: a file in tmp_path, copied from a migrated template. PostgreSQL: one fresh
+database per test session (CREATE DATABASE from TEST_POSTGRES_URL), migrated to head
+and truncated between tests. A missing server skips locally and fails with CI=true.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core import schema
+from core.db import make_engine
+from tests.support import fresh_postgres_database, truncate_all
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_session_url():
+    with fresh_postgres_database("ngi_test") as url:
+        engine = make_engine(url)
+        schema.upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path, _sqlite_template) -> str:
+    """URL of a migrated, empty database; parametrized over both engines."""
+    if request.param == "sqlite":
+        path = tmp_path / "ngi.db"
+        shutil.copy(_sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("_postgres_session_url")
+    engine = make_engine(url)
+    truncate_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, _sqlite_template) -> str:
+    """A migrated, empty SQLite database only (for tests that need no PostgreSQL)."""
+    path = tmp_path / "ngi.db"
+    shutil.copy(_sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def seeded_engine(engine):
+    """Migrated database with the ten companies and the content catalogue."""
+    from core import catalogue, companies
+    from core.db import session_scope
+
+    with session_scope(engine) as session:
+        companies.seed_curated(session)
+        catalogue.seed_catalogue(session)
+    return engine
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    """Point NGI_DATA_DIR (and so local storage) at a per-test folder."""
+    monkeypatch.setenv("NGI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("NGI_STORAGE_URL", raising=False)
+    return tmp_path / "data"

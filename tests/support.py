@@ -1,0 +1,82 @@
+"""Helpers shared by the tests (imported as `tests.support`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from core.db import make_engine, normalize_url
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def unavailable(reason: str):
+    """Skip with a visible reason locally; in CI a missing dependency is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL") or DEFAULT_PG
+
+
+_pg_state: dict[str, object] = {}
+
+
+def postgres_reachable() -> str | None:
+    """None when the server answers, else why not (checked once per process)."""
+    if "error" not in _pg_state:
+        engine = make_engine(postgres_admin_url(), connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            _pg_state["error"] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            _pg_state["error"] = f"PostgreSQL at {postgres_admin_url()} is not reachable: {str(exc).splitlines()[0]}"
+        finally:
+            engine.dispose()
+    return _pg_state["error"]  # type: ignore[return-value]
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str = "ngi_test"):
+    """CREATE DATABASE for the duration of the block; yields its URL."""
+    error = postgres_reachable()
+    if error:
+        unavailable(error)
+    admin = make_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = normalize_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+def truncate_all(engine) -> None:
+    """Empty every application table, keeping the schema (fast per-test isolation)."""
+    from core.db import Base
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    inspector_tables = set(sa.inspect(engine).get_table_names())
+    tables = [t for t in tables if t in inspector_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")
