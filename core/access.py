@@ -46,10 +46,14 @@ class Actor:
 SYSTEM = Actor(id=None, email="system@ngi.local", display_name="System (CLI)", role="admin")
 
 
-def can(actor: Actor | None, capability: str) -> bool:
+def can_role(role: str | None, capability: str) -> bool:
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}")
-    return actor is not None and actor.role in CAPABILITIES[capability]
+    return role in CAPABILITIES[capability]
+
+
+def can(actor: Actor | None, capability: str) -> bool:
+    return actor is not None and can_role(actor.role, capability)
 
 
 def require(actor: Actor | None, capability: str) -> Actor:

@@ -1,0 +1,145 @@
+"""The only core module that imports streamlit: the cached engine, the page guard,
+sign-in and sign-out, and how domain errors are shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core import auth, config
+from core.access import ROLE_LABELS, Actor, can
+from core.db import make_engine, session_scope
+from core.errors import DomainError
+
+T = TypeVar("T")
+_ACTOR_KEY = "ngi_actor_id"
+_ROLE_KEY = "ngi_actor_role"
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def engine() -> Engine:
+    """Keyed on the URL, so a test that switches DATABASE_URL gets its own engine."""
+    return _engine_for(config.database_url())
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def signed_in_actor() -> Actor | None:
+    actor_id = st.session_state.get(_ACTOR_KEY)
+    if actor_id is not None:
+        with session_scope(engine()) as session:
+            actor = auth.current_actor(session, actor_id)
+        if actor is None:
+            st.session_state.pop(_ACTOR_KEY, None)
+            st.session_state.pop(_ROLE_KEY, None)
+        return actor
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        try:
+            with session_scope(engine()) as session:
+                actor = auth.actor_for_oidc_email(session, st.user.get("email"))
+        except DomainError as err:
+            st.error(err.message)
+            st.button("Sign out of the identity provider", on_click=st.logout, key="oidc_logout")
+            st.stop()
+        _remember(actor)
+        return actor
+    return None
+
+
+def _remember(actor: Actor) -> None:
+    st.session_state[_ACTOR_KEY] = actor.id
+    st.session_state[_ROLE_KEY] = actor.role
+
+
+def remembered_role() -> str | None:
+    """The role stored at sign-in, for the router's menu only; pages re-check it."""
+    return st.session_state.get(_ROLE_KEY)
+
+
+def guard(capability: str | None = None) -> Actor:
+    """Every page calls this first. Unsigned visitors get the sign-in form; a role
+    without `capability` gets a refusal. Either way the page stops here."""
+    actor = signed_in_actor()
+    if actor is None:
+        sign_in_form()
+        st.stop()
+    if capability is not None and not can(actor, capability):
+        st.error(f"{ROLE_LABELS.get(actor.role, actor.role)}s do not have access to this page.", icon="🔒")
+        st.stop()
+    return actor
+
+
+def sign_in_form() -> None:
+    st.title("NGI Learning — staff sign-in")
+    with st.form("sign_in", clear_on_submit=False):
+        email = st.text_input("Email", key="sign_in_email")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            with session_scope(engine()) as session:
+                actor = auth.authenticate(session, email, password)
+        except DomainError as err:
+            st.error(err.message)
+        else:
+            _remember(actor)
+            st.rerun()
+    if _oidc_configured():
+        st.button("Sign in with your organisation", on_click=st.login, key="oidc_login")
+    if config.demo_mode():
+        st.info(
+            "Demo mode: sign in as "
+            + ", ".join(f"**{email}** ({ROLE_LABELS[role]})" for email, _, role in auth.DEMO_ACCOUNTS)
+            + f" with password `{auth.DEMO_PASSWORD}`."
+        )
+
+
+def sign_in_page() -> None:
+    """The only page an unsigned visitor is routed to."""
+    if signed_in_actor() is not None:  # e.g. OIDC just completed
+        st.rerun()
+    sign_in_form()
+
+
+def sign_out() -> None:
+    st.session_state.clear()
+    st.cache_data.clear()
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def sidebar(actor: Actor) -> None:
+    with st.sidebar:
+        st.caption(f"Signed in as **{actor.display_name}** · {ROLE_LABELS.get(actor.role, actor.role)}")
+        if st.button("Sign out", key="sign_out"):
+            sign_out()
+            st.rerun()
+
+
+def run_action(action: Callable[[], T], *, success: str | None = None) -> T | None:
+    """Run a write action; show a DomainError's message instead of a traceback."""
+    try:
+        result = action()
+    except DomainError as err:
+        st.error(err.message)
+        return None
+    if success:
+        st.success(success)
+    st.cache_data.clear()
+    return result
+
+
+def empty_state(message: str, hint: str | None = None) -> None:
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon="ℹ️")

@@ -1,0 +1,11 @@
+"""Placeholder until this page is built; it already runs the shared guard."""
+
+import streamlit as st
+
+from core import ui
+
+actor = ui.guard(None
+            st.Page(path, title=title, icon=icon, default=(path == "pages/home.py")))
+ui.sidebar(actor)
+st.title("home")
+st.info("This page is being built.")

@@ -1,0 +1,10 @@
+"""Placeholder until this page is built; it already runs the shared guard."""
+
+import streamlit as st
+
+from core import ui
+
+actor = ui.guard("packages.read")
+ui.sidebar(actor)
+st.title("packages")
+st.info("This page is being built.")
