@@ -231,6 +231,9 @@ class LearningSubmission(Base):
     # Added by migration 0004 (review and moderation).
     ai_detection_details: Mapped[Any | None] = mapped_column(JSONType)
     feedback_status: Mapped[str | None] = mapped_column(String(20))
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_notes: Mapped[str | None] = mapped_column(Text)
 
     student: Mapped[Student] = relationship(back_populates="submissions")
     company: Mapped[LearningCompany] = relationship(back_populates="submissions")

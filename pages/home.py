@@ -4,8 +4,7 @@ import streamlit as st
 
 from core import ui
 
-actor = ui.guard(None
-            st.Page(path, title=title, icon=icon, default=(path == "pages/home.py")))
+actor = ui.guard()
 ui.sidebar(actor)
 st.title("home")
 st.info("This page is being built.")

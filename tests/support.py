@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -80,3 +81,46 @@ def truncate_all(engine) -> None:
         else:
             for table in tables:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PAGES = APP.parent / "pages"
+
+
+def staff_actor(engine, role: str, email: str | None = None):
+    """A real staff account of `role` (created if missing), as a core Actor."""
+    from sqlalchemy import select
+
+    from core import auth
+    from core.db import session_scope
+    from core.models import StaffUser
+
+    email = email or f"{role}@test.ngi"
+    with session_scope(engine) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.email == email))
+        if user is None:
+            user = auth.add_staff(session, email=email, role=role, display_name=f"Test {role}",
+                                  password="correct horse battery")
+        return auth.actor_of(user)
+
+
+def app_test(db_url: str, monkeypatch, *, role: str | None, page: str | None = None, timeout: float = 60):
+    """An AppTest of the router (or a cold deep link to `pages/<page>.py`), on `db_url`,
+    signed in as a staff member of `role` (or signed out when role is None)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from core.db import make_engine
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    script = APP if page is None else PAGES / f"{page}.py"
+    at = AppTest.from_file(str(script), default_timeout=timeout)
+    if role is not None:
+        engine = make_engine(db_url)
+        actor = staff_actor(engine, role)
+        engine.dispose()
+        at.session_state["ngi_actor_id"] = actor.id
+        at.session_state["ngi_actor_role"] = actor.role
+    return at

@@ -1,7 +1,8 @@
 """Columns and tables the appendix lacks, for review and feedback moderation.
 
 - learning_submissions: ai_detection_details (the detector's model version and
-  per-run details), feedback_status (generated / retry / skipped ...).
+  per-run details), feedback_status (generated / retry / skipped ...), and the
+  instructor's review (reviewed_by, reviewed_at, review_notes).
 - learning_feedback: provider, cached input tokens, the stored prompt, release state
   (held | released) with reasons and who released it, the original text of an edit
   and who edited it, auto_flags, and the row a regeneration came from.
@@ -30,6 +31,13 @@ def upgrade() -> None:
     with op.batch_alter_table("learning_submissions") as batch:
         batch.add_column(sa.Column("ai_detection_details", JSON))
         batch.add_column(sa.Column("feedback_status", sa.String(20)))
+        batch.add_column(sa.Column("reviewed_by", sa.Integer()))
+        batch.add_column(sa.Column("reviewed_at", TS))
+        batch.add_column(sa.Column("review_notes", sa.Text()))
+        batch.create_foreign_key(
+            op.f("fk_learning_submissions_reviewed_by_staff_users"), "staff_users", ["reviewed_by"], ["id"],
+            ondelete="SET NULL",
+        )
 
     with op.batch_alter_table("learning_feedback") as batch:
         batch.add_column(sa.Column("provider", sa.String(20)))
@@ -118,5 +126,8 @@ def downgrade() -> None:
         ):
             batch.drop_column(column)
     with op.batch_alter_table("learning_submissions") as batch:
+        batch.drop_constraint(op.f("fk_learning_submissions_reviewed_by_staff_users"), type_="foreignkey")
+        for column in ("review_notes", "reviewed_at", "reviewed_by"):
+            batch.drop_column(column)
         batch.drop_column("feedback_status")
         batch.drop_column("ai_detection_details")
