@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core.access import Actor
-from core.db import utcnow
+from core import audit, config
+from core.access import Actor, require
+from core.db import session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import STAFF_ROLES, StaffUser
 
@@ -87,23 +89,29 @@ def set_password(session: Session, email: str, password: str) -> StaffUser:
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> Actor:
-    """The staff member for these credentials, or Forbidden(REFUSAL).
+def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> Actor | None:
+    """The staff member for these credentials, or None when refused.
 
-    After MAX_FAILURES wrong passwords the account refuses every attempt, right or
-    wrong, until LOCKOUT has passed. The caller commits, so failures are counted.
+    Returns None instead of raising so the caller can commit the failure count; use
+    `sign_in` unless you manage the transaction yourself. After MAX_FAILURES wrong
+    passwords the account refuses every attempt, right or wrong, until LOCKOUT has
+    passed. Demo accounts are refused whenever demo mode is off.
     """
     now = now or utcnow()
     try:
         email = _normalize_email(email)
     except Invalid:
-        raise Forbidden(REFUSAL) from None
-    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
-    if user is None or not user.is_active or not user.password_hash:
         _verify(_DUMMY_HASH, password or "")
-        raise Forbidden(REFUSAL)
+        return None
+    user = session.scalar(
+        select(StaffUser).where(func.lower(StaffUser.email) == email).with_for_update()
+    )
+    if user is None or not user.is_active or not user.password_hash or (user.is_demo and not config.demo_mode()):
+        _verify(_DUMMY_HASH, password or "")
+        return None
     if user.locked_until is not None and user.locked_until > now:
-        raise Forbidden(REFUSAL)
+        _verify(_DUMMY_HASH, password or "")  # same cost as a real check: timing reveals nothing
+        return None
     if not _verify(user.password_hash, password or ""):
         if user.locked_until is not None and user.locked_until <= now:
             user.failed_login_count = 0  # the previous lockout has served its time
@@ -111,8 +119,10 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
         user.failed_login_count = (user.failed_login_count or 0) + 1
         if user.failed_login_count >= MAX_FAILURES:
             user.locked_until = now + LOCKOUT
+            audit.record(session, None, "staff.locked_out", target_type="staff_user", target_id=user.id,
+                         details={"email": user.email, "until": user.locked_until.isoformat()})
         session.flush()
-        raise Forbidden(REFUSAL)
+        return None
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login_at = now
@@ -122,6 +132,16 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     return actor_of(user)
 
 
+def sign_in(engine: Engine, *, email: str, password: str, now: datetime | None = None) -> Actor:
+    """Check credentials in their own transaction, committed even when refused (so
+    failures count toward the lockout), then raise Forbidden(REFUSAL) if refused."""
+    with session_scope(engine) as session:
+        actor = authenticate(session, email, password, now=now)
+    if actor is None:
+        raise Forbidden(REFUSAL)
+    return actor
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _hasher.verify(hashed, password)
@@ -129,12 +149,14 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def actor_for_oidc_email(session: Session, email: str | None) -> Actor:
+def actor_for_oidc_email(session: Session, email: str | None, *, email_verified: bool | None = None) -> Actor:
     """An OIDC identity is accepted only if its email belongs to an active staff user."""
     if not email:
         raise Forbidden("Your identity provider did not share an email address.")
+    if email_verified is False:
+        raise Forbidden(f"Your identity provider has not verified {email}; sign in with a verified address.")
     user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower()))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or (user.is_demo and not config.demo_mode()):
         raise Forbidden(f"{email} is not a staff account here. Ask an admin to add you.")
     user.last_login_at = utcnow()
     session.flush()
@@ -144,13 +166,16 @@ def actor_for_oidc_email(session: Session, email: str | None) -> Actor:
 def current_actor(session: Session, actor_id: int) -> Actor | None:
     """Re-read on every page run so a deactivated or re-roled account takes effect at once."""
     user = session.get(StaffUser, actor_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or (user.is_demo and not config.demo_mode()):
         return None
     return actor_of(user)
 
 
 def sync_demo_accounts(session: Session, *, demo: bool) -> list[tuple[str, str, str]]:
-    """Create the demo accounts when demo mode is on; delete them when it is off."""
+    """Create the demo accounts when demo mode is on; delete them when it is off.
+
+    Returns (email, password, role) for each demo account, to be printed.
+    """
     if not demo:
         session.execute(delete(StaffUser).where(StaffUser.is_demo.is_(True)))
         return []
@@ -158,4 +183,55 @@ def sync_demo_accounts(session: Session, *, demo: bool) -> list[tuple[str, str, 
         user = session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
             add_staff(session, email=email, role=role, display_name=name, password=DEMO_PASSWORD, is_demo=True)
+        elif user.is_demo:
+            # A demo account always answers to the printed password and role.
+            user.role, user.is_active = role, True
+            user.password_hash = _hasher.hash(DEMO_PASSWORD)
+            user.failed_login_count, user.locked_until = 0, None
+    session.flush()
     return [(email, DEMO_PASSWORD, role) for email, _, role in DEMO_ACCOUNTS]
+
+
+# --- staff management (admins and the CLI) -----------------------------------------
+
+
+def create_staff(
+    session: Session, actor: Actor, *, email: str, role: str, display_name: str | None = None,
+    password: str | None = None,
+) -> Actor:
+    require(actor, "staff.manage")
+    user = add_staff(session, email=email, role=role, display_name=display_name, password=password)
+    audit.record(session, actor, "staff.add", target_type="staff_user", target_id=user.id,
+                 details={"email": user.email, "role": role, "password_set": bool(password)})
+    return actor_of(user)
+
+
+def change_password(session: Session, actor: Actor, *, email: str, password: str) -> Actor:
+    require(actor, "staff.manage")
+    user = set_password(session, email, password)
+    audit.record(session, actor, "staff.passwd", target_type="staff_user", target_id=user.id,
+                 details={"email": user.email})
+    return actor_of(user)
+
+
+def deactivate_staff(session: Session, actor: Actor, *, email: str) -> Actor:
+    require(actor, "staff.manage")
+    user = find_staff(session, email)
+    if user.id is not None and user.id == actor.id:
+        raise Conflict("You cannot deactivate your own account.")
+    user.is_active = False
+    session.flush()
+    audit.record(session, actor, "staff.deactivate", target_type="staff_user", target_id=user.id,
+                 details={"email": user.email})
+    return actor_of(user)
+
+
+def list_staff(session: Session, actor: Actor) -> list[dict]:
+    require(actor, "staff.manage")
+    users = session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email))
+    return [
+        dict(email=u.email, name=u.display_name, role=u.role, active=u.is_active, demo=u.is_demo,
+             password=bool(u.password_hash), last_login_at=u.last_login_at,
+             locked_until=u.locked_until)
+        for u in users
+    ]

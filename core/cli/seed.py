@@ -12,6 +12,7 @@ def register(subparsers) -> None:
     parser.add_argument("--demo", action="store_true", help="also generate a demo cohort (embedded database only)")
     parser.add_argument("--students", type=int, default=200, help="demo cohort size (default 200)")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the demo cohort")
+    parser.add_argument("--if-empty", action="store_true", help="with --demo: only when there are no students yet")
     parser.set_defaults(handler=_seed)
 
 
@@ -26,5 +27,5 @@ def _seed(args) -> int:
     if args.demo:
         from core import demo
 
-        demo.seed_demo_cli(eng, students=args.students, seed=args.seed)
+        demo.seed_demo_cli(eng, students=args.students, seed=args.seed, if_empty=args.if_empty)
     return 0

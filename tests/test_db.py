@@ -1,0 +1,81 @@
+"""Engine plumbing: URL normalisation, SQLite pragmas, session scope, UTC timestamps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from core import config
+from core.db import make_engine, normalize_url, session_scope
+from core.errors import Unavailable
+from core.models import LearningCompany
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db.example:5433/ngi", "postgresql://u:p@db.example:5433/ngi"])
+def test_postgres_urls_use_psycopg3(url):
+    normalized = normalize_url(url)
+    assert normalized.drivername == "postgresql+psycopg"
+    assert (normalized.host, normalized.port, normalized.database) == ("db.example", 5433, "ngi")
+
+
+def test_default_url_is_sqlite_under_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("NGI_DATA_DIR", str(tmp_path / "d"))
+    assert config.database_url() == f"sqlite:///{tmp_path / 'd' / 'ngi.db'}"
+    assert config.demo_mode() is True
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@h/db")
+    assert config.database_url() == "postgresql://x@h/db"
+    assert config.demo_mode() is False
+    monkeypatch.setenv("NGI_DEMO_MODE", "1")  # cannot force demo accounts onto a real database
+    assert config.demo_mode() is False
+
+
+def test_sqlite_application_connections_enforce_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    migration = make_engine(f"sqlite:///{tmp_path / 'x.db'}", foreign_keys=False)
+    with migration.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+
+
+def test_session_scope_rolls_back_on_error(engine):
+    with pytest.raises(RuntimeError):
+        with session_scope(engine) as session:
+            session.add(LearningCompany(ticker="ZZZ", company_name="Half written"))
+            session.flush()
+            raise RuntimeError("boom")
+    with session_scope(engine) as session:
+        assert session.scalar(select(LearningCompany)) is None
+
+
+def test_timestamps_are_timezone_aware_utc(engine):
+    eastern = timezone(timedelta(hours=-5))
+    with session_scope(engine) as session:
+        session.add(LearningCompany(ticker="UTC", company_name="Clock Co",
+                                    created_at=datetime(2025, 3, 1, 7, 0, tzinfo=eastern)))
+    with session_scope(engine) as session:
+        stored = session.scalar(select(LearningCompany.created_at))
+    assert stored.tzinfo is not None
+    assert stored == datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def test_naive_timestamps_are_refused(engine):
+    with pytest.raises(Exception, match="timezone-aware"):
+        with session_scope(engine) as session:
+            session.add(LearningCompany(ticker="NAV", company_name="Naive", created_at=datetime(2025, 1, 1)))
+            session.flush()
+
+
+def test_unreachable_database_is_one_line_naming_the_host():
+    from core.db import check_connection
+
+    engine = make_engine("postgresql://postgres:wrong@127.0.0.1:1/ngi", connect_args={"connect_timeout": 2})
+    with pytest.raises(Unavailable) as info:
+        check_connection(engine)
+    message = str(info.value)
+    assert "127.0.0.1:1" in message and "\n" not in message and "wrong" not in message
