@@ -499,3 +499,85 @@ class FeedbackFailure(Base):
 Index("idx_learning_packages_date", LearningPackage.package_date.desc())
 Index("idx_learning_leaderboard_date", LearningLeaderboard.valuation_date.desc())
 Index("idx_learning_telemetry_timestamp", LearningTelemetry.event_timestamp.desc())
+
+
+# --- Telemetry rollups (migration 0005) -------------------------------------------
+# Derived from learning_telemetry and rebuildable from it (`ngi telemetry rollup
+# --rebuild`); the analytics page reads these, never the raw events.
+
+
+class TelemetryDaily(Base):
+    """One row per (student, program-timezone day): event counts by type and active time."""
+
+    __tablename__ = "learning_telemetry_daily"
+    __table_args__ = (
+        Index("idx_learning_telemetry_daily_day", "day", "user_id"),
+        Index("idx_learning_telemetry_daily_week", "week_start", "user_id"),
+        Index("idx_learning_telemetry_daily_month", "month_start", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # Stored so that weekly and monthly figures group without date functions, which
+    # differ between the engines.
+    week_start: Mapped[date] = mapped_column(Date)
+    month_start: Mapped[date] = mapped_column(Date)
+    events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    lesson_views: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    activity_starts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    submissions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    validator_passes: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    validator_fails: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    feedback_issued: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    other_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    active_seconds: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class ActivityFunnel(Base):
+    """One row per (student, activity): when each funnel step was first seen, how many
+    steps were reached in order, and when the activity was completed."""
+
+    __tablename__ = "learning_activity_funnel"
+    __table_args__ = (Index("idx_learning_activity_funnel_activity", "activity", "ordered_steps"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    activity: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lesson_view_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activity_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submission_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    validator_pass_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    feedback_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ordered_steps: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TelemetryStudentState(Base):
+    """Per-student ingest state that lets each new event update the rollup in O(1):
+    the latest event (its time and the active seconds credited to it so far), the
+    latest learning context and company, and the first active day (retention cohort)."""
+
+    __tablename__ = "learning_telemetry_state"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
+    first_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_active_week: Mapped[date] = mapped_column(Date)
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    last_tail_seconds: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    context_module: Mapped[str | None] = mapped_column(String(50))
+    context_unit: Mapped[str | None] = mapped_column(String(100))
+    context_lesson: Mapped[str | None] = mapped_column(String(100))
+    context_activity: Mapped[str | None] = mapped_column(String(100))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("learning_companies.id", ondelete="SET NULL"))
+
+
+class TelemetryKey(Base):
+    """Idempotency keys of imported events (an event id, xAPI statement id or a hash of
+    the natural key), so re-importing a file adds nothing."""
+
+    __tablename__ = "learning_telemetry_keys"
+    __table_args__ = (Index("idx_learning_telemetry_keys_user", "user_id"),)
+
+    event_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
