@@ -1,0 +1,208 @@
+"""Normalised annual statements: each line's value per fiscal year, with its source.
+
+`build_statements` turns a checked companyfacts file into figures (in millions of
+the reporting currency, per-share figures as reported) for the last N fiscal years.
+It does no I/O; the workbook writer and the package service use its result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from core.errors import Invalid
+from core.sec.facts import CompanyFacts, Fact, annual_flow_ends, annual_values, filing_index_url
+from core.sec.fiscal import FiscalYearEnd, fiscal_year_for, infer_fiscal_year_end, parse_fiscal_year_end
+from core.sec.mapping import (
+    IFRS, INVESTMENT_COMPANY, INVESTMENT_COMPANY_MARKERS, US_GAAP, Line, Template, revenue_key,
+)
+
+DEFAULT_YEARS = 5
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    fact: Fact | None = None      # the reported fact, when the filing states the figure
+    derived: bool = False         # computed from other lines (an Excel formula)
+
+
+@dataclass
+class Statements:
+    entity_name: str
+    cik: str
+    template: Template
+    currency: str
+    fye: FiscalYearEnd
+    years: list[int]
+    period_ends: dict[int, date]
+    lines: dict[str, dict[int, Cell]] = field(default_factory=dict)
+
+    @property
+    def taxonomy(self) -> str:
+        return self.template.taxonomy
+
+    def value(self, key: str, year: int) -> float | None:
+        cell = self.lines.get(key, {}).get(year)
+        return cell.value if cell else None
+
+    def cell(self, key: str, year: int) -> Cell:
+        return self.lines.get(key, {}).get(year) or Cell()
+
+    def shown_lines(self) -> list[Line]:
+        """Core lines always; others only when some year has a figure."""
+        return [
+            line for line in self.template.lines
+            if line.always or any(c.value is not None for c in self.lines.get(line.key, {}).values())
+        ]
+
+    def filings(self) -> list[dict]:
+        """Each filing that supplied a figure: form, accession, filed date, index link."""
+        seen: dict[str, dict] = {}
+        for cells in self.lines.values():
+            for year, cell in cells.items():
+                if cell.fact is None:
+                    continue
+                entry = seen.setdefault(cell.fact.accn, {
+                    "form": cell.fact.form, "accession": cell.fact.accn, "filed": cell.fact.filed.isoformat(),
+                    "url": filing_index_url(cell.fact.accn, self.cik), "fiscal_years": set(),
+                })
+                entry["fiscal_years"].add(year)
+        out = sorted(seen.values(), key=lambda e: (e["filed"], e["accession"]))
+        for entry in out:
+            entry["fiscal_years"] = sorted(entry["fiscal_years"])
+        return out
+
+    def figures(self) -> dict[str, dict[str, dict[str, float | None]]]:
+        """{sheet: {label: {"FY2023": value}}} of the shown lines, for diffs and the page."""
+        out: dict[str, dict[str, dict[str, float | None]]] = {}
+        for line in self.shown_lines():
+            out.setdefault(line.sheet, {})[line.label] = {f"FY{y}": self.value(line.key, y) for y in self.years}
+        return out
+
+
+def choose_template(cf: CompanyFacts, *, override: str | None = None) -> Template:
+    if override:
+        return {t.name: t for t in (US_GAAP, IFRS, INVESTMENT_COMPANY)}[override]
+    us, ifrs = cf.taxonomy("us-gaap"), cf.taxonomy("ifrs-full")
+    if ifrs and (not us or len(ifrs) >= len(us)):
+        return IFRS
+    if any(marker in us for marker in INVESTMENT_COMPANY_MARKERS) and "NetInvestmentIncome" in us:
+        return INVESTMENT_COMPANY
+    return US_GAAP
+
+
+def _reporting_currency(cf: CompanyFacts, template: Template) -> str:
+    """The currency most of the statement concepts are reported in."""
+    counts: Counter[str] = Counter()
+    concepts = cf.taxonomy(template.taxonomy)
+    for line in template.lines:
+        if line.unit != "money":
+            continue
+        for concept in line.concepts:
+            for unit, rows in ((concepts.get(concept) or {}).get("units") or {}).items():
+                if len(unit) == 3 and unit.isalpha() and unit.isupper():
+                    counts[unit] += len(rows) if isinstance(rows, list) else 0
+    if not counts:
+        raise Invalid(f"{cf.source_name} has no statement figures in any currency.")
+    return counts.most_common(1)[0][0]
+
+
+def resolve_fye(cf: CompanyFacts, template: Template, declared: str | None, ticker: str) -> FiscalYearEnd:
+    """The declared fiscal year end, checked against the data; inferred if none."""
+    rev = template.line(revenue_key(template))
+    ends = annual_flow_ends(cf, template.taxonomy, rev.concepts) or annual_flow_ends(
+        cf, template.taxonomy, template.line("operating_cf").concepts)
+    fye = parse_fiscal_year_end(declared)
+    inferred = infer_fiscal_year_end(ends)
+    if fye is None:
+        if inferred is None:
+            raise Invalid(f"{ticker} has no fiscal year end and {cf.source_name} has no annual periods to infer it from.")
+        return inferred
+    if ends and sum(fiscal_year_for(e, fye) is not None for e in ends) * 2 < len(ends):
+        seen = inferred.describe() if inferred else "another date"
+        raise Invalid(
+            f"{ticker}'s fiscal year end is {declared!r}, but the annual periods in {cf.source_name} end around "
+            f"{seen}; correct the company's fiscal year end first."
+        )
+    return fye
+
+
+def build_statements(
+    cf: CompanyFacts, *, ticker: str, fiscal_year_end: str | None, years: int = DEFAULT_YEARS,
+    template: str | None = None,
+) -> Statements:
+    if years < 1 or years > 30:
+        raise Invalid(f"--years must be between 1 and 30, got {years}.")
+    tpl = choose_template(cf, override=template)
+    fye = resolve_fye(cf, tpl, fiscal_year_end, ticker)
+    currency = _reporting_currency(cf, tpl)
+    units_for = {"money": {currency}, "per_share": {f"{currency}/shares"}, "shares": {"shares"}}
+    scale = {"money": 1e6, "per_share": 1.0, "shares": 1e6}
+
+    stated: dict[str, dict[int, Fact]] = {}
+    for line in tpl.lines:
+        per_year: dict[int, Fact] = {}
+        for concept in line.concepts:  # earlier concepts win for a year
+            for year, fact in annual_values(cf, tpl.taxonomy, concept, units=units_for[line.unit], fye=fye,
+                                            instant=line.instant).items():
+                per_year.setdefault(year, fact)
+        stated[line.key] = per_year
+
+    rev = revenue_key(tpl)
+    if not stated[rev]:
+        tried = ", ".join(tpl.line(rev).concepts)
+        raise Invalid(
+            f"{cf.source_name} has no annual revenue: none of {tried} is reported in {tpl.taxonomy} "
+            f"({currency}) in a 10-K, 20-F or 40-F."
+        )
+    # A year is in the package when the filings give both its income statement and
+    # its balance sheet: a first 20-F/10-K carries one more year of flows than of
+    # balances, and a year without a balance sheet cannot be checked.
+    with_balance = set(stated[rev]) & set(stated["total_assets"])
+    if not with_balance:
+        raise Invalid(
+            f"{cf.source_name} has no fiscal year with both revenue and total assets reported in an annual filing."
+        )
+    chosen = sorted(with_balance)[-years:]
+    period_ends = {y: stated[rev][y].end for y in chosen}
+
+    st = Statements(entity_name=cf.entity_name, cik=cf.cik, template=tpl, currency=currency, fye=fye,
+                    years=chosen, period_ends=period_ends)
+    for line in tpl.lines:
+        cells = {}
+        for y in chosen:
+            fact = stated[line.key].get(y)
+            cells[y] = Cell(value=fact.val / scale[line.unit], fact=fact) if fact else Cell()
+        st.lines[line.key] = cells
+    _derive(st)
+    return st
+
+
+def _derive(st: Statements) -> None:
+    """Fill unstated subtotals from their formula until nothing changes. A derived
+    value needs every non-optional operand (and at least one operand) to have a
+    figure, so two lines that could each be derived from the other never are."""
+    changed = True
+    while changed:
+        changed = False
+        for line in st.template.lines:
+            if not line.formula:
+                continue
+            for y in st.years:
+                if st.lines[line.key][y].value is not None:
+                    continue
+                total, used, ok = 0.0, 0, True
+                for sign, key, optional in line.formula:
+                    value = st.value(key, y)
+                    if value is None:
+                        if optional:
+                            continue
+                        ok = False
+                        break
+                    total += sign * value
+                    used += 1
+                if ok and used:
+                    st.lines[line.key][y] = Cell(value=total, derived=True)
+                    changed = True
