@@ -21,7 +21,15 @@ _ROLE_KEY = "ngi_actor_role"
 
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+    engine = make_engine(url)
+    if not config.demo_mode():
+        # Demo accounts exist only while demo mode is on (auth refuses them anyway).
+        try:
+            with session_scope(engine) as session:
+                auth.sync_demo_accounts(session, demo=False)
+        except Exception:  # noqa: BLE001 - an unmigrated database is reported by the page itself
+            pass
+    return engine
 
 
 def engine() -> Engine:
@@ -45,17 +53,30 @@ def signed_in_actor() -> Actor | None:
             st.session_state.pop(_ACTOR_KEY, None)
             st.session_state.pop(_ROLE_KEY, None)
         return actor
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+    if _oidc_logged_in():
+        verified = st.user.get("email_verified")
         try:
             with session_scope(engine()) as session:
-                actor = auth.actor_for_oidc_email(session, st.user.get("email"))
+                actor = auth.actor_for_oidc_email(
+                    session, st.user.get("email"), email_verified=verified if isinstance(verified, bool) else None
+                )
         except DomainError as err:
-            st.error(err.message)
+            st.error(err.message, icon="🔒")
             st.button("Sign out of the identity provider", on_click=st.logout, key="oidc_logout")
             st.stop()
         _remember(actor)
         return actor
     return None
+
+
+def _oidc_logged_in() -> bool:
+    """st.user has `is_logged_in` only when an [auth] section is configured."""
+    if not _oidc_configured():
+        return False
+    try:
+        return bool(st.user.is_logged_in)
+    except (AttributeError, KeyError):
+        return False
 
 
 def _remember(actor: Actor) -> None:
@@ -83,14 +104,14 @@ def guard(capability: str | None = None) -> Actor:
 
 def sign_in_form() -> None:
     st.title("NGI Learning — staff sign-in")
-    with st.form("sign_in", clear_on_submit=False):
+    # clear_on_submit: the password never lingers in the session after a submit.
+    with st.form("sign_in", clear_on_submit=True):
         email = st.text_input("Email", key="sign_in_email")
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            with session_scope(engine()) as session:
-                actor = auth.authenticate(session, email, password)
+            actor = auth.sign_in(engine(), email=email, password=password)
         except DomainError as err:
             st.error(err.message)
         else:
@@ -114,10 +135,11 @@ def sign_in_page() -> None:
 
 
 def sign_out() -> None:
+    """Forget everything this browser session held; end the OIDC session too."""
+    oidc = _oidc_logged_in()
     st.session_state.clear()
-    st.cache_data.clear()
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        st.logout()
+    if oidc:
+        st.logout()  # deletes the identity cookie and starts a new session
 
 
 def sidebar(actor: Actor) -> None:
