@@ -1,0 +1,256 @@
+"""Generating feedback for one submission, end to end.
+
+Reads happen in one short session, the provider call happens with no transaction open
+(an OpenAI call can take a minute; SQLite must not sit on a write lock that long), and
+the result is written in a second session together with its audit row. A reply that
+fails the schema is retried once, then kept as a FeedbackFailure with the raw text;
+nothing half-parsed is ever stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from core import audit, config
+from core.access import SYSTEM, Actor, require
+from core.db import session_scope, utcnow
+from core.errors import Invalid, NotFound
+from core.feedback import checks, personas, pricing
+from core.feedback import prompt as prompts
+from core.feedback.providers import (
+    CRITERIA, InvalidReply, Provider, ProviderFailed, Reply, RubricProvider, by_name,
+)
+from core.models import FeedbackFailure, LearningFeedback, LearningSubmission
+
+log = logging.getLogger(__name__)
+SCHEMA_ATTEMPTS = 2  # the first reply plus one retry
+
+
+@dataclass
+class Outcome:
+    submission_id: int
+    provider: str
+    model: str | None
+    persona: str
+    feedback_id: int | None = None
+    failure_id: int | None = None
+    release_state: str | None = None
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.feedback_id is not None
+
+
+@contextmanager
+def _unit(target: Engine | Session, *, immediate: bool = False) -> Iterator[Session]:
+    """A caller's session is used as-is (they own the transaction); an engine gets its own."""
+    if isinstance(target, Session):
+        yield target
+        target.flush()
+    else:
+        with session_scope(target, immediate=immediate) as session:
+            yield session
+
+
+def composite(scores: dict[str, float], weights: dict[str, Any] | None) -> float:
+    """Weighted average over the four criteria; equal weights when none are configured."""
+    usable = {k: float(weights[k]) for k in CRITERIA if weights and isinstance(weights.get(k), (int, float)) and weights[k] > 0}
+    if not usable:
+        usable = {k: 1.0 for k in CRITERIA}
+    total = sum(usable.values())
+    return round(sum(scores[k] * w for k, w in usable.items()) / total, 2)
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(round(value, 2)))
+
+
+def _tokens(*replies) -> dict[str, int | None]:
+    def add(attr):
+        values = [getattr(r, attr) for r in replies if getattr(r, attr, None) is not None]
+        return sum(values) if values else None
+    return {"tokens_in": add("tokens_in"), "tokens_out": add("tokens_out"), "tokens_cached": add("tokens_cached")}
+
+
+def _cost(provider: Provider, model: str | None, tokens: dict, on: datetime) -> Decimal | None:
+    if provider.name == "rubric":
+        return Decimal(0)
+    return pricing.cost_usd(model, tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
+                            tokens_cached=tokens["tokens_cached"] or 0, on=on)
+
+
+def _load_passed(session: Session, submission_id: int) -> LearningSubmission:
+    submission = session.get(LearningSubmission, submission_id)
+    if submission is None:
+        raise NotFound(f"Submission {submission_id} does not exist.")
+    if submission.validator_status != "passed":
+        raise Invalid(
+            f"Submission {submission_id} has not passed its validators (status: "
+            f"{submission.validator_status or 'not run'}), so it gets the validator findings, not AI feedback. "
+            "Feedback can be generated once a version passes."
+        )
+    return submission
+
+
+def generate(target: Engine | Session, *, submission_id: int, provider: str | Provider | None = None,
+             persona: str | None = None, model: str | None = None, actor: Actor | None = SYSTEM,
+             now: datetime | None = None, regenerated_from_id: int | None = None) -> Outcome:
+    """Generate, check and store feedback for a submission whose validators passed.
+
+    Returns an Outcome naming the stored LearningFeedback row, or the FeedbackFailure
+    when the provider timed out, kept failing, or never matched the schema (the
+    submission is then marked feedback_status='retry'). Raises Invalid for a submission
+    that has not passed, NotFound for one that does not exist.
+    """
+    require(actor, "feedback.moderate")
+    now = now or utcnow()
+    chosen = personas.get(persona)
+    notices: list[str] = []
+
+    with _unit(target) as session:
+        submission = _load_passed(session, submission_id)
+        prompt = prompts.build(session, submission, chosen)
+        if isinstance(provider, str) or provider is None:
+            provider = by_name(provider, model=model)
+        if provider.name == "openai":
+            over = pricing.over_daily_budget(session, now)
+            if over:
+                notices.append(over)
+                provider = RubricProvider()
+        user_id = submission.user_id
+
+    outcome = Outcome(submission_id=submission_id, provider=provider.name, model=provider.model,
+                      persona=chosen.key, notices=notices)
+    replies: list[Any] = []
+    reply: Reply | None = None
+    error: str | None = None
+    raw: str | None = None
+    for _ in range(SCHEMA_ATTEMPTS):
+        try:
+            reply = provider.complete(prompt)
+            break
+        except InvalidReply as exc:
+            replies.append(exc)
+            raw, error = exc.raw, f"The reply did not match the feedback schema: {exc.reason}."
+            outcome.model = exc.model or outcome.model
+        except ProviderFailed as exc:
+            raw, error = exc.raw, exc.reason
+            break
+        except Exception as exc:  # noqa: BLE001 - an unexpected client error must not lose the submission
+            log.exception("feedback provider %s crashed on submission %s", provider.name, submission_id)
+            raw, error = None, f"The {provider.name} provider failed unexpectedly: {type(exc).__name__}: {exc}"
+            break
+    if reply is not None:
+        replies.append(reply)
+    tokens = _tokens(*replies)
+    outcome.model = reply.model if reply is not None else outcome.model
+    cost = _cost(provider, outcome.model, tokens, now)
+
+    if reply is None:
+        if len(replies) == SCHEMA_ATTEMPTS:
+            error = f"After {SCHEMA_ATTEMPTS} attempts: {error}"
+        with _unit(target, immediate=True) as session:
+            failure = FeedbackFailure(
+                submission_id=submission_id, provider=provider.name, model=outcome.model, persona=chosen.key,
+                error=error or "No usable reply.", raw_reply=raw, openai_tokens_input=tokens["tokens_in"],
+                openai_tokens_output=tokens["tokens_out"], openai_cost_usd=cost, created_at=now,
+            )
+            session.add(failure)
+            submission = session.get(LearningSubmission, submission_id)
+            if submission is not None:
+                submission.feedback_status = "retry"
+            session.flush()
+            audit.record(session, actor, "feedback.failed", target_type="submission", target_id=submission_id,
+                         details={"failure_id": failure.id, "provider": provider.name, "error": failure.error})
+            outcome.failure_id, outcome.error = failure.id, failure.error
+        return outcome
+
+    data = reply.data
+    reference = None
+    if provider.name != "rubric":
+        reference = RubricProvider(chosen).complete(prompt).data["scores"]
+    flags = checks.run(data, report=prompt.context["report"], secrets=prompt.context["secrets"],
+                       reference_scores=reference)
+    hold_reasons = checks.out_of_range(data["scores"]) + [f["message"] for f in flags]
+    state = "held" if hold_reasons else "released"
+    scores = data["scores"]
+    stored_prompt = prompt.stored(provider=provider.name, model=outcome.model, attempts=len(replies),
+                                  notices=notices or None, reference_scores=reference)
+
+    with _unit(target, immediate=True) as session:
+        row = LearningFeedback(
+            submission_id=submission_id, user_id=user_id, feedback_type="rubric", persona=chosen.key,
+            feedback_text=data["feedback_text"], strengths=data["strengths"],
+            areas_for_improvement=data["areas_for_improvement"], specific_suggestions=data["specific_suggestions"],
+            rubric_accuracy=_dec(scores["accuracy"]), rubric_documentation=_dec(scores["documentation"]),
+            rubric_presentation=_dec(scores["presentation"]), rubric_reasoning=_dec(scores["reasoning"]),
+            rubric_composite=_dec(composite(scores, prompt.context["activity"]["weights"])),
+            openai_model=(outcome.model or "")[:50] or None, openai_tokens_input=tokens["tokens_in"],
+            openai_tokens_output=tokens["tokens_out"], openai_tokens_cached=tokens["tokens_cached"],
+            openai_cost_usd=cost, provider=provider.name, prompt=stored_prompt,
+            is_flagged=bool(flags), flag_reason=("; ".join(f["code"] for f in flags)[:255] or None),
+            auto_flags=flags, hold_reasons=hold_reasons, release_state=state,
+            released_at=now if state == "released" else None,
+            regenerated_from_id=regenerated_from_id, created_at=now,
+        )
+        session.add(row)
+        submission = session.get(LearningSubmission, submission_id)
+        if submission is not None:
+            submission.feedback_status = "generated"
+        session.flush()
+        audit.record(session, actor, "feedback.regenerate" if regenerated_from_id else "feedback.generate",
+                     target_type="feedback", target_id=row.id,
+                     details={"submission_id": submission_id, "provider": provider.name, "model": outcome.model,
+                              "persona": chosen.key, "release_state": state, "regenerated_from_id": regenerated_from_id,
+                              "notices": notices or None})
+        outcome.feedback_id, outcome.release_state = row.id, state
+    return outcome
+
+
+def on_submission_validated(engine: Engine, submission_id: int) -> None:
+    """Called after a passing submit. Never raises: feedback trouble must not undo or
+    block the submission; at worst the submission is left marked for retry."""
+    try:
+        if config.env_flag("NGI_FEEDBACK_ON_SUBMIT") is False:
+            return
+        outcome = generate(engine, submission_id=submission_id, actor=SYSTEM)
+        if not outcome.ok:
+            log.warning("feedback for submission %s failed: %s", submission_id, outcome.error)
+    except Invalid as exc:
+        log.info("no feedback for submission %s: %s", submission_id, exc)
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("feedback generation crashed for submission %s", submission_id)
+        try:
+            with session_scope(engine) as session:
+                submission = session.get(LearningSubmission, submission_id)
+                if submission is not None:
+                    submission.feedback_status = "retry"
+        except Exception:  # noqa: BLE001
+            log.exception("could not mark submission %s for feedback retry", submission_id)
+
+
+def summary(session: Session, feedback_id: int) -> dict[str, Any]:
+    """The stored row as plain data (what the CLI prints)."""
+    row = session.get(LearningFeedback, feedback_id)
+    if row is None:
+        raise NotFound(f"Feedback {feedback_id} does not exist.")
+    num = lambda v: None if v is None else float(v)  # noqa: E731
+    return {
+        "id": row.id, "submission_id": row.submission_id, "provider": row.provider, "model": row.openai_model,
+        "persona": row.persona, "tokens_in": row.openai_tokens_input, "tokens_out": row.openai_tokens_output,
+        "tokens_cached": row.openai_tokens_cached, "cost_usd": num(row.openai_cost_usd),
+        "scores": {k: num(getattr(row, f"rubric_{k}")) for k in (*CRITERIA, "composite")},
+        "release_state": row.release_state, "hold_reasons": row.hold_reasons or [],
+        "auto_flags": row.auto_flags or [], "created_at": row.created_at,
+    }
