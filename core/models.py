@@ -565,6 +565,8 @@ class TelemetryStudentState(Base):
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_event_id: Mapped[int] = mapped_column(BigInteger)
     last_tail_seconds: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Start of the latest study session (events less than 30 minutes apart).
+    session_start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     context_module: Mapped[str | None] = mapped_column(String(50))
     context_unit: Mapped[str | None] = mapped_column(String(100))
     context_lesson: Mapped[str | None] = mapped_column(String(100))

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("last_event_at", TS, nullable=False),
         sa.Column("last_event_id", sa.BigInteger(), nullable=False),
         _count("last_tail_seconds"),
+        sa.Column("session_start_at", TS, nullable=False),
         sa.Column("context_module", sa.String(50)),
         sa.Column("context_unit", sa.String(100)),
         sa.Column("context_lesson", sa.String(100)),
