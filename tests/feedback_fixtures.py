@@ -1,10 +1,15 @@
 """Small real submissions for the feedback tests: a student, a stored .xlsx with the three
-statements, and a passing validator report (the shape core.validation produces)."""
+statements, and a passing validator report (the shape core.validation produces); and a
+local OpenAI-compatible HTTP server that the real `openai` client can talk to."""
 
 from __future__ import annotations
 
 import io
+import json
+import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -12,6 +17,20 @@ from sqlalchemy import select
 from core.db import session_scope, utcnow
 from core.models import LearningCompany, LearningSubmission, Student
 from core.storage import default_storage
+
+# A well-formed model reply: long enough, English, no contradictions, scores near the coach's.
+GOOD_REPLY = {
+    "feedback_text": (
+        "You built a clean three-statement forecast for five years, and the income statement flows into the "
+        "cash-flow statement as it should. Revenue grows at a steady ten percent a year from FY2023 to FY2027E, "
+        "which is plausible, but you should explain that pace next to the inputs. Document the sources of "
+        "your working-capital days and state why margins hold steady over the forecast."
+    ),
+    "strengths": ["Net income carries into the cash-flow statement in every period."],
+    "areas_for_improvement": ["Assumptions are not written next to the inputs."],
+    "specific_suggestions": ["Add a source note beside Income Statement!F2.", "Explain the FY2027E margin."],
+    "scores": {"accuracy": 88, "documentation": 60, "presentation": 85, "reasoning": 80},
+}
 
 PERIODS = ["FY2023", "FY2024", "FY2025E", "FY2026E", "FY2027E"]
 
@@ -86,3 +105,62 @@ def add_submission(engine, *, student_id: int = 987654, full_name: str = "Jane Q
         session.add(sub)
         session.flush()
         return sub.id
+
+
+def completion(content: str, *, prompt_tokens=20000, completion_tokens=1000, cached=0,
+               model="gpt-4o-mini-2024-07-18") -> dict:
+    return {
+        "id": "chatcmpl-local", "object": "chat.completion", "created": 1764000000, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": content, "refusal": None}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": cached}},
+    }
+
+
+class FakeOpenAI:
+    """A scripted /v1/chat/completions: each request takes the next (status, body, delay)."""
+
+    def __init__(self):
+        self.script: list[tuple[int, object, float]] = []
+        self.requests: list[dict] = []
+        self.raw_bodies: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                server.raw_bodies.append(body)
+                server.requests.append({"path": self.path, "auth": self.headers.get("authorization"),
+                                        "json": json.loads(body)})
+                status, payload, delay = server.script.pop(0) if server.script else (500, {"error": {}}, 0)
+                if delay:
+                    time.sleep(delay)
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    if status == 429:
+                        self.send_header("retry-after", "0")
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def reply(self, content, **usage):
+        self.script.append((200, completion(content if isinstance(content, str) else json.dumps(content), **usage), 0))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

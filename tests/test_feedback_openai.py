@@ -4,10 +4,7 @@ client talks to it over HTTP through base_url, and we assert what ends up stored
 from __future__ import annotations
 
 import json
-import threading
-import time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -16,79 +13,9 @@ from core.db import session_scope
 from core.feedback import generate
 from core.feedback.providers import OpenAIProvider
 from core.models import AuditLog, FeedbackFailure, LearningFeedback, LearningSubmission
-from tests.feedback_fixtures import add_submission, workbook_bytes
+from tests.feedback_fixtures import GOOD_REPLY, FakeOpenAI, add_submission, completion, workbook_bytes
 
-GOOD = {
-    "feedback_text": (
-        "You built a clean three-statement forecast for five years, and the income statement flows into the "
-        "cash-flow statement as it should. Revenue grows at a steady ten percent a year from FY2023 to FY2027E, "
-        "which is plausible, but you should explain that pace next to the inputs. Document the sources of "
-        "your working-capital days and state why margins hold steady over the forecast."
-    ),
-    "strengths": ["Net income carries into the cash-flow statement in every period."],
-    "areas_for_improvement": ["Assumptions are not written next to the inputs."],
-    "specific_suggestions": ["Add a source note beside Income Statement!F2.", "Explain the FY2027E margin."],
-    "scores": {"accuracy": 88, "documentation": 60, "presentation": 85, "reasoning": 80},
-}
-
-
-def completion(content: str, *, prompt_tokens=20000, completion_tokens=1000, cached=0,
-               model="gpt-4o-mini-2024-07-18") -> dict:
-    return {
-        "id": "chatcmpl-local", "object": "chat.completion", "created": 1764000000, "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": content, "refusal": None}}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens,
-                  "prompt_tokens_details": {"cached_tokens": cached}},
-    }
-
-
-class FakeOpenAI:
-    """A scripted /v1/chat/completions: each request takes the next (status, body, delay)."""
-
-    def __init__(self):
-        self.script: list[tuple[int, object, float]] = []
-        self.requests: list[dict] = []
-        self.raw_bodies: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-                server.raw_bodies.append(body)
-                server.requests.append({"path": self.path, "auth": self.headers.get("authorization"),
-                                        "json": json.loads(body)})
-                status, payload, delay = server.script.pop(0) if server.script else (500, {"error": {}}, 0)
-                if delay:
-                    time.sleep(delay)
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    if status == 429:
-                        self.send_header("retry-after", "0")
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def reply(self, content, **usage):
-        self.script.append((200, completion(content if isinstance(content, str) else json.dumps(content), **usage), 0))
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+GOOD = GOOD_REPLY
 
 
 @pytest.fixture

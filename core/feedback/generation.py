@@ -84,10 +84,14 @@ def _tokens(*replies) -> dict[str, int | None]:
 
 
 def _cost(provider: Provider, model: str | None, tokens: dict, on: datetime) -> Decimal | None:
+    """Priced by the model that answered, else the one asked for (Azure and local servers
+    often answer with a deployment name the price table does not know)."""
     if provider.name == "rubric":
         return Decimal(0)
-    return pricing.cost_usd(model, tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
-                            tokens_cached=tokens["tokens_cached"] or 0, on=on)
+    counts = dict(tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
+                  tokens_cached=tokens["tokens_cached"] or 0, on=on)
+    cost = pricing.cost_usd(model, **counts)
+    return cost if cost is not None else pricing.cost_usd(provider.model, **counts)
 
 
 def _load_passed(session: Session, submission_id: int) -> LearningSubmission:

@@ -71,7 +71,7 @@ PERSONAS: dict[str, Persona] = {
                 "without hiding problems. " + _SHARED_RULES
             ),
             greeting="Thanks for submitting; here is a walk-through of what your model does well and where to look next.",
-            sign_off="Revisit the lessons named above, then resubmit; each fix builds on the last.",
+            sign_off="Work through the points above one at a time, then resubmit; each fix builds on the last.",
         ),
     ]
 }

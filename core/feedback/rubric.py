@@ -149,6 +149,24 @@ def _margin_sentence(rows: dict) -> str | None:
             f"(net income {fmt(inc[last][0])} at {inc[last][1]}); say which cost line drives that.")
 
 
+def _loss_sentence(rows: dict) -> str | None:
+    income = rows.get("net_income")
+    losses = [(p, v, ref) for p, v, ref in (income or {}).get("series", []) if v is not None and v < 0]
+    if not losses:
+        return None
+    period, value, ref = losses[0]
+    return (f"Net income turns negative ({fmt(value)}) in {period} at {ref}; explain what drives the loss "
+            "and whether it is a one-off.")
+
+
+def _objective(objectives: list[str], problems: list[str]) -> str | None:
+    """The objective that shares most words with what went wrong (else the first)."""
+    if not objectives:
+        return None
+    said = set(re.findall(r"[a-z]{4,}", " ".join(problems).lower()))
+    return max(objectives, key=lambda o: (len(set(re.findall(r"[a-z]{4,}", o.lower())) & said), -objectives.index(o)))
+
+
 def _finding_sentence(check_id: str, finding: dict) -> str:
     ref = _cell_ref(finding)
     period = finding.get("period")
@@ -208,6 +226,9 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
         areas.append(f"{explained} an assumption or cites a source; label each forecast driver with where it comes from.")
     if growth and cagr is not None and (cagr > 0.25 or cagr < 0):
         areas.append(growth)
+    loss = _loss_sentence(rows)
+    if loss:
+        areas.append(loss)
 
     # Each problem sentence ends with its advice; the advice alone is the next step.
     suggestions = [_capitalise(p.split("; ", 1)[1]) if "; " in p else p for p in problems[:3]]
@@ -216,7 +237,8 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
         suggestions.append(f"Next to {ref}, write the growth driver behind the final-year revenue and its source.")
     if not rows:
         suggestions.append("Label the revenue, net income and total assets rows plainly so they can be traced.")
-    for objective in (activity.get("objectives") or [])[:1]:
+    objective = _objective(list(activity.get("objectives") or []), problems)
+    if objective:
         suggestions.append(f"Re-read the objective \"{objective}\" and check the model meets it in every period.")
 
     # Scores: accuracy follows the validators; the rest follow what the file shows.
@@ -238,7 +260,7 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
         paragraphs.append(summary)
     if problems:
         paragraphs.append(" ".join(problems[:3]))
-    numbers = " ".join(s for s in (growth, margin) if s)
+    numbers = " ".join(s for s in (growth, margin, loss) if s)
     if numbers:
         paragraphs.append(numbers)
     elif digest.get("kind") == "pdf" and digest.get("text"):
