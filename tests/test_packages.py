@@ -1,0 +1,249 @@
+"""Building, storing, versioning, comparing and downloading packages, on both databases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from core import packages
+from core.access import Actor
+from core.db import session_scope
+from core.errors import Conflict, Forbidden, Invalid
+from core.models import AuditLog, LearningPackage
+from core.storage import LocalStorage
+from tests.sec_support import FIXTURES, SNOW_FILE, register, shared_file
+from tests.support import staff_actor
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalStorage(tmp_path / "files")
+
+
+@pytest.fixture
+def admin(engine):
+    return staff_actor(engine, "admin")
+
+
+def add(engine, *tickers):
+    with session_scope(engine) as session:
+        for ticker in tickers:
+            register(session, ticker)
+
+
+def build(engine, actor, storage, ticker, fixture, **kw):
+    path = FIXTURES / f"{fixture}.json" if not str(fixture).startswith("/") else fixture
+    return packages.build_package(engine, actor=actor, ticker=ticker, companyfacts=path, storage=storage, **kw)
+
+
+def stored_files(storage):
+    return sorted(p.name for p in storage.root.rglob("*") if p.is_file()) if storage.root.exists() else []
+
+
+def rows(engine, ticker=None):
+    with session_scope(engine) as session:
+        query = select(LearningPackage).order_by(LearningPackage.version)
+        return list(session.scalars(query))
+
+
+def test_build_records_version_file_hash_sources_and_audit(engine, admin, storage):
+    add(engine, "RSTD")
+    result = build(engine, admin, storage, "RSTD", "restated")
+    assert (result.version, result.validation_status, result.is_current) == (1, "passed", True)
+    assert result.file_path == "learning-packages/RSTD_FY2023_v1.xlsx"
+    assert result.fiscal_years == ["FY2022", "FY2023"]
+    content = storage.read_bytes(result.file_path)
+    assert hashlib.sha256(content).hexdigest() == result.file_hash and len(content) == result.file_size_bytes
+    [row] = rows(engine)
+    assert row.package_date == date(2023, 12, 31) and row.created_by == admin.id
+    assert row.ingestion_method == "manual" and row.validation_errors == []
+    assert [(f["form"], f["accession"]) for f in row.data_sources["filings"]] == [("10-K", "0000900001-24-000012")]
+    assert set(result.as_json()) == {"ticker", "version", "file_path", "file_hash", "file_size_bytes",
+                                     "validation_status", "validation_errors", "fiscal_years"}
+    with session_scope(engine) as session:
+        actions = session.scalars(select(AuditLog.action)).all()
+    assert "package.build" in actions
+
+
+def test_second_build_becomes_current_and_history_is_kept(engine, admin, storage):
+    add(engine, "RSTD")
+    build(engine, admin, storage, "RSTD", "original")
+    second = build(engine, admin, storage, "RSTD", "restated")
+    assert second.version == 2
+    with session_scope(engine) as session:
+        versions = packages.list_versions(session, ticker="RSTD")
+    assert [(v.version, v.is_current) for v in versions] == [(2, True), (1, False)]
+    assert stored_files(storage) == ["RSTD_FY2022_v1.xlsx", "RSTD_FY2023_v2.xlsx"]
+
+
+def test_comparison_highlights_the_restated_value(engine, admin, storage):
+    add(engine, "RSTD")
+    v1 = build(engine, admin, storage, "RSTD", "original")
+    v2 = build(engine, admin, storage, "RSTD", "restated")
+    with session_scope(engine) as session:
+        diff = packages.compare(session, old_id=v1.package_id, new_id=v2.package_id)
+    revenue_2022 = next(r for r in diff if r["line"] == "Revenue" and r["year"] == "FY2022")
+    assert (revenue_2022["old"], revenue_2022["new"], revenue_2022["changed"]) == (1000.0, 1010.0, True)
+    assets_2022 = next(r for r in diff if r["line"] == "Total Assets" and r["year"] == "FY2022")
+    assert not assets_2022["changed"]
+
+
+def test_failed_validation_is_stored_failed_and_not_current(engine, admin, storage):
+    add(engine, "UNBL")
+    result = build(engine, admin, storage, "UNBL", "unbalanced")
+    assert (result.validation_status, result.is_current) == ("failed", False)
+    assert result.validation_errors[0]["year"] == 2023
+    assert "FY2023: Total Assets 600.0" in result.validation_errors[0]["message"]
+    assert storage.exists(result.file_path)
+    with session_scope(engine) as session:
+        assert packages.overview(session)[0]["current_version"] is None
+    with pytest.raises(Conflict, match="failed validation"):
+        packages.make_current(engine, actor=admin, package_id=result.package_id)
+
+
+def test_admin_can_force_a_failed_package_current_and_it_is_audited(engine, admin, storage):
+    add(engine, "UNBL")
+    result = build(engine, admin, storage, "UNBL", "unbalanced", force_current=True)
+    assert result.is_current and result.validation_status == "failed"
+    with session_scope(engine) as session:
+        forced = session.scalars(select(AuditLog).where(AuditLog.action == "package.force_current")).all()
+    assert len(forced) == 1 and forced[0].actor_id == admin.id
+
+
+def test_failed_build_leaves_the_previous_current_version(engine, admin, storage, tmp_path):
+    add(engine, "UNBL")
+    doc = json.loads((FIXTURES / "unbalanced.json").read_text())
+    for row in doc["facts"]["us-gaap"]["Liabilities"]["units"]["USD"]:
+        if row["end"] == "2023-12-31":
+            row["val"] = 400_000_000  # now balances: 400 + 200 = 600
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(doc))
+    good = build(engine, admin, storage, "UNBL", str(fixed))
+    bad = build(engine, admin, storage, "UNBL", "unbalanced")
+    current = [r.version for r in rows(engine) if r.is_current]
+    assert good.is_current and not bad.is_current and current == [1]
+
+
+@pytest.mark.parametrize("ticker, fixture, message", [
+    ("RSTD", "not_json", "is not JSON"),
+    ("RSTD", "not_companyfacts", "not an SEC companyfacts file"),
+    ("UNBL", "restated", "is for CIK 900001 .* but UNBL is registered with CIK 900003"),
+    ("QTRO", "quarterly_only", "has no annual facts"),
+    ("JPKK", "unknown_taxonomy", "no us-gaap or ifrs-full facts"),
+    ("NREV", "no_revenue", "no annual revenue"),
+])
+def test_bad_input_stores_nothing(engine, admin, storage, ticker, fixture, message):
+    add(engine, ticker, *({"RSTD", "UNBL"} - {ticker}))
+    with pytest.raises(Invalid, match=message):
+        build(engine, admin, storage, ticker, fixture)
+    assert rows(engine) == [] and stored_files(storage) == []
+
+
+def test_file_over_100_mb_stores_nothing(engine, admin, storage, tmp_path):
+    add(engine, "RSTD")
+    big = tmp_path / "big.json"
+    with open(big, "wb") as fh:
+        fh.truncate(100 * 1024 * 1024 + 1)
+    with pytest.raises(Invalid, match="over 100 MB are refused"):
+        build(engine, admin, storage, "RSTD", str(big))
+    assert rows(engine) == [] and stored_files(storage) == []
+
+
+def test_database_failure_after_storing_removes_the_file(engine, admin, storage, monkeypatch):
+    add(engine, "RSTD")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("audit table unavailable")
+
+    monkeypatch.setattr(packages.audit, "record", boom)
+    with pytest.raises(RuntimeError):
+        build(engine, admin, storage, "RSTD", "restated")
+    assert rows(engine) == [] and stored_files(storage) == []
+
+
+def test_two_concurrent_builds_leave_exactly_one_current(engine, admin, storage):
+    add(engine, "RSTD")
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        barrier.wait()
+        try:
+            results.append(build(engine, admin, storage, "RSTD", "restated"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(r.version for r in results) == [1, 2]
+    with session_scope(engine) as session:
+        current = session.scalars(select(LearningPackage.version).where(LearningPackage.is_current.is_(True))).all()
+        total = session.scalar(select(func.count()).select_from(LearningPackage))
+    assert current == [2] and total == 2
+
+
+def test_roles_without_build_or_download_are_refused_in_core(engine, admin, storage):
+    add(engine, "RSTD")
+    result = build(engine, admin, storage, "RSTD", "restated")
+    lead = staff_actor(engine, "program_lead")
+    instructor = staff_actor(engine, "instructor")
+    with session_scope(engine) as session:
+        with pytest.raises(Forbidden):
+            packages.download(session, actor=lead, package_id=result.package_id, storage=storage)
+        name, content = packages.download(session, actor=instructor, package_id=result.package_id, storage=storage)
+    assert name == "RSTD_FY2023_v1.xlsx" and hashlib.sha256(content).hexdigest() == result.file_hash
+    with pytest.raises(Forbidden):
+        build(engine, instructor, storage, "RSTD", "restated")
+
+
+def test_tampered_file_is_not_served(engine, admin, storage):
+    add(engine, "RSTD")
+    result = build(engine, admin, storage, "RSTD", "restated")
+    (storage.root / result.file_path).write_bytes(b"not the package")
+    with session_scope(engine) as session, pytest.raises(Conflict, match="SHA-256"):
+        packages.download(session, actor=admin, package_id=result.package_id, storage=storage)
+
+
+def test_deactivated_company_keeps_history_and_refuses_new_builds(engine, admin, storage):
+    add(engine, "RSTD")
+    build(engine, admin, storage, "RSTD", "restated")
+    with session_scope(engine) as session:
+        packages.set_company_active(session, actor=admin, ticker="RSTD", active=False)
+    with pytest.raises(Conflict, match="deactivated"):
+        build(engine, admin, storage, "RSTD", "restated")
+    with session_scope(engine) as session:
+        assert len(packages.list_versions(session, ticker="RSTD")) == 1
+        instructor = Actor(id=None, email="i@x", display_name="I", role="instructor")
+        with pytest.raises(Forbidden):
+            packages.set_company_active(session, actor=instructor, ticker="RSTD", active=True)
+
+
+@pytest.mark.parametrize("package_date, today, stale", [
+    (date(2023, 12, 31), date(2025, 3, 31), False),
+    (date(2023, 12, 31), date(2025, 4, 1), True),
+    (date(2025, 1, 31), date(2026, 4, 30), False),
+    (date(2025, 1, 31), date(2026, 5, 1), True),
+])
+def test_stale_when_newest_fiscal_year_is_over_15_months_old(package_date, today, stale):
+    assert packages.is_stale(package_date, today) is stale
+
+
+def test_real_us_gaap_filer_builds_a_passing_current_package(engine, admin, storage):
+    add(engine, "SNOW")
+    result = build(engine, admin, storage, "SNOW", str(shared_file(SNOW_FILE)))
+    assert result.validation_status == "passed" and result.is_current
+    assert result.file_path == "learning-packages/SNOW_FY2025_v1.xlsx"
+    assert result.fiscal_years == ["FY2021", "FY2022", "FY2023", "FY2024", "FY2025"]
+    with session_scope(engine) as session:
+        [row] = session.scalars(select(LearningPackage)).all()
+        assert row.package_date == date(2025, 1, 31)
+        assert {f["accession"] for f in row.data_sources["filings"]} >= {"0001640147-25-000052"}
