@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import progress, rollup
@@ -38,8 +38,9 @@ def mask_ip(raw: str | None) -> str | None:
         return None
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+    if address.version == 4:
+        return str(ipaddress.IPv4Address(int(address) & 0xFFFFFF00))
+    return str(ipaddress.IPv6Address(int(address) & ~((1 << 80) - 1)))
 
 
 def _scrub(value: Any) -> Any:
@@ -224,9 +225,9 @@ def _row_from_jsonl(record: Any, lookup: _Lookup) -> dict:
     agent = record.get("user_agent")
     row["user_agent"] = str(agent) if agent is not None else None
     ip = record.get("ip_address")
-    if ip is not None and mask_ip(str(ip)) is None:
+    row["ip_address"] = mask_ip(str(ip)) if ip is not None else None
+    if ip is not None and row["ip_address"] is None:
         raise BadLine("ip_address is not an IPv4 or IPv6 address.")
-    row["ip_address"] = ip
     row["event_timestamp"] = _timestamp(record.get("event_timestamp"), "event_timestamp")
     event_id = record.get("event_id") or record.get("id") or (data or {}).get("event_id")
     row["_key"] = f"id:{event_id}" if event_id else None
@@ -295,7 +296,7 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
         "activity": found.get("activity"), "company_id": company_id, "submission_id": None,
         "event_data": data, "session_id": str(context.get("registration"))[:100] if context.get("registration") else None,
         "time_spent_seconds": seconds, "user_agent": None,
-        "ip_address": extensions.get("https://ngi.example/xapi/ip") if isinstance(extensions.get("https://ngi.example/xapi/ip"), str) else None,
+        "ip_address": mask_ip(ip) if isinstance(ip := extensions.get("https://ngi.example/xapi/ip"), str) else None,
         "event_timestamp": _timestamp(statement.get("timestamp"), "timestamp"),
         "_key": f"xapi:{statement['id']}" if statement.get("id") else None,
     }
@@ -413,24 +414,37 @@ def progress_after_import(session: Session, users: set[int], cmap: rollup.Conten
 
 
 def _insert(session: Session, rows: list[dict]) -> None:
-    """executemany on SQLite; COPY on PostgreSQL (an order of magnitude faster)."""
+    """executemany on SQLite; COPY on PostgreSQL (an order of magnitude faster).
+    `ip_address` is already masked here; payloads are scrubbed of addresses."""
     if not rows:
         return
-    for row in rows:
-        row["ip_address"] = mask_ip(row["ip_address"]) if row["ip_address"] else None
-        row["event_data"] = _scrub(row["event_data"])
     connection = session.connection()
+    raw = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
         with raw.cursor() as cursor:
             with cursor.copy(f"COPY learning_telemetry ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([
-                        json.dumps(row[c]) if c == "event_data" and row[c] is not None else row[c] for c in COLUMNS
-                    ])
+                    data = row["event_data"]
+                    row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
+                    copy.write_row([row[c] for c in COLUMNS])
             with cursor.copy("COPY learning_telemetry_keys (event_key, user_id) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row((row["_hash"], row["user_id"]))
         return
-    session.execute(insert(LearningTelemetry), [{c: row[c] for c in COLUMNS} for row in rows])
-    session.execute(insert(TelemetryKey), [{"event_key": row["_hash"], "user_id": row["user_id"]} for row in rows])
+    # The same text UTCDateTime writes on SQLite: naive UTC with microseconds.
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    values = []
+    for row in rows:
+        data = row["event_data"]
+        row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
+        row["event_timestamp"] = row["event_timestamp"].astimezone(timezone.utc).strftime(stamp)
+        values.append([row[c] for c in COLUMNS])
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO learning_telemetry ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values
+        )
+        cursor.executemany("INSERT INTO learning_telemetry_keys (event_key, user_id) VALUES (?, ?)",
+                           [(row["_hash"], row["user_id"]) for row in rows])
+    finally:
+        cursor.close()
