@@ -247,3 +247,34 @@ def test_real_us_gaap_filer_builds_a_passing_current_package(engine, admin, stor
         [row] = session.scalars(select(LearningPackage)).all()
         assert row.package_date == date(2025, 1, 31)
         assert {f["accession"] for f in row.data_sources["filings"]} >= {"0001640147-25-000052"}
+
+
+# --- the CLI ------------------------------------------------------------------
+
+def test_cli_build_json_and_list(db_url, engine, data_env, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    add(engine, "RSTD", "UNBL")
+    assert main(["packages", "build", "RSTD", "--companyfacts", str(FIXTURES / "restated.json"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["version"] == 1 and out["validation_status"] == "passed"
+    assert out["fiscal_years"] == ["FY2022", "FY2023"] and (data_env / "files" / out["file_path"]).is_file()
+
+    assert main(["packages", "build", "UNBL", "--companyfacts", str(FIXTURES / "unbalanced.json")]) == 1
+    printed = capsys.readouterr().out
+    assert "UNBL v1: failed, not current" in printed and "FY2023: Total Assets 600.0" in printed
+
+    assert main(["packages", "list", "RSTD"]) == 0
+    assert "v1   2023-12-31 passed  manual" in capsys.readouterr().out
+
+
+def test_cli_bad_input_is_one_error_line(db_url, engine, data_env, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    add(engine, "RSTD")
+    assert main(["packages", "build", "RSTD", "--companyfacts", str(FIXTURES / "not_json.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: not_json.json is not JSON") and err.count("\n") == 1
+    assert not (data_env / "files").exists() or not any((data_env / "files").rglob("*.xlsx"))
