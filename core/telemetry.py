@@ -398,11 +398,10 @@ def import_events(
     if on_progress:
         on_progress(total, total)
     if strict and result.errors:
-        line, message = result.errors[0]
-        raise Invalid(
-            f"{path.name}: {len(result.errors)} bad line(s), nothing imported (strict mode). "
-            f"First: line {line}: {message}"
-        )
+        shown = "; ".join(f"line {line}: {message}" for line, message in result.errors[:10])
+        more = f"; and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
+        raise Invalid(f"{path.name}: {len(result.errors)} bad line(s), nothing imported (strict mode). "
+                      f"{shown}{more}")
     if touched:
         result.students = progress_after_import(session, touched, cmap)
     return result

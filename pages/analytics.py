@@ -1,10 +1,170 @@
-"""Placeholder until this page is built; it already runs the shared guard."""
+"""Cohort analytics: active students, the activity funnel, retention, time invested
+against outcomes, streaks, validator failure hotspots and the at-risk list.
 
+Every figure comes from one core.analytics function (SQL over the rollups), cached for
+a minute per database, role and filter set.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from core import ui
+from core import analytics, config, ui
+from core.access import Actor
+from core.db import session_scope
 
 actor = ui.guard("analytics.read")
 ui.sidebar(actor)
-st.title("analytics")
-st.info("This page is being built.")
+TTL = 60
+
+
+def _actor(fields: tuple) -> Actor:
+    return Actor(*fields)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _options(url: str, who: tuple) -> dict:
+    with session_scope(ui.engine()) as session:
+        return analytics.filter_options(session, _actor(who))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _chart(url: str, who: tuple, name: str, filters: tuple) -> pd.DataFrame:
+    with session_scope(ui.engine()) as session:
+        return getattr(analytics, name)(session, _actor(who), analytics.Filters(*filters))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _csv(url: str, who: tuple, filters: tuple) -> bytes:
+    with session_scope(ui.engine()) as session:
+        return analytics.at_risk_csv(session, _actor(who), analytics.Filters(*filters))
+
+
+st.title("Analytics")
+who = (actor.id, actor.email, actor.display_name, actor.role)
+url = config.database_url()
+options = _options(url, who)
+
+with st.container(horizontal=True):
+    cohort = st.selectbox("Cohort", [None, *options["cohorts"]], format_func=lambda c: c or "All cohorts",
+                          key="an_cohort")
+    companies = dict(options["companies"])
+    company = st.selectbox("Company", [None, *companies], format_func=lambda c: companies.get(c, "All companies"),
+                           key="an_company")
+    module = st.selectbox("Module", [None, *options["modules"]], format_func=lambda m: m or "All modules",
+                          key="an_module")
+    today = date.today()
+    period = st.date_input("Dates", value=(today - timedelta(days=179), today), key="an_dates")
+start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (None, None))
+filters = (cohort, company, module, start, end)
+
+
+def chart(name: str) -> pd.DataFrame:
+    return _chart(url, who, name, filters)
+
+
+# --- active students ----------------------------------------------------------------
+st.subheader("Active students")
+active = chart("active_students")
+if active.empty:
+    ui.empty_state("No student activity in this selection.",
+                   "Import telemetry with `ngi telemetry import FILE`, or widen the filters.")
+else:
+    months = active[active["granularity"] == "month"]
+    latest = months.iloc[-1] if len(months) else None
+    days = active[active["granularity"] == "day"]
+    with st.container(horizontal=True):
+        st.metric("Latest daily active", int(days.iloc[-1]["active_students"]) if len(days) else 0)
+        st.metric("Latest monthly active", int(latest["active_students"]) if latest is not None else 0)
+        st.metric("DAU / MAU", f"{latest['dau_mau']:.0%}" if latest is not None else "–",
+                  help="The month's average daily actives divided by its monthly actives.")
+    figure = px.line(active, x="period_start", y="active_students", color="granularity",
+                     labels={"period_start": "", "active_students": "Active students", "granularity": ""},
+                     line_shape="hv")
+    st.plotly_chart(figure, key="an_active_chart")
+
+# --- funnel -------------------------------------------------------------------------
+st.subheader("Activity funnel")
+st.caption("Each student counted once per step, and only after reaching the earlier steps in order. "
+           "'Any order' counts everyone with the step, e.g. a submission without a recorded lesson view.")
+funnel = chart("funnel")
+if funnel.empty:
+    ui.empty_state("No funnel events yet in this selection.")
+else:
+    figure = px.funnel(funnel, x="students", y="label", color="activity",
+                       labels={"label": "", "students": "Students"})
+    st.plotly_chart(figure, key="an_funnel_chart")
+    with st.expander("Funnel table"):
+        st.dataframe(funnel.drop(columns=["step"]), hide_index=True, key="an_funnel_table")
+
+# --- retention ----------------------------------------------------------------------
+st.subheader("Weekly retention by first-activity week")
+retention = chart("retention")
+if retention.empty:
+    ui.empty_state("No cohorts in this selection.")
+else:
+    grid = retention.pivot(index="cohort_week", columns="week", values="retention")
+    sizes = retention.drop_duplicates("cohort_week").set_index("cohort_week")["cohort_size"]
+    grid.index = [f"{week} (n={sizes.get(week, 0)})" for week in grid.index]
+    figure = px.imshow(grid, aspect="auto", color_continuous_scale="Blues", zmin=0, zmax=1,
+                       labels={"x": "Weeks since first activity", "y": "Cohort", "color": "Active"})
+    st.plotly_chart(figure, key="an_retention_chart")
+
+# --- time vs outcomes ---------------------------------------------------------------
+st.subheader("Time invested against outcomes")
+outcomes = chart("time_vs_outcomes")
+if outcomes.empty:
+    ui.empty_state("No validated submissions in this selection.")
+else:
+    figure = go.Figure()
+    figure.add_bar(x=outcomes["time_invested"], y=outcomes["pass_rate"], name="Validator pass rate",
+                   customdata=outcomes["students"], hovertemplate="%{y:.0%} (%{customdata} students)")
+    figure.add_scatter(x=outcomes["time_invested"], y=outcomes["rubric_score"], name="Rubric score",
+                       yaxis="y2", mode="lines+markers")
+    figure.update_layout(yaxis={"title": "Pass rate", "tickformat": ".0%", "range": [0, 1]},
+                         yaxis2={"title": "Rubric score", "overlaying": "y", "side": "right", "range": [0, 100]},
+                         xaxis={"title": "Time invested"}, legend={"orientation": "h"})
+    st.plotly_chart(figure, key="an_outcomes_chart")
+
+# --- streaks ------------------------------------------------------------------------
+st.subheader("Streaks")
+streaks = chart("streak_distribution")
+if int(streaks["students"].sum()) == 0:
+    ui.empty_state("No streaks yet in this selection.")
+else:
+    figure = px.bar(streaks, x="streak", y="students", color="kind", barmode="group",
+                    labels={"streak": "Streak (days)", "students": "Students", "kind": ""})
+    st.plotly_chart(figure, key="an_streak_chart")
+
+# --- hotspots -----------------------------------------------------------------------
+st.subheader("Validator failure hotspots")
+hotspots = chart("failure_hotspots")
+if hotspots.empty:
+    ui.empty_state("No failed validator checks in this selection.")
+else:
+    top = hotspots.head(15).assign(where=lambda f: f["check_id"] + " · " + f["activity"] + " · " + f["company"])
+    figure = px.bar(top.iloc[::-1], x="failures", y="where", orientation="h", hover_data=["students"],
+                    labels={"where": "", "failures": "Failed checks"})
+    st.plotly_chart(figure, key="an_hotspot_chart")
+
+# --- at risk ------------------------------------------------------------------------
+st.subheader("At risk")
+st.caption(f"Active before, no activity for {analytics.AT_RISK_DAYS}+ days, not finished.")
+at_risk = chart("at_risk")
+if at_risk.empty:
+    ui.empty_state("Nobody is at risk in this selection.")
+else:
+    st.dataframe(
+        at_risk, hide_index=True, key="an_at_risk_table",
+        column_config={"completion_percentage": st.column_config.ProgressColumn(
+            "Completion", min_value=0, max_value=100, format="%.0f%%")},
+    )
+    st.download_button("Download at-risk list (CSV)", data=_csv(url, who, filters),
+                       file_name=f"at-risk-{date.today().isoformat()}.csv", mime="text/csv", key="an_at_risk_csv")
+if not actor.can("analytics.full"):
+    st.caption("Students are shown by pseudonym; names need the analytics.full permission.")

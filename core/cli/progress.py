@@ -1,0 +1,27 @@
+"""`ngi progress recompute [--student ID]`: rebuild learning_progress from raw events."""
+
+from __future__ import annotations
+
+from core import progress
+from core.cli._common import engine
+from core.db import session_scope
+from core.errors import NotFound
+from core.models import Student
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("progress", help="student progress and streaks")
+    actions = parser.add_subparsers(dest="progress_action", required=True, metavar="ACTION")
+    recompute = actions.add_parser("recompute", help="rebuild progress from raw telemetry (same result as incremental)")
+    recompute.add_argument("--student", type=int, metavar="ID", help="only this student")
+    recompute.set_defaults(handler=_recompute)
+
+
+def _recompute(args) -> int:
+    eng = engine()
+    with session_scope(eng, immediate=True) as session:
+        if args.student is not None and session.get(Student, args.student) is None:
+            raise NotFound(f"No student with id {args.student}.")
+        count = progress.recompute(session, args.student)
+    print(f"progress recomputed for {count} student(s)")
+    return 0
