@@ -1,10 +1,172 @@
-"""Placeholder until this page is built; it already runs the shared guard."""
+"""Company packages: the companies, their package versions, downloads, comparisons,
+and (admins) building a new version and adding or deactivating companies."""
 
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-from core import ui
+from core import config, packages, ui
+from core.db import session_scope
+from core.errors import DomainError
+from core.sec import DEFAULT_YEARS
+from core.storage import sanitize_filename
 
 actor = ui.guard("packages.read")
 ui.sidebar(actor)
-st.title("packages")
-st.info("This page is being built.")
+st.title("Company packages")
+st.caption("Excel packages built from SEC companyfacts: three statements, revenue drivers, sources and checks.")
+for kind, text in st.session_state.pop("pkg_flash", []):  # messages from the action before the rerun
+    getattr(st, kind)(text)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_overview(url: str) -> list[dict]:
+    with session_scope(ui.engine()) as session:
+        return packages.overview(session)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_versions(url: str, ticker: str) -> list[dict]:
+    with session_scope(ui.engine()) as session:
+        return [packages.version_dict(v) for v in packages.list_versions(session, ticker=ticker)]
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def load_comparison(url: str, old_id: int, new_id: int) -> list[dict]:
+    with session_scope(ui.engine()) as session:
+        return packages.compare(session, old_id=old_id, new_id=new_id)
+
+
+def act(action, success: str) -> None:
+    """Run a write action; on success show `success` after the page reruns with fresh data."""
+    if ui.run_action(action) is not None:
+        st.session_state["pkg_flash"] = [("success", success)]
+        st.rerun()
+
+
+url = config.database_url()
+companies = load_overview(url)
+if not companies:
+    ui.empty_state("No companies yet.", "Run `ngi seed` to add the ten curated companies.")
+    st.stop()
+
+overview = pd.DataFrame([{
+    "Ticker": c["ticker"], "Company": c["company"], "Revenue model": c["revenue_model"],
+    "Driver notes": c["driver_notes"], "Current version": c["current_version"],
+    "Validation": c["validation_status"] or "no package", "Data as of": c["package_date"],
+    "Freshness": ("⚠️ stale" if c["stale"] else "fresh") if c["stale"] is not None else "—",
+    "Active": "yes" if c["active"] else "deactivated",
+} for c in companies])
+st.dataframe(overview, hide_index=True, width="stretch", key="pkg_overview")
+
+tickers = [c["ticker"] for c in companies]
+ticker = st.selectbox("Company", tickers, key="pkg_company",
+                      format_func=lambda t: f"{t} — {next(c['company'] for c in companies if c['ticker'] == t)}")
+company = next(c for c in companies if c["ticker"] == ticker)
+versions = load_versions(url, ticker)
+
+st.subheader(f"{ticker} version history")
+if not versions:
+    ui.empty_state(f"{ticker} has no packages yet.",
+                   "An admin can build one below or with `ngi packages build`." if actor.can("packages.build") else None)
+else:
+    history = pd.DataFrame([{
+        "Version": v["version"], "Current": "✅" if v["is_current"] else "", "Data as of": v["package_date"],
+        "Years": ", ".join(v["fiscal_years"]), "Validation": v["validation_status"],
+        "Findings": len(v["validation_errors"]), "Method": v["ingestion_method"],
+        "Size (KB)": round((v["file_size_bytes"] or 0) / 1024, 1), "Built": v["created_at"],
+        "Stale": "⚠️" if v["stale"] else "",
+    } for v in versions])
+    st.dataframe(history, hide_index=True, width="stretch", key="pkg_history")
+
+    by_label = {f"v{v['version']}": v for v in versions}
+    chosen = by_label[st.selectbox("Version", list(by_label), key="pkg_version")]
+    if chosen["validation_errors"]:
+        with st.expander(f"v{chosen['version']} validation findings ({len(chosen['validation_errors'])})"):
+            for finding in chosen["validation_errors"]:
+                st.write(f"- {finding['message']}")
+    if actor.can("packages.download"):
+        try:
+            with session_scope(ui.engine()) as session:
+                name, content = packages.download(session, actor=actor, package_id=chosen["id"])
+        except DomainError as err:
+            st.error(err.message)
+        else:
+            st.download_button(f"Download {name}", content, file_name=name, key="pkg_download", on_click="ignore",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        st.caption("Your role can view packages but not download them.")
+
+    if actor.can("packages.build") and not chosen["is_current"]:
+        force = chosen["validation_status"] != "passed"
+        label = "Force this failed version current (audited)" if force else "Make this version current"
+        if st.button(label, key="pkg_make_current"):
+            act(lambda: packages.make_current(ui.engine(), actor=actor, package_id=chosen["id"], force=force),
+                f"{ticker} v{chosen['version']} is now current.")
+
+    if len(versions) > 1:
+        st.subheader("Compare versions")
+        labels = list(by_label)
+        col_new, col_old = st.columns(2)
+        new_label = col_new.selectbox("Version", labels, index=0, key="pkg_cmp_new")
+        old_label = col_old.selectbox("Against", labels, index=min(1, len(labels) - 1), key="pkg_cmp_old")
+        rows = load_comparison(url, by_label[old_label]["id"], by_label[new_label]["id"])
+        changed = [r for r in rows if r["changed"]]
+        st.write(f"{len(changed)} of {len(rows)} figures differ between {old_label} and {new_label}.")
+        only_changed = st.toggle("Only changed figures", value=bool(changed), key="pkg_cmp_only")
+        table = pd.DataFrame(changed if only_changed else rows)
+        if not table.empty:
+            table = table.rename(columns={"sheet": "Sheet", "line": "Line", "year": "Year", "old": old_label,
+                                          "new": new_label, "changed": "Changed"})
+            styled = table.style.apply(
+                lambda r: ["background-color: #FFE699" if r["Changed"] else "" for _ in r], axis=1
+            ).format({old_label: "{:,.2f}", new_label: "{:,.2f}"}, na_rep="—")
+            st.dataframe(styled, hide_index=True, width="stretch", key="pkg_cmp_table")
+
+if actor.can("packages.build"):
+    st.subheader("Build new version")
+    st.caption(f"Upload the SEC companyfacts JSON for {ticker} (CIK must match). Validation runs before saving; "
+               "a failed package is stored but not made current unless you force it.")
+    upload = st.file_uploader("companyfacts JSON", type=["json"], key="pkg_upload")
+    years = st.number_input("Fiscal years", min_value=1, max_value=15, value=DEFAULT_YEARS, key="pkg_years")
+    force_current = st.checkbox("Make current even if validation fails (audited)", key="pkg_force")
+    if st.button("Build new version", key="pkg_build", disabled=upload is None or not company["active"]):
+        result = ui.run_action(lambda: packages.build_package(
+            ui.engine(), actor=actor, ticker=ticker, companyfacts=upload.getvalue(),
+            source_name=sanitize_filename(upload.name), years=int(years), force_current=force_current))
+        if result is not None:
+            state = "current" if result.is_current else "not current"
+            message = f"Built {ticker} v{result.version}: {result.validation_status}, {state}."
+            flash = [("success" if result.validation_status == "passed" else "warning", message)]
+            flash += [("error", error["message"]) for error in result.validation_errors]
+            st.session_state["pkg_flash"] = flash
+            st.rerun()
+
+if actor.can("companies.manage"):
+    st.subheader("Companies")
+    left, right = st.columns(2)
+    with left.container(border=True):
+        st.markdown("**Add a company**")
+        new_ticker = st.text_input("Ticker", key="co_ticker")
+        new_name = st.text_input("Company name", key="co_name")
+        new_cik = st.text_input("SEC CIK", key="co_cik")
+        new_fye = st.text_input("Fiscal year end", value="December 31", key="co_fye")
+        new_model = st.selectbox("Revenue model", ["QxP", "QxPxT", "QxP+Membership", "QxPxT+Subscription"],
+                                 key="co_model")
+        new_notes = st.text_input("Driver notes", key="co_notes")
+        if st.button("Add company", key="co_add"):
+            def add():
+                with session_scope(ui.engine()) as session:
+                    return packages.add_company(session, actor=actor, ticker=new_ticker, company_name=new_name,
+                                                cik=new_cik, fiscal_year_end=new_fye, revenue_model_type=new_model,
+                                                revenue_driver_notes=new_notes or None).ticker
+            act(add, f"Added {new_ticker.strip().upper()}.")
+    with right.container(border=True):
+        active = company["active"]
+        st.markdown(f"**{ticker}** is {'active' if active else 'deactivated'}. Deactivating keeps its history.")
+        if st.button("Deactivate" if active else "Activate", key="co_toggle"):
+            def toggle():
+                with session_scope(ui.engine()) as session:
+                    return packages.set_company_active(session, actor=actor, ticker=ticker, active=not active).ticker
+            act(toggle, f"{ticker} is now {'deactivated' if active else 'active'}.")
