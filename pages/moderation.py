@@ -1,10 +1,228 @@
-"""Placeholder until this page is built; it already runs the shared guard."""
+"""Feedback moderation: the queue beside each item's validator report and prompt, admin
+actions (flag, edit, regenerate, hold/release), the cost panel and the agreement table.
+Instructors and program leads see everything read-only; core refuses their writes too."""
 
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.express as px
 import streamlit as st
 
-from core import ui
+from core import config, ui
+from core.db import session_scope, utcnow
+from core.feedback import moderation, pricing
+from core.feedback.personas import PERSONAS
 
 actor = ui.guard("feedback.read")
 ui.sidebar(actor)
-st.title("moderation")
-st.info("This page is being built.")
+st.title("Feedback moderation")
+moderator = actor.can("feedback.moderate")
+if not moderator:
+    st.caption("Read-only view: only admins can flag, edit, regenerate, hold or release feedback.")
+if notice := st.session_state.pop("mod_notice", None):
+    st.success(notice)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_queue(url: str, who, filters: tuple):
+    with session_scope(ui.engine()) as session:
+        return moderation.queue(session, who, **dict(filters))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_options(url: str, who):
+    with session_scope(ui.engine()) as session:
+        return moderation.filter_options(session, who), moderation.flagged_count(session, who)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_costs(url: str, who, today: date):
+    with session_scope(ui.engine()) as session:
+        return moderation.cost_panel(session, who, today=today)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_agreement(url: str, who):
+    with session_scope(ui.engine()) as session:
+        return moderation.agreement(session, who), moderation.retry_queue(session, who)
+
+
+def act(fn, message: str) -> None:
+    """Run one admin action in its own transaction; on success rerun so every panel shows it."""
+    def unit():
+        with session_scope(ui.engine()) as session:
+            fn(session)
+        return True
+
+    if ui.run_action(unit):  # None when a DomainError was shown instead
+        st.session_state["mod_notice"] = message
+        st.rerun()
+
+
+url = config.database_url()
+options, flagged = load_options(url, actor)
+queue_tab, cost_tab, agreement_tab = st.tabs([f"Queue ({flagged} flagged)", "Cost", "Agreement"])
+
+with queue_tab:
+    c1, c2, c3, c4 = st.columns(4)
+    flag_choice = c1.selectbox("Flagged", ["All", "Flagged", "Not flagged"], key="mod_flagged")
+    activity = c2.selectbox("Activity", ["All", *options["activity"]], key="mod_activity")
+    persona = c3.selectbox("Persona", ["All", *options["persona"]], key="mod_persona")
+    model = c4.selectbox("Model", ["All", *options["model"]], key="mod_model")
+    c5, c6, c7 = st.columns([2, 2, 1])
+    dates = c5.date_input("Created between", value=(), key="mod_dates")
+    band = c6.slider("Composite score band", 0, 100, (0, 100), key="mod_band")
+    state = c7.selectbox("State", ["All", "held", "released"], key="mod_state")
+    filters = {
+        "flagged": {"All": None, "Flagged": True, "Not flagged": False}[flag_choice],
+        "activity": None if activity == "All" else activity,
+        "persona": None if persona == "All" else persona,
+        "model": None if model == "All" else model,
+        "release_state": None if state == "All" else state,
+        "date_from": dates[0] if len(dates) >= 1 else None,
+        "date_to": dates[1] if len(dates) == 2 else (dates[0] if len(dates) == 1 else None),
+        "score_min": None if band == (0, 100) else band[0],
+        "score_max": None if band == (0, 100) else band[1],
+    }
+    table = load_queue(url, actor, tuple(sorted(filters.items())))
+    if table.empty:
+        ui.empty_state("No feedback matches these filters.",
+                       "Feedback appears here once a submission passes its validators.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+                                    "cost_usd": st.column_config.NumberColumn("cost $", format="%.6f")})
+        labels = {int(r.id): f"#{r.id} · {r.student} · {r.activity} · {r.persona} · {r.release_state}"
+                  + (" · flagged" if r.is_flagged else "") for r in table.itertuples()}
+        chosen = st.selectbox("Feedback item", list(labels), format_func=labels.get, key="mod_item")
+        with session_scope(ui.engine()) as session:
+            shown = moderation.item(session, actor, chosen)
+
+        left, right = st.columns(2)
+        with left:
+            st.subheader(f"Feedback #{shown['id']} · {shown['release_state']}")
+            st.caption(f"{shown['student']} · {shown['activity']} · {shown['company']} v{shown['version']} · "
+                       f"{shown['persona']} · {shown['provider']} / {shown['model']}")
+            for reason in shown["hold_reasons"]:
+                st.warning(reason)
+            if shown["is_flagged"]:
+                st.error(f"Flagged: {shown['flag_reason']}")
+            st.markdown(shown["feedback_text"])
+            for title, key in (("Strengths", "strengths"), ("Areas for improvement", "areas_for_improvement"),
+                               ("Specific suggestions", "specific_suggestions")):
+                if shown[key]:
+                    st.markdown(f"**{title}**\n" + "\n".join(f"- {item}" for item in shown[key]))
+            st.dataframe([shown["scores"]], hide_index=True)
+            tokens = shown["tokens"]
+            st.caption(f"Tokens in {tokens['in']} (cached {tokens['cached']}) · out {tokens['out']} · "
+                       f"cost ${shown['cost_usd'] or 0:.6f}")
+            if shown["original_text"]:
+                with st.expander("Original text (before moderator edits)"):
+                    st.markdown(shown["original_text"])
+            if len(shown["versions"]) > 1:
+                st.caption("Versions for this submission: " + ", ".join(
+                    f"#{v['id']} {v['persona']}/{v['model']}" for v in shown["versions"]))
+        with right:
+            st.subheader(f"Validator report · {shown['validator_status']}")
+            for check in shown["validator_report"]["checks"]:
+                icon = {"passed": "✅", "warning": "⚠️", "failed": "❌"}.get(check.get("status"), "•")
+                st.markdown(f"{icon} **{check.get('id')}** — {check.get('status')}")
+                for finding in check.get("findings", []):
+                    where = "!".join(str(finding[k]) for k in ("sheet", "cell") if finding.get(k))
+                    st.caption(f"{where} {finding.get('period', '')}: {finding.get('message', '')} "
+                               f"(expected {finding.get('expected')}, actual {finding.get('actual')})")
+            with st.expander("Prompt sent to the provider"):
+                st.caption("System")
+                st.code(shown["prompt"].get("system", ""), language=None, wrap_lines=True)
+                st.caption("User")
+                st.code(shown["prompt"].get("user", ""), language=None, wrap_lines=True)
+                for note in shown["prompt"].get("notices") or []:
+                    st.info(note)
+            for failure in shown["failures"]:
+                with st.expander(f"Failed generation #{failure['id']} ({failure['provider']})"):
+                    st.write(failure["error"])
+                    if failure["raw_reply"]:
+                        st.code(failure["raw_reply"], language=None, wrap_lines=True)
+
+        if moderator:
+            st.divider()
+            st.subheader("Moderate")
+            fid = shown["id"]
+            reason = st.text_input("Reason (for flag, unflag and hold)", key="mod_reason")
+            b1, b2, b3, b4 = st.columns(4)
+            if not shown["is_flagged"] and b1.button("Flag", key="mod_flag"):
+                act(lambda s: moderation.flag(s, actor, fid, reason=reason), f"Feedback #{fid} flagged.")
+            if shown["is_flagged"] and b1.button("Unflag", key="mod_unflag"):
+                act(lambda s: moderation.unflag(s, actor, fid, reason=reason), f"Flag cleared on feedback #{fid}.")
+            if shown["release_state"] == "released" and b2.button("Hold", key="mod_hold"):
+                act(lambda s: moderation.hold(s, actor, fid, reason=reason), f"Feedback #{fid} held.")
+            if shown["release_state"] == "held" and b2.button("Release to student", key="mod_release"):
+                act(lambda s: moderation.release(s, actor, fid), f"Feedback #{fid} released.")
+
+            text = st.text_area("Feedback text", value=shown["feedback_text"], height=220, key=f"mod_text_{fid}")
+            if st.button("Save edit", key="mod_save"):
+                act(lambda s: moderation.edit_text(s, actor, fid, text=text),
+                    f"Feedback #{fid} edited; the original is kept.")
+
+            r1, r2, r3 = st.columns(3)
+            new_persona = r1.selectbox("Persona", list(PERSONAS), index=list(PERSONAS).index(shown["persona"])
+                                       if shown["persona"] in PERSONAS else 0, key="mod_regen_persona")
+            provider = r2.selectbox("Provider", ["rubric", "openai"], key="mod_regen_provider")
+            new_model = r3.text_input("Model (openai only)", value=config.env("NGI_OPENAI_MODEL") or "",
+                                      key="mod_regen_model")
+            if st.button("Regenerate (keeps this version)", key="mod_regenerate"):
+                outcome = ui.run_action(lambda: moderation.regenerate(
+                    ui.engine(), actor, fid, persona=new_persona, provider=provider,
+                    model=new_model if provider == "openai" else None))
+                if outcome is not None and outcome.ok:
+                    extra = " " + " ".join(outcome.notices) if outcome.notices else ""
+                    st.session_state["mod_notice"] = f"Feedback #{outcome.feedback_id} generated from #{fid}.{extra}"
+                    st.rerun()
+                elif outcome is not None:
+                    st.warning(f"Regeneration failed and was recorded: {outcome.error}")
+
+with cost_tab:
+    panel = load_costs(url, actor, pricing.local_day(utcnow()))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Spent today", f"${panel['day']['spent_usd']:,.4f}",
+              help=f"Daily cap ${panel['day']['budget_usd']:,.2f}; past it the rubric coach takes over.")
+    m2.metric("Budget left this month", f"${panel['month']['remaining_usd']:,.2f}",
+              f"of ${panel['month']['budget_usd']:,.2f}", delta_color="off")
+    m3.metric(f"Average per submission ({panel['days']} days)", f"${panel['avg_per_submission_usd']:,.4f}")
+    m4.metric("Tokens in / cached / out", f"{panel['tokens']['tokens_in']:,} / {panel['tokens']['tokens_cached']:,}"
+              f" / {panel['tokens']['tokens_out']:,}")
+    if panel["total_usd"] == 0:
+        ui.empty_state(f"No OpenAI spend in the last {panel['days']} days.",
+                       "The offline rubric coach costs nothing; spend appears once OPENAI_API_KEY is set.")
+    st.plotly_chart(px.bar(panel["per_day"], x="day", y="cost_usd", title="Spend per day (USD)"), key="cost_day")
+    cm, ca = st.columns(2)
+    if not panel["per_model"].empty:
+        cm.plotly_chart(px.bar(panel["per_model"], x="model", y="cost_usd", title="Spend per model (USD)"),
+                        key="cost_model")
+    if not panel["per_activity"].empty:
+        ca.plotly_chart(px.bar(panel["per_activity"], x="activity", y="avg_per_submission",
+                               title="Average spend per submission by activity (USD)"), key="cost_activity")
+        st.dataframe(panel["per_activity"], hide_index=True)
+
+with agreement_tab:
+    agreement, retries = load_agreement(url, actor)
+    st.caption("How often moderators edited or flagged feedback, per persona and model: a prompt that keeps "
+               "being corrected shows up here as a pattern.")
+    if agreement.empty:
+        ui.empty_state("No feedback yet.")
+    else:
+        st.dataframe(agreement, hide_index=True,
+                     column_config={"edit_rate": st.column_config.NumberColumn(format="percent"),
+                                    "flag_rate": st.column_config.NumberColumn(format="percent")})
+    st.subheader("Waiting for a retry")
+    if retries.empty:
+        st.caption("No submission is waiting: every passed submission has feedback or has not been tried.")
+    else:
+        st.dataframe(retries, hide_index=True)
+        if moderator and st.button("Retry all now", key="mod_retry"):
+            results = [ui.run_action(lambda sid=int(s): moderation.retry(ui.engine(), actor, sid))
+                       for s in retries["submission_id"]]
+            done = sum(1 for r in results if r is not None and r.ok)
+            st.session_state["mod_notice"] = f"Retried {len(results)} waiting submissions; {done} now have feedback."
+            st.rerun()
