@@ -109,3 +109,27 @@ def test_missing_file_still_gets_feedback_from_the_report(seeded_engine, data_en
     text, row = _text(seeded_engine, outcome.feedback_id)
     assert "all 3 validator checks passed" in text
     assert "could not be opened" in row.prompt["user"]
+
+
+def test_reads_the_latest_validator_run_and_the_flat_findings_list(seeded_engine, data_env):
+    """core.validation stores the full report on ValidatorRun and a flat list of findings
+    (each naming its check) on the submission; both must reach the coach intact."""
+    from core.models import LearningSubmission, ValidatorRun
+
+    with_run = add_submission(seeded_engine, student_id=201, email="r@example.edu", report=[])
+    flat = add_submission(seeded_engine, student_id=202, email="f@example.edu", report=[
+        {"check": "cash_ties", "sheet": "Cash Flow", "cell": "F3", "period": "FY2027E",
+         "message": "Ending cash does not match the balance sheet", "expected": 161, "actual": 150}])
+    with session_scope(seeded_engine) as session:
+        session.add(ValidatorRun(submission_id=with_run, status="passed", report={
+            "status": "passed", "outputs": {}, "checks": [
+                {"id": "required_sheets", "status": "passed", "findings": []},
+                {"id": "bs_balances", "status": "passed", "findings": []},
+                {"id": "price_targets", "status": "skipped", "findings": [], "note": "not a capstone"}]}))
+        assert session.get(LearningSubmission, flat).validator_errors[0]["check"] == "cash_ties"
+
+    text_run, row_run = _text(seeded_engine, generate(seeded_engine, submission_id=with_run, provider="rubric").feedback_id)
+    text_flat, _ = _text(seeded_engine, generate(seeded_engine, submission_id=flat, provider="rubric").feedback_id)
+    assert "all 2 validator checks passed" in text_run          # the skipped check counts neither way
+    assert '"note": "not a capstone"' in row_run.prompt["user"]
+    assert "Your FY2027E ending cash is off by 11 at Cash Flow!F3" in text_flat

@@ -78,9 +78,16 @@ def validator_report(session: Session, submission: LearningSubmission) -> dict[s
         select(ValidatorRun).where(ValidatorRun.submission_id == submission.id)
         .order_by(ValidatorRun.id.desc()).limit(1)
     )
-    report = (run.report if run is not None and run.report else None) or submission.validator_errors
-    if isinstance(report, list):  # an older shape: a bare list of findings
-        report = {"status": submission.validator_status, "checks": [{"id": "validators", "status": "failed", "findings": report}]}
+    report = run.report if run is not None and isinstance(run.report, dict) else submission.validator_errors
+    if isinstance(report, list):
+        # learning_submissions.validator_errors mirrors the report as a flat list of
+        # findings, each naming its check; regroup them so the coach sees checks again.
+        grouped: dict[str, list] = {}
+        for finding in report:
+            if isinstance(finding, dict):
+                grouped.setdefault(finding.get("check") or "validators", []).append(finding)
+        report = {"status": submission.validator_status,
+                  "checks": [{"id": cid, "status": "failed", "findings": found} for cid, found in grouped.items()]}
     if not isinstance(report, dict):
         report = {"status": submission.validator_status, "checks": []}
     return report
@@ -96,6 +103,8 @@ def compact_report(report: dict[str, Any]) -> dict[str, Any]:
         ]
         extra = len(check.get("findings") or []) - len(findings)
         item = {"id": check.get("id"), "status": check.get("status"), "findings": findings}
+        if check.get("note"):
+            item["note"] = check["note"]
         if extra > 0:
             item["more_findings"] = extra
         checks.append(item)

@@ -198,7 +198,9 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     report = context.get("report") or {}
     digest = context.get("digest") or {}
     activity = context.get("activity") or {}
-    checks = [c for c in report.get("checks") or [] if isinstance(c, dict)]
+    # Skipped checks (not applicable to this file) neither count for nor against.
+    checks = [c for c in report.get("checks") or [] if isinstance(c, dict) and c.get("status") != "skipped"]
+    clean_pass = report.get("status") == "passed"
     passed = [c for c in checks if c.get("status") == "passed"]
     troubled = [c for c in checks if c.get("status") not in ("passed", "skipped", None)]
     found = figures(digest)
@@ -243,7 +245,7 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
 
     # Scores: accuracy follows the validators; the rest follow what the file shows.
     findings_count = sum(len(c.get("findings") or [1]) for c in troubled)
-    accuracy = 100 - 18 * len(troubled) - 4 * max(0, findings_count - len(troubled)) if checks else 70
+    accuracy = 100 - 18 * len(troubled) - 4 * max(0, findings_count - len(troubled)) if checks else (90 if clean_pass else 70)
     documentation = 45 + 8 * min(found["doc_notes"], 6)
     presentation = 55 + (20 if len(found["periods"]) >= 3 else 0) + 5 * min(len(rows), 4) - (10 if digest.get("error") else 0)
     reasoning = 60 + (15 if cagr is not None and 0 <= cagr <= 0.25 else 0) + (10 if margin else 0) + 3 * min(found["doc_notes"], 5)
@@ -252,6 +254,8 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
 
     paragraphs = [persona.greeting]
     title = activity.get("title")
+    if not checks and clean_pass:
+        paragraphs.append((f"For \"{title}\", " if title else "") + "the validators found nothing to correct.")
     if checks:
         summary = (f"For \"{title}\", " if title else "") + (
             f"all {len(checks)} validator checks passed." if not troubled else
