@@ -104,6 +104,10 @@ def test_failed_validation_is_stored_failed_and_not_current(engine, admin, stora
         assert packages.overview(session)[0]["current_version"] is None
     with pytest.raises(Conflict, match="failed validation"):
         packages.make_current(engine, actor=admin, package_id=result.package_id)
+    forced = packages.make_current(engine, actor=admin, package_id=result.package_id, force=True)
+    assert forced.is_current and [r.is_current for r in rows(engine)] == [True]
+    with session_scope(engine) as session:
+        assert session.scalars(select(AuditLog.action).where(AuditLog.action == "package.force_current")).all()
 
 
 def test_admin_can_force_a_failed_package_current_and_it_is_audited(engine, admin, storage):
