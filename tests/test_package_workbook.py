@@ -126,3 +126,35 @@ def test_real_january_filer_workbook_headers_and_values():
     ws = wb["Balance Sheet"]
     assert [c.value for c in ws[4]] == ["Line", "FY2021", "FY2022", "FY2023", "FY2024", "FY2025"]
     assert rows(ws)["Total Assets"][5].value == 9033.938
+
+
+@pytest.mark.libreoffice
+def test_checks_show_ok_and_check_when_a_spreadsheet_recalculates(tmp_path):
+    """LibreOffice recalculates on load like Excel: balanced years say OK, the
+    unbalanced year says CHECK, and formula subtotals get their values."""
+    import shutil
+    import subprocess
+
+    from core import config
+
+    soffice = config.env("NGI_LIBREOFFICE") or shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        from tests.support import unavailable
+
+        unavailable("LibreOffice (soffice) is not installed")
+    for name in ("restated", "unbalanced"):
+        st = build_statements(load_companyfacts(FIXTURES / f"{name}.json"), ticker="T", fiscal_year_end="December 31")
+        (tmp_path / f"{name}.xlsx").write_bytes(write_workbook(st, info(), validate(st)))
+    out = tmp_path / "out"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--calc",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(tmp_path / "restated.xlsx"),
+                    str(tmp_path / "unbalanced.xlsx")], check=True, capture_output=True, timeout=180)
+
+    def statuses(name):
+        ws = load_workbook(out / f"{name}.xlsx", data_only=True)["Checks"]
+        return [[c.value for c in r[1:3]] for r in ws.iter_rows(min_row=5) if r[0].value == "Status"]
+
+    assert statuses("restated") == [["OK", "OK"], ["OK", "OK"]]
+    assert statuses("unbalanced")[0] == ["OK", "CHECK"]
+    gross = rows(load_workbook(out / "restated.xlsx", data_only=True)["Income Statement"])["Gross profit"]
+    assert gross[2].value == pytest.approx(480.0)
