@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.db import session_scope
 from core.errors import Conflict, Forbidden, Invalid
 from core.feedback import generate, moderation
-from core.models import AuditLog, FeedbackFailure, LearningFeedback
+from core.models import AuditLog, FeedbackFailure, LearningFeedback, LearningTelemetry
 from tests.feedback_fixtures import add_submission, passing_report
 from tests.support import staff_actor
 
@@ -86,6 +86,10 @@ def test_each_action_changes_the_row_and_is_audited(setup):
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.release_state == "released" and row.released_by == admin.id
+        # generation released it once, the moderator released it again: two funnel events
+        issued = session.scalars(select(LearningTelemetry).where(LearningTelemetry.event_type == "feedback_issued")
+                                 .where(LearningTelemetry.submission_id == row.submission_id)).all()
+        assert len(issued) == 2 and issued[-1].event_data["feedback_id"] == fa
         for action in ("feedback.flag", "feedback.unflag", "feedback.hold", "feedback.release"):
             assert [a.target_id for a in _audit(session, action)] == [str(fa)]
         assert len(_audit(session, "feedback.edit")) == 2

@@ -94,6 +94,24 @@ def _cost(provider: Provider, model: str | None, tokens: dict, on: datetime) -> 
     return cost if cost is not None else pricing.cost_usd(provider.model, **counts)
 
 
+def record_issued(session: Session, feedback: LearningFeedback, submission: LearningSubmission,
+                  when: datetime) -> None:
+    """The analytics funnel's last step: the student can now see feedback. Kept in a
+    savepoint so a telemetry problem never costs the feedback row itself."""
+    from core import telemetry
+
+    try:
+        with session.begin_nested():
+            telemetry.record_event(
+                session, user_id=submission.user_id, event_type="feedback_issued", event_category="feedback",
+                module=submission.module, activity=submission.activity_id, company_id=submission.company_id,
+                submission_id=submission.id, event_timestamp=when,
+                event_data={"feedback_id": feedback.id, "persona": feedback.persona, "provider": feedback.provider},
+            )
+    except Exception:  # noqa: BLE001 - see docstring
+        log.exception("could not record feedback_issued for feedback %s", feedback.id)
+
+
 def _load_passed(session: Session, submission_id: int) -> LearningSubmission:
     submission = session.get(LearningSubmission, submission_id)
     if submission is None:
@@ -213,6 +231,8 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
         if submission is not None:
             submission.feedback_status = "generated"
         session.flush()
+        if state == "released" and submission is not None:
+            record_issued(session, row, submission, now)
         audit.record(session, actor, "feedback.regenerate" if regenerated_from_id else "feedback.generate",
                      target_type="feedback", target_id=row.id,
                      details={"submission_id": submission_id, "provider": provider.name, "model": outcome.model,

@@ -212,6 +212,7 @@ def release(session: Session, actor: Actor, feedback_id: int) -> None:
         raise Conflict(f"Feedback {feedback_id} has scores outside 0-100 ({', '.join(bad)}); "
                        "regenerate it instead of releasing it.")
     fb.release_state, fb.released_at, fb.released_by = "released", utcnow(), actor.id
+    generation.record_issued(session, fb, fb.submission, fb.released_at)
     audit.record(session, actor, "feedback.release", target_type="feedback", target_id=fb.id,
                  details={"hold_reasons": fb.hold_reasons or []})
 
