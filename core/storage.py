@@ -97,6 +97,7 @@ class LocalStorage:
         try:
             with os.fdopen(fd, "wb") as out:
                 size, sha = _copy_hashing(source, out, key, max_bytes)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; stored files are shared data
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
