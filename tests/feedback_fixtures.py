@@ -81,11 +81,11 @@ def passing_report(*, warnings: list[dict] | None = None) -> dict:
 def add_submission(engine, *, student_id: int = 987654, full_name: str = "Jane Quarterman",
                    email: str = "jane.quarterman@example.edu", ticker: str | None = None,
                    activity: str = "a2_wc_debt", data: bytes | None = None, report: dict | None = None,
-                   status: str = "passed", version: int = 1) -> int:
+                   status: str = "passed", version: int = 1, ext: str = "xlsx") -> int:
     """Insert a student (if new) and one submission with its file in storage; returns its id."""
     data = data if data is not None else workbook_bytes(
         revenue=[1000, 1100, 1210, 1331, 1464], net_income=[80, 90, 100, 110, 120])
-    key = f"submissions/{student_id}/{activity}/v{version}-{student_id}.xlsx"
+    key = f"submissions/{student_id}/{activity}/v{version}-{student_id}.{ext}"
     stored = default_storage().put(key, io.BytesIO(data))
     with session_scope(engine) as session:
         if session.get(Student, student_id) is None:
@@ -96,8 +96,8 @@ def add_submission(engine, *, student_id: int = 987654, full_name: str = "Jane Q
             company = session.scalar(select(LearningCompany).order_by(LearningCompany.id).limit(1))
         sub = LearningSubmission(
             user_id=student_id, company_id=company.id, activity_id=activity, module="accounting_i",
-            submission_type="excel", version=version, file_path=stored.key,
-            file_name=f"{full_name.replace(' ', '_')}_model.xlsx", file_size_bytes=stored.size,
+            submission_type="excel" if ext == "xlsx" else "pdf_memo", version=version, file_path=stored.key,
+            file_name=f"{full_name.replace(' ', '_')}_model.{ext}", file_size_bytes=stored.size,
             file_hash=stored.sha256, validator_status=status,
             validator_errors=report if report is not None else passing_report(),
             validator_run_at=utcnow() - timedelta(minutes=1), is_latest=True,
@@ -164,3 +164,26 @@ class FakeOpenAI:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def pdf_bytes(lines: list[str]) -> bytes:
+    """A minimal one-page PDF with real text objects (enough for pypdf to extract)."""
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = "BT /F1 11 Tf 72 760 Td 14 TL " + " ".join(f"({esc(line)}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out

@@ -133,3 +133,21 @@ def test_reads_the_latest_validator_run_and_the_flat_findings_list(seeded_engine
     assert "all 2 validator checks passed" in text_run          # the skipped check counts neither way
     assert '"note": "not a capstone"' in row_run.prompt["user"]
     assert "Your FY2027E ending cash is off by 11 at Cash Flow!F3" in text_flat
+
+
+def test_pdf_memo_is_read_as_text_with_the_name_redacted(seeded_engine, data_env):
+    from tests.feedback_fixtures import pdf_bytes
+
+    memo = ["Investment memo: BUY", "Our DCF gives 312 per share and comparables 298.",
+            "Final price target 305, upside of 18 percent.", "Prepared by Jane Quarterman"]
+    sub = add_submission(seeded_engine, activity="capstone", ext="pdf", data=pdf_bytes(memo),
+                         report={"status": "passed", "checks": [], "outputs": {}})
+    outcome = generate(seeded_engine, submission_id=sub, provider="rubric")
+    text, row = _text(seeded_engine, outcome.feedback_id)
+    assert "Final price target 305" in row.prompt["user"]
+    assert "Quarterman" not in row.prompt["user"] and "Prepared by Analyst " in row.prompt["user"]
+    assert "Your document runs to 24 words over 1 page and recommends BUY with a price target of 305" in text
+    assert "I could not find a section on thesis, risks, catalysts" in text
+    assert "At 24 words the document is too short to defend the call." in row.areas_for_improvement
+    assert "statement sheets" not in text  # no workbook remarks on a memo
+    assert "the validators found nothing to correct" in text

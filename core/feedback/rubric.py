@@ -159,6 +159,25 @@ def _loss_sentence(rows: dict) -> str | None:
             "and whether it is a one-off.")
 
 
+MEMO_SECTIONS = {"thesis": r"thesis", "valuation": r"valuation|dcf|discounted cash", "comparables": r"comparab|comps|peers",
+                 "risks": r"\brisks?\b", "catalysts": r"catalysts?"}
+CALL_RE = re.compile(r"\b(strong buy|buy|sell|hold|overweight|underweight|outperform|underperform)\b", re.I)
+TARGET_RE = re.compile(r"price target (?:of |is |at )?\$?([\d,]+(?:\.\d+)?)", re.I)
+
+
+def document_notes(digest: dict) -> dict[str, Any] | None:
+    """What a memo or deck says: its length, its call, its target and which sections it has."""
+    if digest.get("kind") != "pdf" or not digest.get("text"):
+        return None
+    text = digest["text"]
+    call = CALL_RE.search(text)
+    target = TARGET_RE.search(text)
+    covered = [name for name, pattern in MEMO_SECTIONS.items() if re.search(pattern, text, re.I)]
+    return {"words": len(text.split()), "pages": digest.get("pages") or 1,
+            "call": call.group(1).upper() if call else None, "target": target.group(1) if target else None,
+            "covered": covered, "missing": [n for n in MEMO_SECTIONS if n not in covered]}
+
+
 def _objective(objectives: list[str], problems: list[str]) -> str | None:
     """The objective that shares most words with what went wrong (else the first)."""
     if not objectives:
@@ -205,6 +224,7 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     troubled = [c for c in checks if c.get("status") not in ("passed", "skipped", None)]
     found = figures(digest)
     rows = found["rows"]
+    memo = document_notes(digest)
 
     problems: list[str] = []
     for check in troubled:
@@ -222,8 +242,18 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     if found["doc_notes"] >= 3:
         strengths.append(f"You wrote {found['doc_notes']} notes on assumptions or sources beside the figures.")
 
+    if memo and memo["covered"]:
+        strengths.append(f"Your document covers {', '.join(memo['covered'])}.")
+    if memo and memo["call"] and memo["target"]:
+        strengths.append(f"The call is explicit: {memo['call']} with a target of {memo['target']}.")
+
     areas = list(problems[:5])
-    if found["doc_notes"] < 3:
+    if memo:
+        if memo["words"] < 300:
+            areas.append(f"At {plural(memo['words'], 'word', 'words')} the document is too short to defend the call.")
+        if not memo["target"]:
+            areas.append("State the final price target as a number, next to the recommendation.")
+    if found["doc_notes"] < 3 and not memo:
         explained = {0: "No cell explains", 1: "Only one cell explains"}.get(found["doc_notes"], f"Only {found['doc_notes']} cells explain")
         areas.append(f"{explained} an assumption or cites a source; label each forecast driver with where it comes from.")
     if growth and cagr is not None and (cagr > 0.25 or cagr < 0):
@@ -237,7 +267,9 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     if rows.get("revenue"):
         ref = rows["revenue"]["series"][-1][2]
         suggestions.append(f"Next to {ref}, write the growth driver behind the final-year revenue and its source.")
-    if not rows:
+    if memo and memo["missing"]:
+        suggestions.append(f"Add a short section on {memo['missing'][0]}, with the figures from your model behind it.")
+    elif not rows and not memo:
         suggestions.append("Label the revenue, net income and total assets rows plainly so they can be traced.")
     objective = _objective(list(activity.get("objectives") or []), problems)
     if objective:
@@ -247,8 +279,10 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     findings_count = sum(len(c.get("findings") or [1]) for c in troubled)
     accuracy = 100 - 18 * len(troubled) - 4 * max(0, findings_count - len(troubled)) if checks else (90 if clean_pass else 70)
     documentation = 45 + 8 * min(found["doc_notes"], 6)
+    if memo:  # a memo is judged on its coverage and length instead of cell notes
+        documentation = 40 + 9 * len(memo["covered"]) + min(15, memo["words"] // 100)
     presentation = 55 + (20 if len(found["periods"]) >= 3 else 0) + 5 * min(len(rows), 4) - (10 if digest.get("error") else 0)
-    reasoning = 60 + (15 if cagr is not None and 0 <= cagr <= 0.25 else 0) + (10 if margin else 0) + 3 * min(found["doc_notes"], 5)
+    reasoning = (20 if memo and memo["call"] and memo["target"] else 0) + 60 + (15 if cagr is not None and 0 <= cagr <= 0.25 else 0) + (10 if margin else 0) + 3 * min(found["doc_notes"], 5)
     scores = {"accuracy": _score(accuracy), "documentation": _score(documentation),
               "presentation": _score(presentation), "reasoning": _score(reasoning)}
 
@@ -267,12 +301,17 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     numbers = " ".join(s for s in (growth, margin, loss) if s)
     if numbers:
         paragraphs.append(numbers)
-    elif digest.get("kind") == "pdf" and digest.get("text"):
-        words = len(digest["text"].split())
-        pages = digest.get("pages") or 1
-        paragraphs.append(f"Your document runs to {words:,} words over {plural(pages, 'page', 'pages')}; make sure each "
-                          "recommendation points back to a figure in the model.")
-    if found["doc_notes"] < 3:
+    elif memo:
+        sentence = f"Your document runs to {plural(memo['words'], 'word', 'words')} over {plural(memo['pages'], 'page', 'pages')}"
+        if memo["call"] and memo["target"]:
+            sentence += f" and recommends {memo['call']} with a price target of {memo['target']}"
+        elif memo["call"]:
+            sentence += f" and recommends {memo['call']} without stating a price target"
+        paragraphs.append(sentence + "; make sure each claim points back to a figure in the model.")
+        if memo["missing"]:
+            paragraphs.append(f"I could not find a section on {', '.join(memo['missing'])}; a reader deciding on the "
+                              "call will look for each of them.")
+    if found["doc_notes"] < 3 and not memo:
         notes = {0: "no written note", 1: "one written note"}.get(found["doc_notes"], f"{found['doc_notes']} written notes")
         paragraphs.append(f"I found {notes} on assumptions in the statement sheets; "
                           "a reviewer should not have to guess where a driver comes from.")
