@@ -66,16 +66,18 @@ def write_events(path: str | Path, student_ids: list[int], *, events: int, days:
 
     Drop-off truncates budgets, so a counting pass calibrates the scale first."""
     scale = 1.0
-    for _ in range(3):
+    for _ in range(4):
         counted = _generate(None, student_ids, per_student=events * scale / max(1, len(student_ids)), days=days,
-                            seed=seed, end=end, company_ids=company_ids, tz=tz)
+                            seed=seed, end=end, company_ids=company_ids, tz=tz, intensity=scale)
+        if abs(counted - events) < 0.02 * events:
+            break
         scale *= events / max(1, counted)
     with open(path, "w", encoding="utf-8") as out:
         return _generate(out, student_ids, per_student=events * scale / max(1, len(student_ids)), days=days,
-                         seed=seed, end=end, company_ids=company_ids, tz=tz)
+                         seed=seed, end=end, company_ids=company_ids, tz=tz, intensity=scale)
 
 
-def _generate(out, student_ids, *, per_student, days, seed, end, company_ids, tz) -> int:
+def _generate(out, student_ids, *, per_student, days, seed, end, company_ids, tz, intensity=1.0) -> int:
     rnd = random.Random(seed)
     zone = ZoneInfo(tz)
     end = end or date.today()
@@ -95,7 +97,7 @@ def _generate(out, student_ids, *, per_student, days, seed, end, company_ids, tz
                 minute = rnd.randint(7 * 60, 23 * 60)
                 moment = datetime.combine(day, time(minute // 60, minute % 60), zone)
                 session_id = f"s{user_id}-{day.isoformat()}"
-                for _ in range(min(budget - produced, rnd.randint(1, 6))):
+                for _ in range(min(budget - produced, rnd.randint(1, max(2, round(6 * intensity))))):
                     etype, module, unit, lesson, activity = PATH[min(step, len(PATH) - 1)]
                     if etype == "lesson_view" and skip_lessons and step < len(PATH):
                         step += 1

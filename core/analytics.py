@@ -231,7 +231,9 @@ def raw_funnel(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
     q = _funnel_query(session, filters)
     src = f"({rollup.funnel_select_sql(rollup.content_map(session), '1 = 1')})"
     body = _FUNNEL_SQL.format(columns=_funnel_columns(), src=src)
-    return _funnel_frame(session, q.frame(session, body))
+    with rollup.hash_joins(session):
+        wide = q.frame(session, body)
+    return _funnel_frame(session, wide)
 
 
 # --- retention ----------------------------------------------------------------------

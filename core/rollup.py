@@ -26,6 +26,7 @@ per table, on both engines), so that both give identical rows:
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable
@@ -453,6 +454,21 @@ _STATE_COLUMNS = ("user_id, first_event_at, first_active_week, last_event_at, la
                   "session_start_at, context_module, context_unit, context_lesson, context_activity, company_id")
 
 
+@contextmanager
+def hash_joins(session: Session):
+    """PostgreSQL: keep the funnel chain off nested loops for the next statement. Its
+    CTE estimates are guesses, and a nested loop over (student, activity) pairs is
+    quadratic; hash joins are linear whatever the estimate."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        if postgres:
+            session.execute(text("SET LOCAL enable_nestloop = on"))
+
+
 def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: ContentMap | None = None) -> None:
     """Recompute the three rollup tables from raw events, for everyone or for `user_ids`
     (in chunks, so a bulk import touching thousands of students stays set-based)."""
@@ -464,6 +480,10 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
     else:
         ids = sorted(set(user_ids))
         chunks = [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+    if sql.dialect == "postgresql" and (user_ids is None or len(chunks) > 1):
+        # After a bulk load the planner's row estimates are stale (a fresh table looks
+        # empty), which turns the funnel's joins into quadratic nested loops.
+        session.execute(text("ANALYZE learning_telemetry"))
     for chunk in chunks:
         scope = _scope(chunk)
         for model in (TelemetryStudentState, ActivityFunnel, TelemetryDaily):
@@ -476,8 +496,9 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
         funnel = funnel_select_sql(cmap, scope)
         # WITH … INSERT is the form both engines accept for a CTE-fed insert.
         head, _, body = funnel.partition("SELECT f.user_id")
-        session.execute(text(f"{head} INSERT INTO learning_activity_funnel ({_FUNNEL_COLUMNS}) "
-                             f"SELECT f.user_id{body}"))
+        with hash_joins(session):
+            session.execute(text(f"{head} INSERT INTO learning_activity_funnel ({_FUNNEL_COLUMNS}) "
+                                 f"SELECT f.user_id{body}"))
         session.execute(text(f"INSERT INTO learning_telemetry_state ({_STATE_COLUMNS}) "
                              f"{_state_select_sql(sql, scope)}"))
     session.expire_all()
