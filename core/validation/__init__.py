@@ -1,0 +1,117 @@
+"""The validator engine: safety first, then the checks an activity asks for.
+
+    report = validate_path(path, activity_id="a2_wc_debt")
+    report.status            # passed | failed | rejected
+    report.to_dict()         # the JSON `ngi validate --json` prints
+
+Needs no database: each activity's checks and required sheets come from the content
+catalogue (`core.catalogue.activity_spec`), or are passed in explicitly (the
+submission service passes the database's edited rubric).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from core import catalogue
+from core.errors import Invalid
+from core.validation import checks as _checks
+from core.validation import recalc
+from core.validation.pdf import read_pdf
+from core.validation.report import CheckResult, Finding, Report, rejected
+from core.validation.safety import Rejected
+from core.validation.workbook import Workbook, cell_ref, read_workbook
+
+__all__ = ["CheckResult", "Finding", "Report", "validate_path", "validate_workbook", "rubric_for",
+           "read_workbook", "read_pdf", "Rejected", "kind_for"]
+
+EXCEL_EXTENSIONS = {"xlsx"}
+PDF_EXTENSIONS = {"pdf"}
+
+
+def rubric_for(activity_id: str) -> dict:
+    spec = catalogue.activity_spec(activity_id)
+    if spec is None:
+        raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
+    return spec.get("rubric_criteria") or {}
+
+
+def kind_for(filename: str) -> str:
+    ext = Path(filename).suffix.lower().lstrip(".")
+    if ext in PDF_EXTENSIONS:
+        return "pdf"
+    return "excel"
+
+
+def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets: list[str]) -> Report:
+    ctx = _checks.Context(workbook, required_sheets)
+    outputs: dict[str, float] = {}
+    results = []
+    for check_id in checks:
+        fn = _checks.CHECKS.get(check_id)
+        if fn is None:
+            result = CheckResult(check_id)
+            result.skip(f"Unknown check {check_id!r}.")
+        elif check_id == "price_targets":
+            result = fn(ctx, outputs)
+        else:
+            result = fn(ctx)
+        results.append(result)
+    status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    return Report(status=status, checks=results, outputs=outputs)
+
+
+def _missing_message(label: str, workbook: Workbook, reason: str) -> str:
+    missing = workbook.missing_values
+    sheet, (row, col) = missing[0]
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    return (f"{label}: {len(missing)} formula cell(s) have no saved values (first: '{sheet}'!{cell_ref(row, col)}"
+            f"{more}), and they could not be recalculated ({reason}). Open the file in Excel or LibreOffice, "
+            "save it, and upload it again.")
+
+
+def validate_excel(path: Path, *, name: str | None = None, checks: list[str], required_sheets: list[str]) -> Report:
+    label = name or Path(path).name
+    try:
+        workbook = read_workbook(path, name=label)
+    except Rejected as err:
+        return rejected(str(err))
+    details: dict = {}
+    if workbook.missing_values:
+        try:
+            recalculated = recalc.recalculate(path)
+        except recalc.RecalcFailed as err:
+            return rejected(_missing_message(label, workbook, str(err)))
+        try:
+            count = len(workbook.missing_values)
+            workbook = read_workbook(recalculated, name=label)
+        except Rejected as err:
+            return rejected(f"{label}: the recalculated copy could not be read ({err}).")
+        finally:
+            shutil.rmtree(recalculated.parent.parent, ignore_errors=True)
+        if workbook.missing_values:
+            return rejected(_missing_message(label, workbook, "LibreOffice left them empty"))
+        details["recalculated"] = f"LibreOffice recalculated {count} formula cell(s) that had no saved values"
+    report = validate_workbook(workbook, checks=checks, required_sheets=required_sheets)
+    report.details.update(details)
+    report.details["sheets"] = list(workbook.order)
+    return report
+
+
+def validate_path(path: Path | str, *, activity_id: str | None = None, name: str | None = None,
+                  checks: list[str] | None = None, required_sheets: list[str] | None = None,
+                  kind: str | None = None) -> Report:
+    """Validate a file on disk. Unsafe or unreadable input gives status 'rejected'."""
+    path = Path(path)
+    label = name or path.name
+    if not path.is_file():
+        return rejected(f"{label} does not exist or is not a file.")
+    kind = kind or kind_for(label)
+    if kind == "pdf":
+        return read_pdf(path, name=label)[0]
+    if checks is None or required_sheets is None:
+        rubric = rubric_for(activity_id) if activity_id else {}
+        checks = checks if checks is not None else rubric.get("checks", list(_checks.CHECKS))
+        required_sheets = required_sheets if required_sheets is not None else rubric.get("required_sheets", [])
+    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets)

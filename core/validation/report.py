@@ -1,0 +1,80 @@
+"""The validator's report: the JSON shape `ngi validate --json` prints and the database stores."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Finding:
+    sheet: str | None
+    cell: str | None
+    period: str | None
+    message: str
+    expected: Any = None
+    actual: Any = None
+
+
+@dataclass
+class CheckResult:
+    id: str
+    status: str = "passed"  # passed | failed | skipped
+    findings: list[Finding] = field(default_factory=list)
+    note: str | None = None  # why a check was skipped, or what it looked at
+
+    def fail(self, message: str, *, sheet=None, cell=None, period=None, expected=None, actual=None) -> None:
+        self.status = "failed"
+        self.findings.append(Finding(sheet=sheet, cell=cell, period=period, message=message,
+                                     expected=_plain(expected), actual=_plain(actual)))
+
+    def skip(self, note: str) -> None:
+        self.status = "skipped"
+        self.note = note
+
+
+def _plain(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+@dataclass
+class Report:
+    status: str  # passed | failed | rejected
+    checks: list[CheckResult] = field(default_factory=list)
+    outputs: dict[str, float] = field(default_factory=dict)
+    message: str | None = None
+    kind: str = "excel"  # excel | pdf
+    details: dict[str, Any] = field(default_factory=dict)  # pages, recalculated, text length ...
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status}
+        if self.message:
+            data["message"] = self.message
+        data["checks"] = []
+        for check in self.checks:
+            item = {"id": check.id, "status": check.status, "findings": [asdict(f) for f in check.findings]}
+            if check.note:
+                item["note"] = check.note
+            data["checks"].append(item)
+        data["outputs"] = dict(self.outputs)
+        if self.details:
+            data["details"] = dict(self.details)
+        return data
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Flat list mirrored into learning_submissions.validator_errors."""
+        if self.status == "rejected":
+            return [{"check": None, "sheet": None, "cell": None, "period": None, "message": self.message}]
+        return [
+            {"check": c.id, **asdict(f)} for c in self.checks for f in c.findings
+        ]
+
+    def check(self, check_id: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+def rejected(message: str, *, kind: str = "excel") -> Report:
+    return Report(status="rejected", message=message, kind=kind)

@@ -1,0 +1,256 @@
+"""Reading a workbook's cached values and formulas without loading it into openpyxl.
+
+One streaming pass over each sheet's XML gives, per cell, the value Excel cached at
+save time and whether the cell holds a formula. That is all the checks need, and it
+is several times faster and smaller than `openpyxl.load_workbook` on big models.
+
+python-calamine was tried for the values: it reads them fast but returns '' for
+error cells (#DIV/0! ...) and cannot say which formulas lack a cached value, and the
+checks need both; the scan below reads those from the same bytes it already holds.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+
+from core.validation.safety import Rejected, check_xlsx, parse_xml
+
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!")
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+_FORMULA = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
+_INLINE_T = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
+_SI = re.compile(rb'\bsi="([0-9]+)"')
+_SHARED_REF = re.compile(rb'\bref="([A-Z0-9:$]+)"')
+CHUNK = 1 << 20
+
+
+def col_letter(col: int) -> str:
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def cell_ref(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row}"
+
+
+@dataclass
+class Sheet:
+    name: str
+    # (row, col) -> cached value: float, str, bool, or an ERROR_CODES string.
+    values: dict[tuple[int, int], object] = field(default_factory=dict)
+    formula_cells: set[tuple[int, int]] = field(default_factory=set)
+    error_cells: dict[tuple[int, int], str] = field(default_factory=dict)
+    missing_values: list[tuple[int, int]] = field(default_factory=list)
+    # Only filled when read with keep_formulas=True (review page, version diff).
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    shared: dict[str, tuple[tuple[int, int], str]] = field(default_factory=dict)
+    max_row: int = 0
+    max_col: int = 0
+
+    def value(self, row: int, col: int):
+        return self.values.get((row, col))
+
+    def is_formula(self, row: int, col: int) -> bool:
+        return (row, col) in self.formula_cells
+
+    def formula(self, row: int, col: int) -> str | None:
+        """The formula text (with '='), translating shared-formula children."""
+        raw = self.formulas.get((row, col))
+        if raw is None:
+            return None
+        if raw.startswith("\x00shared:"):
+            master = self.shared.get(raw.split(":", 1)[1])
+            if master is None:
+                return "=<shared formula>"
+            (mrow, mcol), text = master
+            from openpyxl.formula.translate import Translator
+
+            return Translator("=" + text, origin=cell_ref(mrow, mcol)).translate_formula(cell_ref(row, col))
+        return "=" + raw
+
+
+@dataclass
+class Workbook:
+    sheets: dict[str, Sheet]
+    defined_names: dict[str, str]  # lower-case name -> "Sheet!$A$1"
+    order: list[str]
+
+    def sheet(self, name: str) -> Sheet:
+        return self.sheets[name]
+
+    @property
+    def missing_values(self) -> list[tuple[str, tuple[int, int]]]:
+        return [(s.name, rc) for s in self.sheets.values() for rc in s.missing_values]
+
+
+def _sheet_parts(archive: zipfile.ZipFile, label: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    root = parse_xml(archive.read("xl/workbook.xml"), label=label, part="xl/workbook.xml")
+    rels_root = parse_xml(archive.read("xl/_rels/workbook.xml.rels"), label=label, part="xl/_rels/workbook.xml.rels")
+    targets = {}
+    for rel in rels_root.iter(f"{NS_PKG_REL}Relationship"):
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        targets[rel.get("Id")] = target
+    sheets = []
+    for el in root.iter(f"{NS_MAIN}sheet"):
+        rid = el.get(f"{NS_REL}id")
+        part = targets.get(rid)
+        if part and part.startswith("xl/worksheets/"):
+            sheets.append((el.get("name", ""), part))
+    names = {}
+    for el in root.iter(f"{NS_MAIN}definedName"):
+        if el.get("localSheetId") is None and el.text:
+            names[el.get("name", "").lower()] = el.text.strip()
+    return sheets, names
+
+
+def _shared_strings(archive: zipfile.ZipFile, label: str) -> list[str]:
+    try:
+        info = archive.getinfo("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    strings: list[str] = []
+    try:
+        with archive.open(info) as fh:
+            for _event, el in SafeET.iterparse(fh, events=("end",)):
+                if el.tag == f"{NS_MAIN}si":
+                    strings.append("".join(t.text or "" for t in el.iter(f"{NS_MAIN}t")))
+                    el.clear()
+    except SafeET.ParseError as exc:
+        raise Rejected(f"{label}: xl/sharedStrings.xml is not well-formed XML ({exc}).") from None
+    except Exception as exc:  # defusedxml raises its own classes for entity declarations
+        if "Entit" in type(exc).__name__ or "DTD" in type(exc).__name__:
+            raise Rejected(f"{label}: xl/sharedStrings.xml declares XML entities; refused as unsafe.") from None
+        raise
+    return strings
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str, sheet: Sheet, strings: list[str], keep_formulas: bool) -> None:
+    values = sheet.values
+    formula_cells = sheet.formula_cells
+    max_row = max_col = 0
+    col_cache: dict[bytes, int] = {}
+    with archive.open(part) as fh:
+        buffer = b""
+        done = False
+        while not done:
+            chunk = fh.read(CHUNK)
+            buffer += chunk
+            if chunk:
+                cut = buffer.rfind(b"</row>")
+                if cut < 0:
+                    continue
+                cut += 6
+                body, buffer = buffer[:cut], buffer[cut:]
+            else:
+                body, buffer, done = buffer, b"", True
+            for m in _CELL.finditer(body):
+                attrs, inner = m.group(1), m.group(2)
+                ref = _REF.search(attrs)
+                if ref is None:
+                    continue  # a cell without r= carries no position we can report
+                letters = ref.group(1)
+                col = col_cache.get(letters)
+                if col is None:
+                    col = col_cache[letters] = col_number(letters.decode())
+                row = int(ref.group(2))
+                if not inner:
+                    continue
+                if row > max_row:
+                    max_row = row
+                if col > max_col:
+                    max_col = col
+                kind = _TYPE.search(attrs)
+                kind = kind.group(1) if kind else b"n"
+                key = (row, col)
+                if b"<f" in inner:
+                    formula_cells.add(key)
+                    if keep_formulas:
+                        f = _FORMULA.search(inner)
+                        f_attrs, f_text = f.group(1), f.group(2)
+                        if b'shared' in f_attrs:
+                            si = _SI.search(f_attrs).group(1).decode()
+                            if f_text:
+                                sheet.shared[si] = (key, html.unescape(f_text.decode("utf-8")))
+                                sheet.formulas[key] = html.unescape(f_text.decode("utf-8"))
+                            else:
+                                sheet.formulas[key] = "\x00shared:" + si
+                        else:
+                            sheet.formulas[key] = html.unescape((f_text or b"").decode("utf-8"))
+                v = _VALUE.search(inner)
+                if v is None:
+                    if kind == b"inlineStr":
+                        values[key] = html.unescape("".join(t.decode("utf-8") for t in _INLINE_T.findall(inner)))
+                    elif key in formula_cells:
+                        sheet.missing_values.append(key)
+                    continue
+                raw = v.group(1)
+                if kind == b"n":
+                    if not raw:
+                        if key in formula_cells:
+                            sheet.missing_values.append(key)
+                        continue
+                    values[key] = float(raw)
+                elif kind == b"s":
+                    values[key] = strings[int(raw)] if int(raw) < len(strings) else ""
+                elif kind == b"e":
+                    text = raw.decode("utf-8", "replace")
+                    values[key] = text
+                    sheet.error_cells[key] = text
+                elif kind == b"b":
+                    values[key] = raw == b"1"
+                else:  # str (formula string result), d (ISO date)
+                    values[key] = html.unescape(raw.decode("utf-8"))
+    sheet.max_row, sheet.max_col = max_row, max_col
+
+
+def read_workbook(path: Path, *, name: str | None = None, keep_formulas: bool = False) -> Workbook:
+    """Safety-check then scan `path`. Raises Rejected with a message naming the file."""
+    label = name or Path(path).name
+    archive = check_xlsx(Path(path), name=label)
+    try:
+        try:
+            parts, defined = _sheet_parts(archive, label)
+        except KeyError as exc:
+            raise Rejected(f"{label} is missing a workbook part ({exc}); it is not a complete .xlsx file.") from None
+        strings = _shared_strings(archive, label)
+        sheets: dict[str, Sheet] = {}
+        for sheet_name, part in parts:
+            sheet = Sheet(name=sheet_name)
+            try:
+                _scan_sheet(archive, part, sheet, strings, keep_formulas)
+            except KeyError:
+                raise Rejected(f"{label}: sheet {sheet_name!r} has no data part ({part}).") from None
+            except (ValueError, IndexError, zipfile.BadZipFile, OSError) as exc:
+                raise Rejected(f"{label}: sheet {sheet_name!r} could not be read ({exc}).") from None
+            sheets[sheet_name] = sheet
+    finally:
+        archive.close()
+    if not sheets:
+        raise Rejected(f"{label} contains no worksheets.")
+    return Workbook(sheets=sheets, defined_names=defined, order=list(sheets))
