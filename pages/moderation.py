@@ -184,14 +184,15 @@ with queue_tab:
 
 with cost_tab:
     panel = load_costs(url, actor, pricing.local_day(utcnow()))
-    m1, m2, m3, m4 = st.columns(4)
+    m1, m2, m3, m4, m5 = st.columns(5)
     m1.metric("Spent today", f"${panel['day']['spent_usd']:,.4f}",
               help=f"Daily cap ${panel['day']['budget_usd']:,.2f}; past it the rubric coach takes over.")
-    m2.metric("Budget left this month", f"${panel['month']['remaining_usd']:,.2f}",
-              f"of ${panel['month']['budget_usd']:,.2f}", delta_color="off")
+    m2.metric(f"Budget left this month (of ${panel['month']['budget_usd']:,.0f})",
+              f"${panel['month']['remaining_usd']:,.2f}")
     m3.metric(f"Average per submission ({panel['days']} days)", f"${panel['avg_per_submission_usd']:,.4f}")
-    m4.metric("Tokens in / cached / out", f"{panel['tokens']['tokens_in']:,} / {panel['tokens']['tokens_cached']:,}"
-              f" / {panel['tokens']['tokens_out']:,}")
+    m4.metric("Tokens in", f"{panel['tokens']['tokens_in']:,}",
+              help=f"{panel['tokens']['tokens_cached']:,} of them served from the prompt cache")
+    m5.metric("Tokens out", f"{panel['tokens']['tokens_out']:,}")
     if panel["total_usd"] == 0:
         ui.empty_state(f"No OpenAI spend in the last {panel['days']} days.",
                        "The offline rubric coach costs nothing; spend appears once OPENAI_API_KEY is set.")

@@ -108,7 +108,7 @@ def test_cost_and_agreement_panels_render(db_url, seeded_engine, feedback_id, mo
     at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert "Budget left this month" in labels and "Spent today" in labels
+    assert "Budget left this month (of $500)" in labels and "Spent today" in labels and "Tokens in" in labels
     assert any("No OpenAI spend in the last 30 days." in i.value for i in at.info)
 
 
