@@ -17,6 +17,7 @@ from core.errors import DomainError
 T = TypeVar("T")
 _ACTOR_KEY = "ngi_actor_id"
 _ROLE_KEY = "ngi_actor_role"
+_FLASH_KEY = "ngi_flash"
 
 
 @st.cache_resource(show_spinner=False)
@@ -148,20 +149,45 @@ def sidebar(actor: Actor) -> None:
         if st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
+    _show_flash()
 
 
-def run_action(action: Callable[[], T], *, success: str | None = None) -> T | None:
-    """Run a write action; show a DomainError's message instead of a traceback."""
+def run_action(action: Callable[[], T], *, success: str | None = None, rerun: bool = False) -> T | None:
+    """Run a write action; show a DomainError's message instead of a traceback.
+
+    With `rerun=True` a success reloads the page (so cached reads show the change) and
+    the success message is shown after the reload.
+    """
     try:
         result = action()
     except DomainError as err:
         st.error(err.message)
         return None
+    st.cache_data.clear()
+    if rerun:
+        if success:
+            st.session_state[_FLASH_KEY] = success
+        st.rerun()
     if success:
         st.success(success)
-    st.cache_data.clear()
     return result
+
+
+def _show_flash() -> None:
+    message = st.session_state.pop(_FLASH_KEY, None)
+    if message:
+        st.success(message)
 
 
 def empty_state(message: str, hint: str | None = None) -> None:
     st.info(message + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """st.page_link that degrades to a caption when the page is not in the current
+    navigation (a cold deep link runs a page without the router)."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except Exception:  # noqa: BLE001 - StreamlitAPIException / KeyError: page not registered
+        st.caption(f"{label}: open it from the menu.")
+

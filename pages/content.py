@@ -1,10 +1,121 @@
-"""Placeholder until this page is built; it already runs the shared guard."""
+"""Content: the module → unit → lesson → activity tree; admins edit and publish."""
 
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-from core import ui
+from core import config, content, ui
+from core.access import Actor
+from core.db import session_scope
 
 actor = ui.guard("content.read")
 ui.sidebar(actor)
-st.title("content")
-st.info("This page is being built.")
+
+ICONS = {"module": "📘", "unit": "📂", "lesson": "📄", "activity": "🛠️"}
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def load_tree(url: str, actor: Actor) -> list[dict]:
+    with session_scope(ui.engine()) as session:
+        return content.content_tree(session, actor)
+
+
+st.title("Content")
+tree = load_tree(config.database_url(), actor)
+if not tree:
+    ui.empty_state("There is no content yet.", "Run `ngi seed` to load the program's catalogue.")
+    st.stop()
+
+totals = content.module_totals(tree)
+st.caption("Modules in sequence order; minutes count published lessons and activities only.")
+for column, module in zip(st.columns(len(totals)), totals):
+    state = "" if module["published"] else " · draft"
+    column.metric(f"📘 {module['module']}{state}", f"{module['minutes'] / 60:.1f} h", border=True,
+                  help=f"{module['lessons']} lessons, {module['activities']} activities")
+
+
+def status(node: dict) -> str:
+    if not node["published"]:
+        return "Draft"
+    return "Published" if node["visible"] else "Hidden (parent is a draft)"
+
+
+frame = pd.DataFrame([
+    dict(item=("\u2003" * node["depth"]) + f"{ICONS.get(node['type'], '')} {node['title']}", type=node["type"],
+         status=status(node), minutes=node["minutes"], prerequisites=node["prerequisite_titles"],
+         key=node["key"], description=node["description"])
+    for node in tree
+])
+
+left, middle, right = st.columns([2, 2, 3])
+types = left.multiselect("Show", list(ICONS), default=list(ICONS), key="content_types")
+wanted = middle.selectbox("Status", ["All", "Published", "Draft", "Hidden (parent is a draft)"],
+                          key="content_status")
+search = right.text_input("Search titles and keys", key="content_search").strip().lower()
+shown = frame[frame["type"].isin(types)]
+if wanted != "All":
+    shown = shown[shown["status"] == wanted]
+if search:
+    shown = shown[shown["item"].str.lower().str.contains(search, regex=False)
+                  | shown["key"].str.lower().str.contains(search, regex=False)]
+if shown.empty:
+    ui.empty_state("No item matches these filters.", "Clear the search or pick more types.")
+else:
+    st.dataframe(
+        shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
+        column_config={
+            "item": st.column_config.TextColumn("Item", width="large"),
+            "type": "Type", "status": "Status",
+            "minutes": st.column_config.NumberColumn("Minutes", format="%d min"),
+            "prerequisites": st.column_config.ListColumn("Prerequisites"),
+            "key": "Key", "description": st.column_config.TextColumn("Description", width="medium"),
+        },
+    )
+
+timeline = frame[frame["type"].isin(["lesson", "activity"])].copy()
+if not timeline.empty:
+    timeline["item"] = timeline["item"].str.strip()
+    timeline["minutes"] = timeline["minutes"].fillna(0)
+    chart = px.bar(timeline, x="minutes", y="item", color="type", orientation="h",
+                   labels={"minutes": "Estimated minutes", "item": ""}, height=32 * len(timeline) + 80)
+    chart.update_yaxes(autorange="reversed")
+    chart.update_layout(margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
+    with st.expander("Estimated time per lesson and activity"):
+        st.plotly_chart(chart, key="content_minutes_chart")
+
+st.subheader("Details")
+by_key = {node["key"]: node for node in tree}
+choice = st.selectbox("Item", list(by_key), format_func=lambda k: by_key[k]["path"], key="content_item")
+node = by_key[choice]
+st.markdown(f"**{node['title']}** · `{node['key']}` · {node['type']} · {status(node)}")
+st.write(node["description"] or "_No description yet._")
+if node["objectives"]:
+    st.markdown("Learning objectives:\n" + "\n".join(f"- {o}" for o in node["objectives"]))
+if node["prerequisite_titles"]:
+    st.caption("Prerequisites: " + ", ".join(node["prerequisite_titles"]))
+
+if not actor.can("content.edit"):
+    st.caption("Only admins can edit or publish content.")
+    st.stop()
+
+
+def save(key: str, title: str, description: str) -> None:
+    with session_scope(ui.engine()) as session:
+        content.update_content(session, actor, key=key, title=title, description=description)
+
+
+def publish(key: str, published: bool) -> None:
+    with session_scope(ui.engine()) as session:
+        content.set_published(session, actor, key=key, published=published)
+
+
+with st.form(f"edit_{choice}"):
+    title = st.text_input("Title", value=node["title"], max_chars=content.MAX_TITLE, key=f"title_{choice}")
+    description = st.text_area("Description", value=node["description"], key=f"description_{choice}")
+    if st.form_submit_button("Save changes"):
+        ui.run_action(lambda: save(choice, title, description), success="Saved.", rerun=True)
+if node["published"]:
+    if st.button("Unpublish", key="content_unpublish", help="Students stop seeing this item and its children."):
+        ui.run_action(lambda: publish(choice, False), success=f"{node['title']} is now a draft.", rerun=True)
+elif st.button("Publish", key="content_publish", type="primary"):
+    ui.run_action(lambda: publish(choice, True), success=f"{node['title']} is published.", rerun=True)

@@ -1,10 +1,113 @@
-"""Placeholder until this page is built; it already runs the shared guard."""
+"""Home: what needs this role's attention today."""
 
+import pandas as pd
 import streamlit as st
 
-from core import ui
+from core import attention, config, ui
+from core.access import ROLE_LABELS, Actor
+from core.db import session_scope
 
 actor = ui.guard()
 ui.sidebar(actor)
-st.title("home")
-st.info("This page is being built.")
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_summary(url: str, actor: Actor) -> dict:
+    with session_scope(ui.engine()) as session:
+        return attention.summary(session, actor)
+
+
+st.title("Home")
+st.caption(f"Welcome, {actor.display_name} · {ROLE_LABELS.get(actor.role, actor.role)}. "
+           "What needs attention, refreshed every minute.")
+summary = load_summary(config.database_url(), actor)
+
+LABELS = {
+    "awaiting_review": ("Submissions awaiting review", "📝", "Submission review"),
+    "flagged_feedback": ("Flagged feedback", "🚩", "Feedback moderation"),
+    "at_risk": (f"At-risk students ({attention.AT_RISK_DAYS}+ days inactive)", "⏳", "Analytics"),
+    "stale_packages": ("Stale or missing packages", "📦", "Company packages"),
+}
+columns = st.columns(max(len(summary), 1))
+for column, (name, section) in zip(columns, summary.items()):
+    label, icon, _ = LABELS[name]
+    column.metric(f"{icon} {label}", section["count"], border=True)
+
+review = summary.get("awaiting_review")
+if review is not None:
+    st.subheader("📝 Awaiting review")
+    if review["count"] == 0:
+        ui.empty_state("Every latest submission has been reviewed.", "New uploads appear here as they arrive.")
+    else:
+        parts = ", ".join(f"{n} {status}" for status, n in sorted(review["by_status"].items()))
+        st.write(f"{review['count']} latest versions not yet reviewed ({parts}). Oldest first:")
+        st.dataframe(
+            pd.DataFrame(review["items"]), hide_index=True, width="stretch",
+            column_config={
+                "submission_id": st.column_config.NumberColumn("Submission", format="#%d"),
+                "activity": "Activity", "version": st.column_config.NumberColumn("Version", format="v%d"),
+                "validator": "Validator", "ticker": "Company",
+                "submitted_at": st.column_config.DatetimeColumn("Submitted", format="YYYY-MM-DD HH:mm"),
+            },
+        )
+    ui.page_link(review["page"], "Open the review queue", "📝")
+
+flagged = summary.get("flagged_feedback")
+if flagged is not None:
+    st.subheader("🚩 Feedback")
+    if flagged["count"] == 0:
+        ui.empty_state("No feedback is flagged.", f"{flagged['held']} item(s) are held from students.")
+    else:
+        st.write(f"{flagged['count']} flagged, {flagged['held']} held from students. Most recent flags:")
+        st.dataframe(
+            pd.DataFrame(flagged["items"]), hide_index=True, width="stretch",
+            column_config={
+                "feedback_id": st.column_config.NumberColumn("Feedback", format="#%d"),
+                "reason": st.column_config.TextColumn("Reason", width="large"), "activity": "Activity",
+                "flagged_at": st.column_config.DatetimeColumn("Flagged", format="YYYY-MM-DD HH:mm"),
+            },
+        )
+    ui.page_link(flagged["page"], "Open feedback moderation", "🧑‍⚖️")
+
+risk = summary.get("at_risk")
+if risk is not None:
+    st.subheader("⏳ At-risk students")
+    if risk["count"] == 0:
+        ui.empty_state("No student has lapsed.",
+                       f"Students appear here after {attention.AT_RISK_DAYS} days without activity, "
+                       "until their capstone is in.")
+    else:
+        cohorts = ", ".join(f"{cohort}: {n}" for cohort, n in sorted(risk["by_cohort"].items()))
+        st.write(f"{risk['count']} students have gone quiet ({cohorts}). Most recently lapsed first, "
+                 "while a nudge can still bring them back:")
+        st.dataframe(
+            pd.DataFrame(risk["items"]), hide_index=True, width="stretch",
+            column_config={
+                "student": "Student", "cohort": "Cohort",
+                "last_active": st.column_config.DateColumn("Last active"),
+                "days_inactive": st.column_config.NumberColumn("Days inactive", format="%d d"),
+                "current_activity": "Working on",
+                "completion": st.column_config.ProgressColumn("Completion", min_value=0, max_value=100,
+                                                              format="%.0f%%"),
+            },
+        )
+    ui.page_link(risk["page"], "Open analytics", "📊")
+
+stale = summary.get("stale_packages")
+if stale is not None:
+    st.subheader("📦 Company packages")
+    if stale["count"] == 0:
+        ui.empty_state("Every active company has a package newer than "
+                       f"{attention.STALE_MONTHS} months.", None)
+    else:
+        st.write(f"{stale['count']} active companies need a new package (data older than "
+                 f"{stale['cutoff']:%b %Y}, or none yet):")
+        st.dataframe(
+            pd.DataFrame(stale["items"]), hide_index=True, width="stretch",
+            column_config={
+                "ticker": "Ticker", "company": "Company", "problem": "Problem",
+                "package_date": st.column_config.DateColumn("Data as of"),
+                "version": st.column_config.NumberColumn("Version", format="v%d"),
+            },
+        )
+    ui.page_link(stale["page"], "Open company packages", "📦")

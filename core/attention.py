@@ -1,0 +1,127 @@
+"""What needs each role's attention, for the home page. Each section appears only for a
+role holding its capability, and carries a count, a few items and the page to open."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.access import Actor, can, require
+from core.db import utcnow
+from core.models import (
+    LearningCompany, LearningFeedback, LearningPackage, LearningProgress, LearningSubmission, Student,
+)
+
+AT_RISK_DAYS = 7
+STALE_MONTHS = 15
+ITEMS = 8
+
+
+def _months_ago(today: date, months: int) -> date:
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    day = min(today.day, 28)
+    return date(year, month + 1, day)
+
+
+def awaiting_review(session: Session, actor: Actor) -> dict:
+    """Latest versions nobody has reviewed yet, oldest first (blind: no names)."""
+    require(actor, "review.read")
+    where = and_(LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))
+    count = session.scalar(select(func.count()).select_from(LearningSubmission).where(where)) or 0
+    by_status = dict(session.execute(
+        select(LearningSubmission.validator_status, func.count()).where(where)
+        .group_by(LearningSubmission.validator_status)).all())
+    rows = session.execute(
+        select(LearningSubmission.id, LearningSubmission.activity_id, LearningSubmission.version,
+               LearningSubmission.validator_status, LearningSubmission.created_at, LearningCompany.ticker)
+        .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
+        .where(where).order_by(LearningSubmission.created_at, LearningSubmission.id).limit(ITEMS)
+    ).all()
+    items = [dict(submission_id=r.id, activity=r.activity_id, version=r.version, validator=r.validator_status,
+                  submitted_at=r.created_at, ticker=r.ticker) for r in rows]
+    return dict(count=count, by_status={k or "pending": v for k, v in by_status.items()}, items=items)
+
+
+def flagged_feedback(session: Session, actor: Actor) -> dict:
+    require(actor, "feedback.read")
+    count = session.scalar(select(func.count()).select_from(LearningFeedback)
+                           .where(LearningFeedback.is_flagged.is_(True))) or 0
+    held = session.scalar(select(func.count()).select_from(LearningFeedback)
+                          .where(LearningFeedback.release_state == "held")) or 0
+    rows = session.execute(
+        select(LearningFeedback.id, LearningFeedback.flag_reason, LearningFeedback.flagged_at,
+               LearningSubmission.activity_id)
+        .join(LearningSubmission, LearningSubmission.id == LearningFeedback.submission_id)
+        .where(LearningFeedback.is_flagged.is_(True))
+        .order_by(LearningFeedback.flagged_at.desc(), LearningFeedback.id.desc()).limit(ITEMS)
+    ).all()
+    items = [dict(feedback_id=r.id, reason=r.flag_reason, flagged_at=r.flagged_at, activity=r.activity_id)
+             for r in rows]
+    return dict(count=count, held=held, items=items)
+
+
+def at_risk(session: Session, actor: Actor, *, today: date | None = None) -> dict:
+    """Students who had been active but not for AT_RISK_DAYS days, capstone not in."""
+    require(actor, "analytics.read")
+    today = today or utcnow().date()
+    cutoff = today - timedelta(days=AT_RISK_DAYS)
+    where = and_(LearningProgress.last_activity_date.is_not(None), LearningProgress.last_activity_date <= cutoff,
+                 or_(LearningProgress.capstone_submitted.is_(None), LearningProgress.capstone_submitted.is_(False)))
+    count = session.scalar(select(func.count()).select_from(LearningProgress).where(where)) or 0
+    by_cohort = dict(session.execute(
+        select(Student.cohort, func.count()).select_from(LearningProgress)
+        .join(Student, Student.id == LearningProgress.user_id)
+        .where(where).group_by(Student.cohort)).all())
+    # Most recently lapsed first: they are the ones a nudge can still bring back.
+    rows = session.execute(
+        select(Student.full_name, Student.cohort, LearningProgress.last_activity_date,
+               LearningProgress.current_activity, LearningProgress.completion_percentage)
+        .select_from(LearningProgress).join(Student, Student.id == LearningProgress.user_id)
+        .where(where).order_by(LearningProgress.last_activity_date.desc(), Student.id).limit(ITEMS)
+    ).all()
+    items = [dict(student=r.full_name, cohort=r.cohort, last_active=r.last_activity_date,
+                  days_inactive=(today - r.last_activity_date).days, current_activity=r.current_activity,
+                  completion=float(r.completion_percentage or 0)) for r in rows]
+    return dict(count=count, by_cohort={k or "no cohort": v for k, v in by_cohort.items()}, items=items)
+
+
+def stale_packages(session: Session, actor: Actor, *, today: date | None = None) -> dict:
+    """Active companies whose current package is older than STALE_MONTHS, or missing."""
+    require(actor, "packages.read")
+    today = today or utcnow().date()
+    cutoff = _months_ago(today, STALE_MONTHS)
+    current = (select(LearningPackage.company_id, LearningPackage.package_date, LearningPackage.version)
+               .where(LearningPackage.is_current.is_(True)).subquery())
+    rows = session.execute(
+        select(LearningCompany.ticker, LearningCompany.company_name, current.c.package_date, current.c.version)
+        .outerjoin(current, current.c.company_id == LearningCompany.id)
+        .where(LearningCompany.is_active.is_not(False))
+        .where(or_(current.c.package_date.is_(None), current.c.package_date < cutoff))
+        .order_by(current.c.package_date.is_not(None), current.c.package_date, LearningCompany.ticker)
+    ).all()
+    items = [dict(ticker=r.ticker, company=r.company_name, package_date=r.package_date, version=r.version,
+                  problem="no package yet" if r.package_date is None else
+                  f"data as of {r.package_date:%b %Y}, older than {STALE_MONTHS} months") for r in rows]
+    return dict(count=len(items), items=items[:ITEMS], cutoff=cutoff)
+
+
+# section -> (capability, function, page it links to)
+SECTIONS = {
+    "awaiting_review": ("review.read", awaiting_review, "pages/review.py"),
+    "flagged_feedback": ("feedback.read", flagged_feedback, "pages/moderation.py"),
+    "at_risk": ("analytics.read", at_risk, "pages/analytics.py"),
+    "stale_packages": ("packages.read", stale_packages, "pages/packages.py"),
+}
+
+
+def summary(session: Session, actor: Actor, *, today: date | None = None) -> dict[str, dict]:
+    """Every section this actor may see, in a fixed order."""
+    out = {}
+    for name, (capability, fn, page) in SECTIONS.items():
+        if not can(actor, capability):
+            continue
+        kwargs = {"today": today} if name in ("at_risk", "stale_packages") else {}
+        out[name] = dict(fn(session, actor, **kwargs), page=page)
+    return out
