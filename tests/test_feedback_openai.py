@@ -155,3 +155,24 @@ def test_score_outside_range_is_held(seeded_engine, submission, server):
     row = stored(seeded_engine, outcome.feedback_id)
     assert row.release_state == "held" and row.released_at is None
     assert "The reasoning score is 140, outside 0-100." in row.hold_reasons
+
+
+def test_failed_regeneration_keeps_the_earlier_feedback_status(seeded_engine, submission, server):
+    first = generate(seeded_engine, submission_id=submission, provider="rubric")
+    server.script.append((200, completion(json.dumps(GOOD)), 2.0))
+    again = generate(seeded_engine, submission_id=submission, provider=provider(server, timeout=0.3),
+                     regenerated_from_id=first.feedback_id)
+    assert not again.ok
+    with session_scope(seeded_engine) as session:
+        assert session.get(LearningSubmission, submission).feedback_status == "generated"
+        assert session.get(FeedbackFailure, again.failure_id).error.startswith("The OpenAI request timed out")
+
+
+def test_openai_without_a_key_is_refused_before_anything_is_recorded(seeded_engine, submission, monkeypatch):
+    from core.errors import Invalid
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(Invalid, match="needs OPENAI_API_KEY"):
+        generate(seeded_engine, submission_id=submission, provider="openai")
+    with session_scope(seeded_engine) as session:
+        assert session.scalars(select(FeedbackFailure)).all() == []

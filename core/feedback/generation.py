@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -190,7 +191,11 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
             )
             session.add(failure)
             submission = session.get(LearningSubmission, submission_id)
-            if submission is not None:
+            # Only a submission left with no feedback at all waits for a retry; a failed
+            # regeneration leaves the earlier feedback (and its status) as it was.
+            has_feedback = session.scalar(select(LearningFeedback.id).where(
+                LearningFeedback.submission_id == submission_id).limit(1)) is not None
+            if submission is not None and not has_feedback:
                 submission.feedback_status = "retry"
             session.flush()
             audit.record(session, actor, "feedback.failed", target_type="submission", target_id=submission_id,

@@ -227,6 +227,10 @@ def by_name(name: str | None, *, model: str | None = None) -> Provider:
     if name is None:
         name = "openai" if openai_configured() else "rubric"
     if name == "openai":
+        if not openai_configured():
+            from core.errors import Invalid
+
+            raise Invalid("The openai provider needs OPENAI_API_KEY; set it or choose the rubric provider.")
         return OpenAIProvider(model=model)
     if name == "rubric":
         return RubricProvider()
