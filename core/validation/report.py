@@ -48,18 +48,19 @@ class Report:
     kind: str = "excel"  # excel | pdf
     details: dict[str, Any] = field(default_factory=dict)  # pages, recalculated, text length ...
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, full: bool = True) -> dict[str, Any]:
+        """The issue's JSON shape; `full` adds check notes and read details (stored in the database)."""
         data: dict[str, Any] = {"status": self.status}
         if self.message:
             data["message"] = self.message
         data["checks"] = []
         for check in self.checks:
             item = {"id": check.id, "status": check.status, "findings": [asdict(f) for f in check.findings]}
-            if check.note:
+            if check.note and full:
                 item["note"] = check.note
             data["checks"].append(item)
         data["outputs"] = dict(self.outputs)
-        if self.details:
+        if self.details and full:
             data["details"] = dict(self.details)
         return data
 

@@ -483,3 +483,42 @@ def strip_cached_values(data: bytes) -> bytes:
                 body = re.sub(rb"(</f>|<f [^>]*/>)<v>[^<]*</v>", rb"\1", body)
             dst.writestr(info, body)
     return out.getvalue()
+
+
+def build_memo_pdf(paragraphs: list[str], *, title: str = "Investment memo") -> bytes:
+    """A small text PDF (one page per ~40 lines), for memos in the demo cohort and tests."""
+    import textwrap
+
+    lines = [title, ""]
+    for paragraph in paragraphs:
+        lines += textwrap.wrap(paragraph, 90) + [""]
+    pages = [lines[i:i + 40] for i in range(0, len(lines), 40)] or [[title]]
+
+    def esc(text: str) -> str:
+        return text.encode("latin-1", "replace").decode("latin-1").replace("\\", "\\\\").replace("(", "\\(") \
+            .replace(")", "\\)")
+
+    objects: list[bytes] = []
+    page_ids = [4 + 2 * i for i in range(len(pages))]
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{' '.join(f'{p} 0 R' for p in page_ids)}] /Count {len(pages)} >>"
+                   .encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, page in enumerate(pages):
+        body = "BT /F1 11 Tf 14 TL 56 790 Td " + " ".join(f"({esc(line)}) '" for line in page) + " ET"
+        stream = body.encode("latin-1")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 3 0 R >> "
+                       f">> /Contents {page_ids[i] + 1} 0 R >>".encode())
+        objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, obj in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{n} 0 obj\n".encode() + obj + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()

@@ -1,0 +1,314 @@
+"""Receiving student work: one `submit` used by the CLI, the review page and the platform.
+
+Order of work, and why:
+1. Spool the upload to a temp file (hashing it) and run the validators there. Unsafe
+   or unreadable files are refused here, before anything is stored or written.
+2. Put the file into storage under a generated key.
+3. One short transaction, serialised per student (SQLite BEGIN IMMEDIATE; PostgreSQL
+   SELECT ... FOR UPDATE on the student row): version = previous + 1, flip is_latest,
+   insert the row, its validator run, telemetry, progress and the leaderboard entry.
+   If anything fails before commit the stored file is deleted: no orphan file, no row.
+4. After commit, slow or optional work that must never block a submission:
+   AI-detection of PDF text, then feedback generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import ai_detection, audit, catalogue, companies, config, leaderboard_entries, telemetry, validation
+from core.db import session_scope, utcnow
+from core.errors import Invalid, NotFound
+from core.models import LearningContent, LearningProgress, LearningSubmission, Student, ValidatorRun
+from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+EXTENSIONS = {"xlsx": "excel", "pdf": "pdf"}
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    submission_id: int
+    version: int
+    status: str  # passed | failed
+    report: dict
+    file_key: str
+    ai_detection_status: str | None = None
+
+
+def check_filename(filename: str | None) -> tuple[str, str]:
+    """(sanitised name, extension). A name carrying a path is refused outright: browsers
+    send base names only, so a path means a crafted request."""
+    raw = filename or ""
+    if not raw.strip():
+        raise Invalid("The upload has no file name.")
+    parts = set(PurePosixPath(raw).parts) | set(PureWindowsPath(raw).parts)
+    if "\x00" in raw or "/" in raw or "\\" in raw or ".." in parts:
+        raise Invalid(f"The file name {raw!r} contains a path; upload the file itself (e.g. model.xlsx).")
+    name = sanitize_filename(raw)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in EXTENSIONS:
+        raise Invalid(f"{name}: only Excel workbooks (.xlsx) and PDF files (.pdf) are accepted.")
+    return name, ext
+
+
+def rubric(session: Session | None, activity_id: str) -> dict:
+    """The activity's rubric: the database's (admins may edit it), else the catalogue's."""
+    if session is not None:
+        stored = session.scalar(select(LearningContent.rubric_criteria).where(
+            LearningContent.content_key == activity_id, LearningContent.content_type == "activity"))
+        if stored:
+            return stored
+    return validation.rubric_for(activity_id)
+
+
+def _unit_of(activity_id: str) -> str | None:
+    def walk(node, unit):
+        unit = node["content_key"] if node["content_type"] == "unit" else unit
+        if node["content_key"] == activity_id:
+            return unit
+        for child in node.get("children", []):
+            found = walk(child, unit)
+            if found:
+                return found
+        return None
+
+    return next((u for m in catalogue.TREE if (u := walk(m, None))), None)
+
+
+def _spool(fileobj: BinaryIO, max_bytes: int, label: str) -> tuple[Path, int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(prefix="ngi-upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := fileobj.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Invalid(f"{label} is larger than {max_bytes // (1024 * 1024)} MB.")
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), size, digest.hexdigest()
+
+
+def _lock_student(session: Session, student_id: int) -> None:
+    query = select(Student.id).where(Student.id == student_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    if session.scalar(query) is None:
+        raise NotFound(f"No student with id {student_id}.")
+
+
+def _update_progress(session: Session, *, student_id: int, activity_id: str, module: str | None,
+                     company_id: int, capstone: bool) -> None:
+    progress = session.scalar(select(LearningProgress).where(LearningProgress.user_id == student_id))
+    if progress is None:
+        progress = LearningProgress(user_id=student_id)
+        session.add(progress)
+    progress.current_activity = activity_id
+    progress.current_module = module
+    progress.current_unit = _unit_of(activity_id)
+    if progress.selected_company_id is None:
+        progress.selected_company_id = company_id
+    if capstone and not progress.capstone_submitted:
+        progress.capstone_submitted = True
+        progress.capstone_submitted_at = utcnow()
+
+
+def record_run(session: Session, submission: LearningSubmission, report: validation.Report,
+               *, run_by: int | None) -> ValidatorRun:
+    """A new ValidatorRun, mirrored onto the submission row."""
+    run = ValidatorRun(submission_id=submission.id, status=report.status, report=report.to_dict(), run_by=run_by,
+                       run_at=utcnow())
+    session.add(run)
+    submission.validator_status = report.status
+    submission.validator_errors = report.errors
+    submission.validator_run_at = run.run_at
+    session.flush()
+    return run
+
+
+def submit(
+    engine: Engine, *, student_id: int, activity_id: str, company_ticker: str, fileobj: BinaryIO, filename: str,
+    notes: str | None = None, submission_type: str | None = None, actor=None, storage: Storage | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES, ip_address: str | None = None, user_agent: str | None = None,
+) -> SubmitResult:
+    """Store, version and validate one upload. Raises Invalid (nothing stored) for a
+    file that is unsafe, unreadable or of a type the activity does not take."""
+    name, ext = check_filename(filename)
+    spec = catalogue.activity_spec(activity_id)
+    if spec is None:
+        raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
+    with session_scope(engine) as session:
+        if session.get(Student, student_id) is None:
+            raise NotFound(f"No student with id {student_id}.")
+        company = companies.get_by_ticker(session, company_ticker)
+        company_id = company.id
+        rules = rubric(session, activity_id)
+    allowed = rules.get("submission_types") or ["excel"]
+    if ext == "xlsx":
+        submission_type = "excel"
+    else:
+        submission_type = submission_type or next((t for t in allowed if t.startswith("pdf")), "pdf_memo")
+    if submission_type not in allowed:
+        raise Invalid(f"{name}: activity {activity_id} accepts {', '.join(allowed)}, not {submission_type}.")
+
+    tmp, size, sha = _spool(fileobj, max_bytes, name)
+    try:
+        if ext == "pdf":
+            report, text = validation.read_pdf(tmp, name=name)
+        else:
+            report, text = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
+                                                    required_sheets=rules.get("required_sheets", [])), ""
+        if report.status == "rejected":
+            raise Invalid(report.message or f"{name} was rejected.")
+        storage = storage or default_storage()
+        key = new_key(f"submissions/{student_id}/{activity_id}", ext)
+        with open(tmp, "rb") as fh:
+            stored = storage.put(key, fh, max_bytes=max_bytes)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+    try:
+        submission_id, version = _record(
+            engine, student_id=student_id, activity_id=activity_id, module=spec["module"], company_id=company_id,
+            submission_type=submission_type, stored=stored, name=name, notes=notes, report=report, actor=actor,
+            ip_address=ip_address, user_agent=user_agent,
+        )
+    except BaseException:
+        storage.delete(stored.key)
+        raise
+    ai_status = _after_commit(engine, submission_id, report, text)
+    return SubmitResult(submission_id=submission_id, version=version, status=report.status, report=report.to_dict(),
+                        file_key=stored.key, ai_detection_status=ai_status)
+
+
+def _record(engine: Engine, *, student_id, activity_id, module, company_id, submission_type, stored, name, notes,
+            report, actor, ip_address, user_agent) -> tuple[int, int]:
+    for attempt in range(ATTEMPTS):
+        try:
+            with session_scope(engine, immediate=True) as session:
+                return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
+                               company_id=company_id, submission_type=submission_type, stored=stored, name=name,
+                               notes=notes, report=report, actor=actor, ip_address=ip_address,
+                               user_agent=user_agent)
+        except IntegrityError:
+            # Another writer took this version between our read and our insert (only
+            # possible where the row lock is unavailable); read again and retry.
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert(session: Session, *, student_id, activity_id, module, company_id, submission_type, stored, name,
+            notes, report, actor, ip_address, user_agent) -> tuple[int, int]:
+    _lock_student(session, student_id)
+    scope = (LearningSubmission.user_id == student_id, LearningSubmission.activity_id == activity_id)
+    version = (session.scalar(select(func.max(LearningSubmission.version)).where(*scope)) or 0) + 1
+    # Flip the old latest first: the partial unique index allows one latest at a time.
+    session.execute(update(LearningSubmission).where(*scope, LearningSubmission.is_latest.is_(True))
+                    .values(is_latest=False))
+    ai_status = "not_run"
+    submission = LearningSubmission(
+        user_id=student_id, company_id=company_id, activity_id=activity_id, module=module or "",
+        submission_type=submission_type, version=version, file_path=stored.key, file_name=name,
+        file_size_bytes=stored.size, file_hash=stored.sha256, submission_notes=notes, is_latest=True,
+        ai_detection_status=ai_status, created_at=utcnow(),
+    )
+    session.add(submission)
+    session.flush()
+    record_run(session, submission, report, run_by=getattr(actor, "id", None))
+    common = dict(user_id=student_id, module=module, activity=activity_id, company_id=company_id,
+                  submission_id=submission.id, ip_address=ip_address, user_agent=user_agent)
+    telemetry.record_event(session, event_type="submission", event_category="submission",
+                           event_data={"version": version, "submission_type": submission_type,
+                                       "file_size_bytes": stored.size}, **common)
+    failed = [c.id for c in report.checks if c.status == "failed"]
+    telemetry.record_event(session, event_type="validator_pass" if report.status == "passed" else "validator_fail",
+                           event_category="submission",
+                           event_data={"status": report.status, "failed_checks": failed}, **common)
+    capstone = activity_id == "capstone"
+    _update_progress(session, student_id=student_id, activity_id=activity_id, module=module,
+                     company_id=company_id, capstone=capstone)
+    if capstone and submission_type == "excel" and report.outputs:
+        leaderboard_entries.upsert_entry(session, user_id=student_id, company_id=company_id,
+                                         submission_id=submission.id, targets=report.outputs,
+                                         valuation_date=utcnow().date())
+    if actor is not None:
+        audit.record(session, actor, "submission.upload_on_behalf", target_type="submission",
+                     target_id=submission.id, details={"student_id": student_id, "activity_id": activity_id,
+                                                       "version": version, "file_name": name})
+    return submission.id, version
+
+
+def _after_commit(engine: Engine, submission_id: int, report: validation.Report, text: str) -> str | None:
+    status = None
+    if text:
+        detection = ai_detection.detect_text(text)
+        with session_scope(engine) as session:
+            ai_detection.apply(session.get(LearningSubmission, submission_id), detection)
+        status = detection.status
+    if report.status == "passed" and config.env_flag("NGI_FEEDBACK_ON_SUBMIT"):
+        try:
+            from core import feedback
+
+            hook = getattr(feedback, "on_submission_validated", None)
+            if hook is not None:
+                hook(engine, submission_id)
+        except Exception:  # noqa: BLE001 - feedback must never block or undo a submission
+            log.exception("feedback generation after submission %s failed", submission_id)
+    return status
+
+
+def revalidate(engine: Engine, *, submission_id: int, actor=None, storage: Storage | None = None) -> validation.Report:
+    """Run the validators again on the stored file; records a new ValidatorRun."""
+    storage = storage or default_storage()
+    with session_scope(engine) as session:
+        submission = session.get(LearningSubmission, submission_id)
+        if submission is None:
+            raise NotFound(f"No submission with id {submission_id}.")
+        key, name, activity_id = submission.file_path, submission.file_name, submission.activity_id
+        rules = rubric(session, activity_id)
+    from core.storage import copy_to_tempfile
+
+    tmp = copy_to_tempfile(storage, key, suffix=Path(key).suffix)
+    try:
+        if validation.kind_for(name) == "pdf":
+            report = validation.read_pdf(tmp, name=name)[0]
+        else:
+            report = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
+                                              required_sheets=rules.get("required_sheets", []))
+    finally:
+        tmp.unlink(missing_ok=True)
+    with session_scope(engine) as session:
+        submission = session.get(LearningSubmission, submission_id)
+        record_run(session, submission, report, run_by=getattr(actor, "id", None))
+        if actor is not None:
+            audit.record(session, actor, "submission.revalidate", target_type="submission", target_id=submission_id,
+                         details={"status": report.status})
+    return report
+
+
+def local_copy(storage: Storage, key: str) -> Path:
+    """A temp copy of a stored file (caller deletes)."""
+    from core.storage import copy_to_tempfile
+
+    return copy_to_tempfile(storage, key, suffix=Path(key).suffix)
+
