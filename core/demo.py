@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import audit, auth, catalogue, companies, config, storage as storage_mod
 from core.access import SYSTEM
 from core.db import session_scope, utcnow
-from core.demo_files import COMPANY_SCALE, FAILURES, build_package, build_submission
+from core.demo_files import build_package
 from core.errors import Forbidden
 from core.models import (
     AuditLog, FeedbackFailure, LearningCompany, LearningFeedback, LearningLeaderboard, LearningPackage,
@@ -83,7 +85,6 @@ class Sim:
     completed: list[Step] = field(default_factory=list)
     position: int = 0
     capstone_at: datetime | None = None
-    targets: dict[str, float] | None = None
 
 
 @dataclass
@@ -222,14 +223,8 @@ def _active_day(sim: Sim, rng: random.Random, steps: list[Step], day: date, pend
             pending["version"] += 1
             version = pending["version"]
             fail_p = {1: 0.55, 2: 0.35, 3: 0.2}.get(version, 0.0)
-            failure = rng.choice(FAILURES[step.key]) if rng.random() < fail_p else None
+            failure = _pick_flaw(rng, step.key) if rng.random() < fail_p else None
             at = _ts(day, minute)
-            if step.key == "capstone" and sim.targets is None:
-                _, price = COMPANY_SCALE[sim.ticker]
-                dcf = round(price * rng.lognormvariate(0.03, 0.2), 2)
-                comps = round(price * rng.lognormvariate(-0.01, 0.15), 2)
-                sim.targets = {"dcf_price_target": dcf, "comps_price_target": comps,
-                               "final_price_target": round(0.5 * dcf + 0.5 * comps, 2)}
             sub = dict(step=step, version=version, failure=failure, at=at, rng_seed=rng.getrandbits(64),
                        key_hex=f"{rng.getrandbits(128):032x}")
             sim.submissions.append(sub)
@@ -254,6 +249,47 @@ def _active_day(sim: Sim, rng: random.Random, steps: list[Step], day: date, pend
 
 
 # --- writing -------------------------------------------------------------------
+
+# How often each flaw appears among failed attempts (students unbalance the balance
+# sheet and hard-code forecasts far more often than they delete a sheet).
+FLAW_WEIGHTS = {"unbalanced": 5, "hardcoded_forecast": 4, "cash_mismatch": 3, "revenue_mismatch": 4,
+                "error_value": 2, "net_income_mismatch": 2, "missing_price_target": 2, "missing_sheet": 1}
+
+
+def _pick_flaw(rng: random.Random, activity: str) -> str:
+    from core.validation.templates import flaws_for
+
+    flaws = flaws_for(activity)
+    return rng.choices(flaws, weights=[FLAW_WEIGHTS.get(f, 1) for f in flaws])[0]
+
+
+class _Judge:
+    """Builds a model workbook and runs the real validators on it. Capstones are built
+    per student (their price targets feed the leaderboard); other activities come from
+    a small pool per (company, activity, flaw), which keeps 200 students fast."""
+
+    POOL = 3
+
+    def __init__(self):
+        self.cache: dict[tuple, tuple[bytes, dict]] = {}
+
+    def __call__(self, ticker: str, activity: str, flaw: str | None, seed: int) -> tuple[bytes, dict]:
+        from core.validation import validate_path
+        from core.validation.templates import build_model
+
+        key = (ticker, activity, flaw, seed if activity == "capstone" else seed % self.POOL)
+        if key not in self.cache:
+            data = build_model(activity, company_ticker=ticker, rng=random.Random(repr(key)), flaw=flaw)
+            fd, tmp = tempfile.mkstemp(suffix=".xlsx")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                report = validate_path(tmp, activity_id=activity, name=f"{ticker}_{activity}.xlsx").to_dict()
+            finally:
+                os.unlink(tmp)
+            self.cache[key] = (data, report)
+        return self.cache[key]
+
 
 STRENGTHS = {
     "a1_drivers_map": ["The Q × P split is clear and each driver is labelled with its unit.",
@@ -310,7 +346,8 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
               created_at=datetime.combine(window_start, time(12), tzinfo=timezone.utc)) for s in sims],
     ).all()
 
-    # Submissions, with a real file each.
+    # Submissions, with a real file each, judged by the real validator engine.
+    judged = _Judge()
     sub_rows, sub_meta = [], []
     for sim, uid in zip(sims, student_ids):
         latest = {}
@@ -318,9 +355,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             latest[sub["step"].key] = n
         for n, sub in enumerate(sim.submissions):
             step = sub["step"]
-            data, report = build_submission(
-                ticker=sim.ticker, activity=step.key, failure=sub["failure"], rng=random.Random(sub["rng_seed"]),
-                targets=sim.targets if step.key == "capstone" else None)
+            data, report = judged(sim.ticker, step.key, sub["failure"], sub["rng_seed"])
             stored = store.put(f"submissions/{uid}/{step.key}/{sub['key_hex']}.xlsx", io.BytesIO(data))
             is_latest = latest[step.key] == n
             ai = rng.random()
@@ -434,10 +469,14 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
 
     # Leaderboard: one row per capstone finisher, anonymous ids unique per company.
     board, used = [], set()
+    report_of = {(uid, id(sub)): rep for sim, uid, sub, rep in sub_meta}
     for sim, uid in zip(sims, student_ids):
         if sim.capstone_at is None:
             continue
         capstone = [sub for sub in sim.submissions if sub["step"].key == "capstone"][-1]
+        targets = report_of[(uid, id(capstone))].get("outputs") or {}
+        if targets.get("final_price_target") is None:
+            continue
         while True:
             anon = f"Analyst_{rng.getrandbits(24):06X}"
             if (sim.ticker, anon) not in used:
@@ -446,7 +485,8 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
         board.append(dict(user_id=uid, company_id=company_ids[sim.ticker], anonymous_id=anon,
                           valuation_date=sim.capstone_at.date(), submission_id=sub_id_of[(uid, id(capstone))],
                           created_at=sim.capstone_at,
-                          **{k: Decimal(str(v)) for k, v in sim.targets.items()}))
+                          **{k: Decimal(str(round(v, 2))) for k, v in targets.items()
+                             if k in ("dcf_price_target", "comps_price_target", "final_price_target")}))
     if board:
         session.execute(insert(LearningLeaderboard), board)
 
@@ -472,6 +512,11 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
         session.execute(insert(LearningTelemetry), chunk)
         events += len(chunk)
 
+    # The analytics rollups and learning_progress are derived from raw events; derive
+    # them the same way live ingestion does, so every page agrees with the events.
+    from core import progress
+
+    progress.recompute(session)
     packages = _packages(session, company_rows, admin.id, store, today, seed)
     audits.append(dict(actor_id=None, actor_email=SYSTEM.email, action="demo.seed", target_type="database",
                        target_id=None, details={"students": len(sims), "seed": seed, "today": today.isoformat()},

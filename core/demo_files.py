@@ -1,9 +1,6 @@
-"""Real, small workbooks for the demo cohort, and the validator report each one earns.
-
-A demo submission is a genuine .xlsx: three tied statements whose forecast columns are
-formulas (with cached values, as Excel saves them), plus a drivers sheet or a valuation
-sheet. A failing variant breaks exactly one thing, and its report names the sheet, cell
-and period where the break is, so the review page shows findings that match the file.
+"""Small company packages for the demo: a cover sheet and three historical statements
+that tie, scaled to each company's size. (Demo submissions are built by
+core.validation.templates and judged by the real validators; see core/demo.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from dataclasses import dataclass
 
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
 
 HISTORY = ["FY2021", "FY2022", "FY2023", "FY2024"]
 FORECAST = ["FY2025E", "FY2026E", "FY2027E", "FY2028E", "FY2029E"]
@@ -28,13 +24,6 @@ COMPANY_SCALE = {
     "BUD": (59_400, 62.0), "GSBD": (430, 13.0),
 }
 
-# Failure modes per activity: (check id that fails, short description).
-FAILURES = {
-    "a1_drivers_map": ["revenue_build", "no_error_values"],
-    "a2_wc_debt": ["bs_balances", "forecast_formulas"],
-    "capstone": ["bs_balances", "price_targets"],
-}
-
 EQUITY = "Shareholders' Equity"
 IS_ROWS = ["Revenue", "Cost of revenue", "Gross profit", "Operating expenses", "Operating income",
            "Interest expense", "Pretax income", "Income tax", "Net Income"]
@@ -44,14 +33,6 @@ BS_ROWS = ["Cash and Cash Equivalents", "Accounts receivable", "Inventory", "PP&
 CF_ROWS = ["Net Income", "Depreciation & amortization", "Change in working capital",
            "Cash from operations", "Capital expenditures", "Net change in debt", "Net change in cash",
            "Beginning cash", "Ending Cash"]
-
-
-class _PlainFormulaSheet(Worksheet):
-    """Our formulas use only arithmetic and SUM, so XlsxWriter's rewrite of Excel 365
-    function names (40 regexes per formula, most of the build time) is skipped."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
 
 
 def _cell(row_index: int, period_index: int) -> str:
@@ -160,157 +141,6 @@ def build_model(ticker: str, rng: random.Random) -> Model:
                  formulas={"Income Statement": fIS, "Balance Sheet": fBS, "Cash Flow": fCF})
 
 
-def _finding(sheet, line_rows, line, period, message, expected, actual):
-    return {"sheet": sheet, "cell": _cell(line_rows.index(line), PERIODS.index(period)), "period": period,
-            "message": message, "expected": expected, "actual": actual}
-
-
-def build_submission(
-    *, ticker: str, activity: str, failure: str | None, rng: random.Random,
-    targets: dict[str, float] | None = None, statements: bool = True,
-) -> tuple[bytes, dict]:
-    """(xlsx bytes, validator report) for one demo submission."""
-    model = build_model(ticker, rng)
-    checks_failed: dict[str, list[dict]] = {}
-    period = rng.choice(FORECAST[1:4])
-    p = PERIODS.index(period)
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = wb.add_format({"bold": True})
-    number = wb.add_format({"num_format": "#,##0.0"})
-
-    def sheet(name, rows, values, formulas):
-        ws = wb.add_worksheet(name, worksheet_class=_PlainFormulaSheet)
-        ws.write(0, 0, "USD millions", bold)
-        for j, label in enumerate(PERIODS):
-            ws.write(0, FIRST_COL + j, label, bold)
-        for i, line in enumerate(rows):
-            ws.write(i + 1, 0, line)
-            for j in range(len(PERIODS)):
-                value, formula = values[line][j], formulas[line][j]
-                if formula:
-                    ws.write_formula(i + 1, FIRST_COL + j, formula, number, value)
-                else:
-                    ws.write_number(i + 1, FIRST_COL + j, value, number)
-        ws.set_column(0, 0, 42)
-        ws.set_column(1, len(PERIODS), 12)
-
-    if activity == "a1_drivers_map":
-        _drivers_sheet(wb, model, failure, period, checks_failed, bold, number, rng)
-    if statements and activity != "a1_drivers_map":
-        v, f = model.values, model.formulas
-        if failure == "bs_balances":
-            # An equity plug in one forecast year: the balance sheet stops balancing there.
-            plug = round(rng.uniform(150, 2_500), 1)
-            eq = "Shareholders' Equity"
-            f["Balance Sheet"][eq][p] = f"{f['Balance Sheet'][eq][p]}+{plug}"
-            for q in range(p, len(PERIODS)):
-                v["Balance Sheet"][eq][q] = round(v["Balance Sheet"][eq][q] + plug, 1)
-                total = "Total Liabilities and Shareholders' Equity"
-                v["Balance Sheet"][total][q] = round(v["Balance Sheet"][total][q] + plug, 1)
-            checks_failed["bs_balances"] = [
-                _finding("Balance Sheet", BS_ROWS, "Total Liabilities and Shareholders' Equity", q,
-                         f"Total assets do not equal total liabilities and equity in {q}.",
-                         v["Balance Sheet"]["Total Assets"][PERIODS.index(q)],
-                         v["Balance Sheet"]["Total Liabilities and Shareholders' Equity"][PERIODS.index(q)])
-                for q in PERIODS[p:]
-            ]
-        if failure == "forecast_formulas":
-            f["Income Statement"]["Revenue"][p] = None  # typed over with a number
-            checks_failed["forecast_formulas"] = [_finding(
-                "Income Statement", IS_ROWS, "Revenue", period,
-                f"Revenue in forecast period {period} is a hard-coded number; forecasts must be formulas.",
-                "a formula", v["Income Statement"]["Revenue"][p])]
-        sheet("Income Statement", IS_ROWS, v["Income Statement"], f["Income Statement"])
-        sheet("Balance Sheet", BS_ROWS, v["Balance Sheet"], f["Balance Sheet"])
-        sheet("Cash Flow", CF_ROWS, v["Cash Flow"], f["Cash Flow"])
-    outputs: dict[str, float] = {}
-    if activity == "capstone":
-        outputs = _valuation_sheet(wb, targets or {}, failure, checks_failed, bold, number)
-    wb.close()
-
-    spec_checks = {
-        "a1_drivers_map": ["required_sheets", "no_error_values", "revenue_build"],
-        "a2_wc_debt": ["required_sheets", "no_error_values", "bs_balances", "cash_ties", "net_income_ties",
-                       "forecast_formulas"],
-        "capstone": ["required_sheets", "no_error_values", "bs_balances", "cash_ties", "net_income_ties",
-                     "forecast_formulas", "price_targets"],
-    }[activity]
-    checks = [
-        {"id": check, "status": "failed" if check in checks_failed else "passed",
-         "findings": checks_failed.get(check, [])}
-        for check in spec_checks
-    ]
-    status = "failed" if checks_failed else "passed"
-    return buffer.getvalue(), {"status": status, "checks": checks, "outputs": outputs}
-
-
-def _drivers_sheet(wb, model, failure, period, checks_failed, bold, number, rng):
-    ws = wb.add_worksheet("Revenue Drivers", worksheet_class=_PlainFormulaSheet)
-    ws.write(0, 0, "USD millions unless stated", bold)
-    hist = HISTORY
-    for j, label in enumerate(hist):
-        ws.write(0, FIRST_COL + j, label, bold)
-    revenue = model.values["Income Statement"]["Revenue"][: len(hist)]
-    labels = ["Volume (Q, thousands)", "Price (P, USD)", "Driver revenue (Q × P)", "Reported revenue", "Difference"]
-    for i, label in enumerate(labels):
-        ws.write(i + 1, 0, label)
-    bad_period = rng.choice(hist[1:])
-    for j, rev in enumerate(revenue):
-        col = xl_col_to_name(FIRST_COL + j)
-        price = round(rng.uniform(20, 60), 2)
-        volume = round(rev * 1000 / price, 1)
-        ws.write_number(1, FIRST_COL + j, volume, number)
-        if failure == "no_error_values" and hist[j] == bad_period:
-            ws.write_formula(2, FIRST_COL + j, f"={col}5/0", number, "#DIV/0!")
-            checks_failed["no_error_values"] = [{
-                "sheet": "Revenue Drivers", "cell": f"{col}3", "period": bad_period,
-                "message": f"Price for {bad_period} shows #DIV/0!; fix the formula before submitting.",
-                "expected": "a number", "actual": "#DIV/0!"}]
-            ws.write_formula(3, FIRST_COL + j, f"={col}2*{col}3/1000", number, "#DIV/0!")
-        else:
-            ws.write_number(2, FIRST_COL + j, price, number)
-            driver = round(volume * price / 1000, 1)
-            if failure == "revenue_build" and hist[j] == bad_period:
-                driver = round(driver * rng.uniform(1.04, 1.15), 1)
-                checks_failed["revenue_build"] = [{
-                    "sheet": "Revenue Drivers", "cell": f"{col}4", "period": bad_period,
-                    "message": f"Driver revenue for {bad_period} does not reconcile to reported revenue.",
-                    "expected": rev, "actual": driver}]
-                ws.write_number(3, FIRST_COL + j, driver, number)
-            else:
-                ws.write_formula(3, FIRST_COL + j, f"={col}2*{col}3/1000", number, driver)
-        ws.write_number(4, FIRST_COL + j, rev, number)
-        ws.write_formula(5, FIRST_COL + j, f"={col}4-{col}5", number, 0)
-    ws.set_column(0, 0, 30)
-
-
-def _valuation_sheet(wb, targets, failure, checks_failed, bold, number):
-    ws = wb.add_worksheet("Valuation", worksheet_class=_PlainFormulaSheet)
-    ws.write(0, 0, "Valuation (USD per share)", bold)
-    lines = [("DCF Price Target", "dcf_price_target"), ("Comps Price Target", "comps_price_target"),
-             ("Final Price Target", "final_price_target")]
-    outputs = {}
-    for i, (label, name) in enumerate(lines):
-        ws.write(i + 1, 0, label)
-        value = targets.get(name)
-        if failure == "price_targets" and name == "final_price_target":
-            ws.write_blank(i + 1, 1, None)
-            checks_failed["price_targets"] = [{
-                "sheet": "Valuation", "cell": f"B{i + 2}", "period": None,
-                "message": "Final Price Target is empty; enter the target you recommend.",
-                "expected": "a positive number", "actual": None}]
-            continue
-        if name == "final_price_target":
-            ws.write_formula(i + 1, 1, "=0.5*B2+0.5*B3", number, value)
-        else:
-            ws.write_number(i + 1, 1, value, number)
-        wb.define_name(name, f"=Valuation!$B${i + 2}")
-        outputs[name] = value
-    ws.set_column(0, 0, 24)
-    return outputs
-
-
 def build_package(*, ticker: str, company_name: str, version: int, as_of: str, rng: random.Random) -> bytes:
     """A small company package: a cover sheet and the historical statements."""
     model = build_model(ticker, rng)
@@ -323,7 +153,7 @@ def build_package(*, ticker: str, company_name: str, version: int, as_of: str, r
         cover.write(i, 0, k, bold)
         cover.write(i, 1, v)
     for name, rows in (("Income Statement", IS_ROWS), ("Balance Sheet", BS_ROWS), ("Cash Flow", CF_ROWS)):
-        ws = wb.add_worksheet(name, worksheet_class=_PlainFormulaSheet)
+        ws = wb.add_worksheet(name)
         for j, label in enumerate(HISTORY):
             ws.write(0, FIRST_COL + j, label, bold)
         for i, line in enumerate(rows):
