@@ -1,0 +1,234 @@
+"""submit(): versions, safe storage, validators, telemetry, progress, leaderboard —
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from core import leaderboard_entries
+from core.db import session_scope, utcnow
+from core.errors import Invalid
+from core.models import (
+    LearningCompany,
+    LearningLeaderboard,
+    LearningProgress,
+    LearningSubmission,
+    LearningTelemetry,
+    Student,
+    ValidatorRun,
+)
+from core.storage import default_storage
+from core.submissions import submit
+from core.validation import templates
+from tests.test_validation_safety import BILLION_LAUGHS, _rewrite
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "0")
+    monkeypatch.delenv("GPTZERO_API_KEY", raising=False)
+
+
+@pytest.fixture
+def env(seeded_engine, data_env):
+    with session_scope(seeded_engine) as s:
+        s.add_all([Student(id=1, email="ana@school.edu", full_name="Ana Lima", cohort="2025A"),
+                   Student(id=2, email="bo@school.edu", full_name="Bo Chen", cohort="2025A")])
+    return seeded_engine
+
+
+def _model(activity="a2_wc_debt", flaw=None, seed=1, ticker="TSLA") -> bytes:
+    return templates.build_model(activity, company_ticker=ticker, rng=random.Random(seed), flaw=flaw)
+
+
+def _submit(engine, data: bytes, *, student=1, activity="a2_wc_debt", name="model.xlsx", **kw):
+    return submit(engine, student_id=student, activity_id=activity, company_ticker="TSLA",
+                  fileobj=io.BytesIO(data), filename=name, **kw)
+
+
+def _stored_files(data_env):
+    root = data_env / "files"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_submit_stores_versions_validates_and_records(env, data_env):
+    first = _submit(env, _model(), notes="first try")
+    second = _submit(env, _model(flaw="cash_mismatch"))
+    assert (first.version, first.status) == (1, "passed")
+    assert (second.version, second.status) == (2, "failed")
+    assert re.fullmatch(r"submissions/1/a2_wc_debt/[0-9a-f]{32}\.xlsx", first.file_key)
+    assert default_storage().read_bytes(first.file_key) == _model()
+    with session_scope(env) as s:
+        rows = s.scalars(select(LearningSubmission).order_by(LearningSubmission.version)).all()
+        assert [(r.version, r.is_latest, r.validator_status) for r in rows] == [(1, False, "passed"),
+                                                                              (2, True, "failed")]
+        assert rows[0].file_name == "model.xlsx" and rows[0].submission_notes == "first try"
+        assert len(rows[0].file_hash) == 64 and rows[0].module == "accounting_i"
+        assert rows[1].validator_errors[0]["check"] == "cash_ties"
+        assert s.scalar(select(func.count()).select_from(ValidatorRun)) == 2
+        events = s.scalars(select(LearningTelemetry.event_type).order_by(LearningTelemetry.id)).all()
+        assert events == ["submission", "validator_pass", "submission", "validator_fail"]
+        progress = s.scalar(select(LearningProgress).where(LearningProgress.user_id == 1))
+        assert progress.current_activity == "a2_wc_debt" and progress.current_module == "accounting_i"
+        assert not progress.capstone_submitted
+
+
+BAD_INPUTS = {
+    "pdf_renamed": (lambda: templates.build_memo_pdf(["memo"]), "model.xlsx", "is a PDF"),
+    "zip_bomb": (lambda: _rewrite(_model(), add={"xl/media/pad.bin": b"\0" * (20 * 1024 * 1024)}), "model.xlsx",
+                 "zip bomb"),
+    "billion_laughs": (lambda: _rewrite(_model(), replace={"xl/sharedStrings.xml": BILLION_LAUGHS}), "model.xlsx",
+                       "entities"),
+    "xlsm_renamed": (lambda: _rewrite(_model(), add={"xl/vbaProject.bin": b"vba"}), "model.xlsx", "macro"),
+    "empty": (lambda: b"", "model.xlsx", "empty"),
+    "path_traversal": (lambda: _model(), "../../etc/model.xlsx", "contains a path"),
+    "wrong_type": (lambda: b"a,b\n1,2\n", "model.csv", "only Excel workbooks"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_rejected_and_nothing_is_stored(env, data_env, case):
+    make, name, message = BAD_INPUTS[case]
+    with pytest.raises(Invalid, match=message):
+        _submit(env, make(), name=name)
+    assert _stored_files(data_env) == []
+    with session_scope(env) as s:
+        assert s.scalar(select(func.count()).select_from(LearningSubmission)) == 0
+        assert s.scalar(select(func.count()).select_from(LearningTelemetry)) == 0
+
+
+def test_twenty_concurrent_submissions_get_versions_1_to_20(env, data_env):
+    data = _model("a1_drivers_map")
+    errors, results = [], []
+
+    def worker():
+        try:
+            results.append(_submit(env, data, activity="a1_drivers_map").version)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results) == list(range(1, 21))
+    with session_scope(env) as s:
+        versions = s.scalars(select(LearningSubmission.version).where(LearningSubmission.user_id == 1)).all()
+        latest = s.scalars(select(LearningSubmission.version).where(LearningSubmission.is_latest.is_(True))).all()
+    assert sorted(versions) == list(range(1, 21))
+    assert latest == [20]
+    assert len(_stored_files(data_env)) == 20
+
+
+def test_fault_after_storage_before_commit_leaves_no_file_and_no_row(env, data_env, monkeypatch):
+    from core import telemetry
+
+    def broken(*_a, **_k):
+        raise RuntimeError("telemetry database went away")
+
+    monkeypatch.setattr(telemetry, "record_event", broken)
+    with pytest.raises(RuntimeError):
+        _submit(env, _model())
+    assert _stored_files(data_env) == []
+    with session_scope(env) as s:
+        assert s.scalar(select(func.count()).select_from(LearningSubmission)) == 0
+        assert s.scalar(select(func.count()).select_from(ValidatorRun)) == 0
+
+
+def test_capstone_upserts_the_leaderboard_and_progress(env):
+    first = _submit(env, _model("capstone", seed=1), activity="capstone")
+    with session_scope(env) as s:
+        entry = s.scalar(select(LearningLeaderboard))
+        anon, target = entry.anonymous_id, float(entry.final_price_target)
+        progress = s.scalar(select(LearningProgress).where(LearningProgress.user_id == 1))
+        assert progress.capstone_submitted and progress.capstone_submitted_at is not None
+    assert re.fullmatch(r"Analyst_[0-9A-F]{6}", anon)
+    assert target == pytest.approx(first.report["outputs"]["final_price_target"], abs=0.01)
+    _submit(env, _model("capstone", seed=2), activity="capstone")
+    with session_scope(env) as s:
+        entries = s.scalars(select(LearningLeaderboard)).all()
+    assert len(entries) == 1 and entries[0].anonymous_id == anon
+    assert float(entries[0].final_price_target) != target
+
+
+def test_capstone_memo_pdf_is_accepted_without_ai_detection_key(env):
+    result = _submit(env, templates.build_memo_pdf(["We rate the shares a BUY with a $300 target."] * 20),
+                     activity="capstone", name="memo.pdf")
+    assert result.status == "passed" and result.ai_detection_status == "not_run"
+    with session_scope(env) as s:
+        row = s.get(LearningSubmission, result.submission_id)
+        assert row.submission_type == "pdf_memo" and row.ai_detection_details["reason"]
+
+
+def test_a_failing_feedback_hook_never_blocks_the_submission(env, monkeypatch):
+    import core.feedback
+
+    calls = []
+
+    def hook(engine, submission_id):
+        calls.append(submission_id)
+        raise RuntimeError("provider down")
+
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "1")
+    monkeypatch.setattr(core.feedback, "on_submission_validated", hook, raising=False)
+    result = _submit(env, _model())
+    assert calls == [result.submission_id]
+    failing = _submit(env, _model(flaw="unbalanced"))
+    assert calls == [result.submission_id]  # only passed submissions get feedback
+    assert failing.version == 2
+
+
+def test_anonymous_ids_stay_unique_at_two_thousand_students(env):
+    n = 2000
+    with session_scope(env) as s:
+        s.execute(insert(Student), [{"id": 100 + i, "email": f"s{i}@x.edu"} for i in range(n)])
+        company_id = s.scalar(select(LearningCompany.id).where(LearningCompany.ticker == "TSLA"))
+        s.execute(insert(LearningSubmission), [
+            {"user_id": 100 + i, "company_id": company_id, "activity_id": "capstone", "module": "finance_valuation",
+             "submission_type": "excel", "version": 1, "file_path": f"k/{i}.xlsx", "file_name": "m.xlsx"}
+            for i in range(n)])
+        sub_ids = dict(s.execute(select(LearningSubmission.user_id, LearningSubmission.id)).all())
+    # Every third draw repeats an id already handed out, forcing the retry path.
+    issued: list[str] = []
+    draws = iter(range(10 ** 9))
+
+    def make_id():
+        if issued and next(draws) % 3 == 0:
+            return issued[-1]
+        return leaderboard_entries.new_anonymous_id()
+
+    with session_scope(env) as s:
+        for i in range(n):
+            entry = leaderboard_entries.upsert_entry(
+                s, user_id=100 + i, company_id=company_id, submission_id=sub_ids[100 + i],
+                targets={"final_price_target": 100 + i}, valuation_date=utcnow().date(), make_id=make_id)
+            issued.append(entry.anonymous_id)
+    with session_scope(env) as s:
+        ids = s.scalars(select(LearningLeaderboard.anonymous_id)).all()
+    assert len(ids) == n and len(set(ids)) == n
+    assert all(re.fullmatch(r"Analyst_[0-9A-F]{6}", i) for i in ids)
+
+
+def test_cli_submissions_add(env, data_env, db_url, tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    path = tmp_path / "drivers.xlsx"
+    path.write_bytes(_model("a1_drivers_map"))
+    code = main(["submissions", "add", "--student", "2", "--activity", "a1_drivers_map", "--company", "KO",
+                 "--file", str(path), "--notes", "via CLI"])
+    assert code == 0 and "version 1, validators passed" in capsys.readouterr().out
+    bad = tmp_path / "fake.xlsx"
+    bad.write_bytes(b"%PDF-1.4")
+    assert main(["submissions", "add", "--student", "2", "--activity", "a1_drivers_map", "--company", "KO",
+                 "--file", str(bad)]) == 1
+    assert "is a PDF" in capsys.readouterr().err
+
