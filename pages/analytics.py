@@ -7,14 +7,14 @@ a minute per database, role and filter set.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import analytics, config, ui
+from core import analytics, config, progress, ui
 from core.access import Actor
 from core.db import session_scope
 
@@ -58,7 +58,7 @@ with st.container(horizontal=True):
                            key="an_company")
     module = st.selectbox("Module", [None, *options["modules"]], format_func=lambda m: m or "All modules",
                           key="an_module")
-    today = date.today()
+    today = progress.today()  # in the program timezone
     period = st.date_input("Dates", value=(today - timedelta(days=179), today), key="an_dates")
 start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (None, None))
 filters = (cohort, company, module, start, end)
@@ -165,6 +165,6 @@ else:
             "Completion", min_value=0, max_value=100, format="%.0f%%")},
     )
     st.download_button("Download at-risk list (CSV)", data=_csv(url, who, filters),
-                       file_name=f"at-risk-{date.today().isoformat()}.csv", mime="text/csv", key="an_at_risk_csv")
+                       file_name=f"at-risk-{today.isoformat()}.csv", mime="text/csv", key="an_at_risk_csv")
 if not actor.can("analytics.full"):
     st.caption("Students are shown by pseudonym; names need the analytics.full permission.")
