@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import datetime, timezone
 from dataclasses import dataclass
 
 import xlsxwriter
@@ -146,6 +147,8 @@ def build_package(*, ticker: str, company_name: str, version: int, as_of: str, r
     model = build_model(ticker, rng)
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # A fixed creation time keeps the file (and its SHA-256) the same for the same seed.
+    wb.set_properties({"created": datetime.fromisoformat(as_of).replace(tzinfo=timezone.utc)})
     bold = wb.add_format({"bold": True})
     cover = wb.add_worksheet("Cover")
     for i, (k, v) in enumerate([("Company", company_name), ("Ticker", ticker), ("Version", version),
