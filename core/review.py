@@ -1,0 +1,312 @@
+"""The instructor review workflow: the queue, a submission's detail, blind identities with
+an audited reveal, marking reviewed, re-running validators, the version diff, export.
+
+Review is blind by default: students appear as "Student #<id>"; a permitted reveal
+returns the name and writes an audit row each time it is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from core import audit, submissions
+from core.access import require
+from core.db import session_scope, utcnow
+from core.errors import Invalid, NotFound
+from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
+from core.storage import Storage, default_storage
+
+VALIDATOR_STATUSES = ("passed", "failed", "pending")
+EXPORT_COLUMNS = ["id", "student", "cohort", "activity_id", "company", "version", "submission_type",
+                  "validator_status", "failed_checks", "ai_detection_status", "ai_detection_score", "created_at",
+                  "reviewed_at", "file_name", "review_notes"]
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str | None = None  # validator status: passed | failed | pending
+    activity: str | None = None
+    company: str | None = None  # ticker
+    cohort: str | None = None
+    since: date | None = None
+    until: date | None = None
+    latest_only: bool = True
+    reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
+
+
+def blind_label(student_id: int) -> str:
+    return f"Student #{student_id}"
+
+
+def _day_start(day: date) -> datetime:
+    from core.config import program_timezone
+
+    return datetime.combine(day, time.min, tzinfo=program_timezone())
+
+
+def queue(session: Session, actor, filters: QueueFilters = QueueFilters()) -> list[dict[str, Any]]:
+    """Submissions matching `filters`, oldest first, as plain rows (blind)."""
+    require(actor, "review.read")
+    query = (
+        select(LearningSubmission, LearningCompany.ticker, Student.cohort)
+        .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
+        .join(Student, Student.id == LearningSubmission.user_id)
+        .order_by(LearningSubmission.created_at, LearningSubmission.id)
+    )
+    if filters.latest_only:
+        query = query.where(LearningSubmission.is_latest.is_(True))
+    if filters.status == "pending":
+        query = query.where(LearningSubmission.validator_status.is_(None)
+                            | (LearningSubmission.validator_status == "pending"))
+    elif filters.status:
+        query = query.where(LearningSubmission.validator_status == filters.status)
+    if filters.activity:
+        query = query.where(LearningSubmission.activity_id == filters.activity)
+    if filters.company:
+        query = query.where(LearningCompany.ticker == filters.company.upper())
+    if filters.cohort:
+        query = query.where(Student.cohort == filters.cohort)
+    if filters.since:
+        query = query.where(LearningSubmission.created_at >= _day_start(filters.since))
+    if filters.until:
+        query = query.where(LearningSubmission.created_at < _day_start(filters.until + timedelta(days=1)))
+    if filters.reviewed is True:
+        query = query.where(LearningSubmission.reviewed_at.is_not(None))
+    elif filters.reviewed is False:
+        query = query.where(LearningSubmission.reviewed_at.is_(None))
+    rows = []
+    for sub, ticker, cohort in session.execute(query):
+        failed = sorted({e.get("check") for e in (sub.validator_errors or []) if e.get("check")})
+        rows.append({
+            "id": sub.id, "student_id": sub.user_id, "student": blind_label(sub.user_id), "cohort": cohort,
+            "activity_id": sub.activity_id, "company": ticker, "version": sub.version,
+            "submission_type": sub.submission_type, "validator_status": sub.validator_status or "pending",
+            "failed_checks": ", ".join(failed), "ai_detection_status": sub.ai_detection_status,
+            "ai_detection_score": None if sub.ai_detection_score is None else float(sub.ai_detection_score),
+            "created_at": sub.created_at, "reviewed_at": sub.reviewed_at, "file_name": sub.file_name,
+            "review_notes": sub.review_notes, "is_latest": bool(sub.is_latest),
+        })
+    return rows
+
+
+def filter_options(session: Session, actor) -> dict[str, list[str]]:
+    require(actor, "review.read")
+    return {
+        "activities": sorted(session.scalars(select(LearningSubmission.activity_id).distinct())),
+        "companies": sorted(session.scalars(select(LearningCompany.ticker).join(
+            LearningSubmission, LearningSubmission.company_id == LearningCompany.id).distinct())),
+        "cohorts": sorted(c for c in session.scalars(select(Student.cohort).distinct()) if c),
+    }
+
+
+def awaiting_review_count(session: Session, actor) -> int:
+    """Latest versions that no one has marked reviewed yet."""
+    require(actor, "review.read")
+    return session.scalar(select(func.count()).select_from(LearningSubmission).where(
+        LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))) or 0
+
+
+def _get(session: Session, submission_id: int) -> LearningSubmission:
+    sub = session.get(LearningSubmission, submission_id)
+    if sub is None:
+        raise NotFound(f"No submission with id {submission_id}.")
+    return sub
+
+
+def detail(session: Session, actor, submission_id: int) -> dict[str, Any]:
+    """Everything the detail view shows, blind, as plain data."""
+    require(actor, "review.read")
+    sub = _get(session, submission_id)
+    ticker = session.scalar(select(LearningCompany.ticker).where(LearningCompany.id == sub.company_id))
+    runs = session.execute(
+        select(ValidatorRun, StaffUser.display_name).outerjoin(StaffUser, StaffUser.id == ValidatorRun.run_by)
+        .where(ValidatorRun.submission_id == sub.id).order_by(ValidatorRun.id.desc())).all()
+    versions = session.execute(
+        select(LearningSubmission.id, LearningSubmission.version, LearningSubmission.created_at,
+               LearningSubmission.validator_status, LearningSubmission.submission_type, LearningSubmission.file_name,
+               LearningSubmission.is_latest)
+        .where(LearningSubmission.user_id == sub.user_id, LearningSubmission.activity_id == sub.activity_id)
+        .order_by(LearningSubmission.version.desc())).all()
+    feedback = session.scalars(select(LearningFeedback).where(LearningFeedback.submission_id == sub.id)
+                               .order_by(LearningFeedback.id)).all()
+    reviewer = session.get(StaffUser, sub.reviewed_by) if sub.reviewed_by else None
+    return {
+        "id": sub.id, "student": blind_label(sub.user_id), "student_id": sub.user_id,
+        "activity_id": sub.activity_id, "module": sub.module, "company": ticker, "version": sub.version,
+        "submission_type": sub.submission_type, "file_name": sub.file_name, "file_path": sub.file_path,
+        "file_size_bytes": sub.file_size_bytes, "file_hash": sub.file_hash, "created_at": sub.created_at,
+        "notes": sub.submission_notes, "is_latest": bool(sub.is_latest),
+        "validator_status": sub.validator_status, "validator_run_at": sub.validator_run_at,
+        "report": runs[0][0].report if runs else None,
+        "runs": [{"id": r.id, "status": r.status, "run_at": r.run_at, "run_by": name or "submission"}
+                 for r, name in runs],
+        "ai": {"status": sub.ai_detection_status,
+               "score": None if sub.ai_detection_score is None else float(sub.ai_detection_score),
+               "run_at": sub.ai_detection_run_at, "details": sub.ai_detection_details or {}},
+        "versions": [dict(v._mapping) for v in versions],
+        "feedback": [{"id": f.id, "type": f.feedback_type, "release_state": f.release_state,
+                      "provider": f.provider, "text": f.feedback_text, "created_at": f.created_at,
+                      "composite": None if f.rubric_composite is None else float(f.rubric_composite),
+                      "flagged": bool(f.is_flagged)} for f in feedback],
+        "reviewed_at": sub.reviewed_at, "reviewed_by": reviewer.display_name if reviewer else None,
+        "review_notes": sub.review_notes,
+    }
+
+
+def reveal_identity(session: Session, actor, submission_id: int) -> dict[str, str | None]:
+    """The student's name and email; every reveal is audited."""
+    require(actor, "review.reveal")
+    sub = _get(session, submission_id)
+    student = session.get(Student, sub.user_id)
+    audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
+                 details={"submission_id": submission_id, "reason": "review"})
+    return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
+
+
+def mark_reviewed(session: Session, actor, submission_id: int, notes: str | None = None) -> None:
+    require(actor, "review.act")
+    sub = _get(session, submission_id)
+    sub.reviewed_by = actor.id
+    sub.reviewed_at = utcnow()
+    sub.review_notes = (notes or "").strip() or None
+    audit.record(session, actor, "submission.review", target_type="submission", target_id=submission_id,
+                 details={"notes": sub.review_notes})
+
+
+def rerun_validators(engine: Engine, actor, submission_id: int, *, storage: Storage | None = None):
+    require(actor, "review.act")
+    return submissions.revalidate(engine, submission_id=submission_id, actor=actor, storage=storage)
+
+
+def upload_on_behalf(engine: Engine, actor, *, student_id: int, activity_id: str, company_ticker: str,
+                     fileobj: BinaryIO, filename: str, notes: str | None = None,
+                     submission_type: str | None = None, storage: Storage | None = None):
+    """Same path as a student's own upload; audited as done by `actor`."""
+    require(actor, "review.act")
+    return submissions.submit(engine, student_id=student_id, activity_id=activity_id,
+                              company_ticker=company_ticker, fileobj=fileobj, filename=filename, notes=notes,
+                              submission_type=submission_type, actor=actor, storage=storage)
+
+
+def file_bytes(session: Session, actor, submission_id: int, *, storage: Storage | None = None) -> tuple[str, bytes]:
+    require(actor, "review.read")
+    sub = _get(session, submission_id)
+    return sub.file_name, (storage or default_storage()).read_bytes(sub.file_path)
+
+
+# -- export -----------------------------------------------------------------------
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return value
+
+
+def to_csv(rows: list[dict]) -> bytes:
+    """Text that a spreadsheet would read as a formula is prefixed with ' (OWASP CSV injection)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        values = []
+        for col in EXPORT_COLUMNS:
+            value = _cell(row.get(col))
+            if isinstance(value, str) and value.startswith(_DANGEROUS):
+                value = "'" + value
+            values.append("" if value is None else value)
+        writer.writerow(values)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(rows: list[dict]) -> bytes:
+    """Strings are written with write_string, so '=...' stays text and never becomes a formula."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                      "strings_to_numbers": False, "strings_to_urls": False})
+    ws = wb.add_worksheet("Review queue")
+    bold = wb.add_format({"bold": True})
+    for c, col in enumerate(EXPORT_COLUMNS):
+        ws.write_string(0, c, col, bold)
+    for r, row in enumerate(rows, start=1):
+        for c, col in enumerate(EXPORT_COLUMNS):
+            value = _cell(row.get(col))
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                ws.write_string(r, c, str(value))
+            else:
+                ws.write_number(r, c, value)
+    wb.close()
+    return buffer.getvalue()
+
+
+def check_versions_comparable(session: Session, a_id: int, b_id: int) -> tuple[LearningSubmission, LearningSubmission]:
+    a, b = _get(session, a_id), _get(session, b_id)
+    if (a.user_id, a.activity_id) != (b.user_id, b.activity_id):
+        raise Invalid("Only versions of the same student's work for the same activity can be compared.")
+    if a.submission_type != "excel" or b.submission_type != "excel":
+        raise Invalid("Only Excel workbooks can be compared cell by cell.")
+    return (a, b) if a.version <= b.version else (b, a)
+
+
+def _read_stored(storage: Storage, key: str, name: str):
+    from core.storage import copy_to_tempfile
+    from core.validation import Rejected, read_workbook
+
+    tmp = copy_to_tempfile(storage, key, suffix=".xlsx")
+    try:
+        return read_workbook(tmp, name=name, keep_formulas=True)
+    except Rejected as err:
+        raise Invalid(str(err)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _latest_report(session: Session, submission_id: int) -> dict | None:
+    return session.scalar(select(ValidatorRun.report).where(ValidatorRun.submission_id == submission_id)
+                          .order_by(ValidatorRun.id.desc()).limit(1))
+
+
+def diff_versions(session: Session, actor, a_id: int, b_id: int, *, storage: Storage | None = None) -> dict:
+    """Older → newer: changed formulas and values, new hard-codes, sheets, check results."""
+    from core.validation.diff import compare_checks, diff_workbooks
+
+    require(actor, "review.read")
+    old, new = check_versions_comparable(session, a_id, b_id)
+    storage = storage or default_storage()
+    result = diff_workbooks(_read_stored(storage, old.file_path, old.file_name),
+                            _read_stored(storage, new.file_path, new.file_name))
+    result.checks = compare_checks(_latest_report(session, old.id), _latest_report(session, new.id))
+    return {"old": {"id": old.id, "version": old.version}, "new": {"id": new.id, "version": new.version},
+            **result.to_dict()}
+
+
+def sheet_view(session: Session, actor, submission_id: int, sheet: str | None = None, *,
+               storage: Storage | None = None) -> dict:
+    """One sheet of a stored workbook as a grid, with the cells the findings name."""
+    from core.validation.diff import sheet_grid
+
+    require(actor, "review.read")
+    sub = _get(session, submission_id)
+    if sub.submission_type != "excel":
+        raise Invalid(f"{sub.file_name} is not a workbook.")
+    workbook = _read_stored(storage or default_storage(), sub.file_path, sub.file_name)
+    name = sheet if sheet in workbook.sheets else workbook.order[0]
+    report = _latest_report(session, sub.id) or {}
+    flagged = {f["cell"]: f["message"] for c in report.get("checks", []) for f in c.get("findings", [])
+               if f.get("sheet") == name and f.get("cell") and f["cell"][0].isalpha() and "+" not in f["cell"]}
+    return {"sheets": workbook.order, "sheet": name, "grid": sheet_grid(workbook.sheets[name]),
+            "flagged": flagged}

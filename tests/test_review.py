@@ -1,0 +1,161 @@
+"""The review workflow in core: blind queue, filters, audited reveal and actions, diff, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from core import review
+from core.db import session_scope
+from core.errors import Forbidden, Invalid
+from core.models import AuditLog, LearningSubmission, Student, ValidatorRun
+from core.submissions import submit
+from core.validation import templates
+from tests.support import staff_actor
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "0")
+
+
+@pytest.fixture
+def env(seeded_engine, data_env):
+    with session_scope(seeded_engine) as s:
+        s.add_all([Student(id=1, email="ana@school.edu", full_name="Ana Lima", cohort="2025A"),
+                   Student(id=2, email="bo@school.edu", full_name="Bo Chen", cohort="2025B")])
+    eng = seeded_engine
+
+    def add(student, activity, ticker, flaw=None, seed=1, name="model.xlsx", notes=None):
+        data = templates.build_model(activity, company_ticker=ticker, rng=random.Random(seed), flaw=flaw)
+        return submit(eng, student_id=student, activity_id=activity, company_ticker=ticker,
+                      fileobj=io.BytesIO(data), filename=name, notes=notes)
+
+    v1 = add(1, "a2_wc_debt", "TSLA")
+    v2 = add(1, "a2_wc_debt", "TSLA", flaw="hardcoded_forecast")
+    other = add(2, "a1_drivers_map", "KO", flaw="revenue_mismatch", name="drivers.xlsx")
+    return eng, {"v1": v1.submission_id, "v2": v2.submission_id, "other": other.submission_id}
+
+
+def test_queue_is_blind_filtered_and_latest_only(env):
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s:
+        rows = review.queue(s, instructor)
+        assert [r["id"] for r in rows] == [ids["v2"], ids["other"]]
+        assert all("Ana" not in str(r) and "Bo Chen" not in str(r) for r in rows)
+        assert rows[0]["student"] == "Student #1"
+        failed = review.queue(s, instructor, review.QueueFilters(status="failed", company="ko"))
+        assert [r["id"] for r in failed] == [ids["other"]] and failed[0]["failed_checks"] == "revenue_build"
+        everything = review.queue(s, instructor, review.QueueFilters(latest_only=False, cohort="2025A"))
+        assert [r["version"] for r in everything] == [1, 2]
+        assert review.awaiting_review_count(s, instructor) == 2
+
+
+def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env):
+    eng, ids = env
+    instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
+    with session_scope(eng) as s:
+        assert review.reveal_identity(s, instructor, ids["v2"])["name"] == "Ana Lima"
+        review.mark_reviewed(s, instructor, ids["v2"], notes="Opex is typed in for FY2026E.")
+    with session_scope(eng) as s:
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+        assert actions == ["student.reveal", "submission.review"]
+        row = s.get(LearningSubmission, ids["v2"])
+        assert row.reviewed_by == instructor.id and row.review_notes.startswith("Opex")
+        assert review.awaiting_review_count(s, instructor) == 1
+        assert review.queue(s, instructor, review.QueueFilters(reviewed=False))[0]["id"] == ids["other"]
+    with session_scope(eng) as s:
+        with pytest.raises(Forbidden):
+            review.reveal_identity(s, lead, ids["v2"])
+        with pytest.raises(Forbidden):
+            review.mark_reviewed(s, lead, ids["v2"])
+        with pytest.raises(Forbidden):
+            review.rerun_validators(eng, lead, ids["v2"])
+
+
+def test_rerun_records_a_new_validator_run(env):
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    report = review.rerun_validators(eng, instructor, ids["other"])
+    assert report.status == "failed"
+    with session_scope(eng) as s:
+        runs = s.scalars(select(ValidatorRun).where(ValidatorRun.submission_id == ids["other"])
+                         .order_by(ValidatorRun.id)).all()
+        assert len(runs) == 2 and runs[1].run_by == instructor.id
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.action == "submission.revalidate")) == 1
+        detail = review.detail(s, instructor, ids["other"])
+        assert detail["runs"][0]["run_by"] == "Test instructor" and detail["student"] == "Student #2"
+
+
+def test_diff_shows_new_hardcode_and_changed_check(env):
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s:
+        diff = review.diff_versions(s, instructor, ids["v2"], ids["v1"])  # order does not matter
+    assert (diff["old"]["id"], diff["new"]["id"]) == (ids["v1"], ids["v2"])
+    assert [(d["sheet"], d["cell"], d["old_formula"]) for d in diff["new_hardcoded"]] == [
+        ("Income Statement", "F7", "=F4*'Assumptions'!F5")]
+    changed = {c["check"]: (c["old"], c["new"]) for c in diff["checks"] if c["changed"]}
+    assert changed == {"forecast_formulas": ("passed", "failed")}
+    assert diff["added_sheets"] == [] and diff["removed_sheets"] == []
+
+
+def test_diff_lists_added_and_removed_sheets_and_changed_formulas(env):
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    data = templates.build_model("a2_wc_debt", company_ticker="TSLA", rng=random.Random(1), flaw="missing_sheet")
+    v3 = submit(eng, student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
+                filename="v3.xlsx").submission_id
+    data = templates.build_model("a2_wc_debt", company_ticker="TSLA", rng=random.Random(1), flaw="cash_mismatch")
+    v4 = submit(eng, student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
+                filename="v4.xlsx").submission_id
+    with session_scope(eng) as s:
+        renamed = review.diff_versions(s, instructor, ids["v1"], v3)
+        tie = review.diff_versions(s, instructor, ids["v1"], v4)
+    assert renamed["added_sheets"] == ["Sheet5"] and renamed["removed_sheets"] == ["Cash Flow"]
+    formula_cells = {(c["sheet"], c["cell"]) for c in tie["changed_formulas"]}
+    assert formula_cells == {("Cash Flow", "F16")}
+    assert tie["counts"]["changed_values"] > 0
+
+
+def test_diff_refuses_other_students_work(env):
+    eng, ids = env
+    with session_scope(eng) as s, pytest.raises(Invalid, match="same student"):
+        review.diff_versions(s, staff_actor(eng, "admin"), ids["v1"], ids["other"])
+
+
+def test_sheet_view_highlights_finding_cells(env):
+    eng, ids = env
+    with session_scope(eng) as s:
+        view = review.sheet_view(s, staff_actor(eng, "instructor"), ids["v2"], "Income Statement")
+    assert view["flagged"].keys() == {"F7"}
+    grid = view["grid"]
+    row, col = grid["index"].index(7), grid["columns"].index("F")
+    assert isinstance(grid["values"][row][col], float) and grid["formulas"][row][col] is None
+    assert grid["formulas"][row][col - 1].startswith("=")
+
+
+def test_exports_write_formula_like_text_as_text(env):
+    eng, ids = env
+    with session_scope(eng) as s:
+        rows = review.queue(s, staff_actor(eng, "instructor"))
+    rows[0]["review_notes"] = "+1 cmd|' /C calc'!A0"
+    rows[1]["review_notes"] = "=HYPERLINK(\"http://evil\")"
+    rows[1]["file_name"] = "\tindented.xlsx"
+    text = review.to_csv(rows).decode("utf-8-sig")
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert parsed[0]["review_notes"].startswith("'+1") and parsed[1]["review_notes"].startswith("'=HYPERLINK")
+    assert parsed[1]["file_name"] == "'\tindented.xlsx" and parsed[0]["file_name"] == "model.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(review.to_xlsx(rows)))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=3, column=header.index("review_notes") + 1)
+    assert cell.value == '=HYPERLINK("http://evil")' and cell.data_type == "s"
+    assert sheet.cell(row=2, column=header.index("version") + 1).value == 2
