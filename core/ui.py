@@ -109,7 +109,7 @@ def sign_in_form() -> None:
     with st.form("sign_in", clear_on_submit=True):
         email = st.text_input("Email", key="sign_in_email")
         password = st.text_input("Password", type="password", key="sign_in_password")
-        submitted = st.form_submit_button("Sign in")
+        submitted = st.form_submit_button("Sign in", key="sign_in_submit")
     if submitted:
         try:
             actor = auth.sign_in(engine(), email=email, password=password)
