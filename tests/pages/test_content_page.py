@@ -1,0 +1,80 @@
+"""Content page: the tree for every role; admins publish and edit, which changes the
+database and writes an audit row; others get no edit controls."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.db import make_engine, session_scope
+from core.models import AuditLog, LearningContent
+from tests.pages.demo_cohort import demo_database
+from tests.support import app_test
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo_db(request, tmp_path_factory):
+    return demo_database(request, tmp_path_factory)
+
+
+def _open(url, monkeypatch, role):
+    at = app_test(url, monkeypatch, role=role, page="content")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _row(url, key):
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        row = session.scalar(select(LearningContent).where(LearningContent.content_key == key))
+        audits = session.execute(select(AuditLog.action, AuditLog.actor_email)
+                                 .where(AuditLog.target_id == key)).all()
+        result = (row.is_published, row.title, [tuple(a) for a in audits])
+    engine.dispose()
+    return result
+
+
+@pytest.mark.parametrize("role", ["instructor", "program_lead"])
+def test_tree_shows_every_item_and_no_edit_controls_for_non_admins(demo_db, monkeypatch, role):
+    at = _open(demo_db.url, monkeypatch, role)
+    tree = at.dataframe[0].value
+    assert len(tree) == 19 and list(tree["type"][:3]) == ["module", "unit", "lesson"]
+    assert set(tree["status"]) == {"Published"}
+    assert not [b for b in at.button if b.key in ("content_publish", "content_unpublish")]
+    assert any("Only admins" in c.value for c in at.caption)
+
+
+def test_admin_unpublishes_and_republishes_with_audit_rows(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_item").select("capstone").run()
+    at.button(key="content_unpublish").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    published, _, audits = _row(demo_db.url, "capstone")
+    assert published is False and audits == [("content.unpublish", "admin@test.ngi")]
+    assert any("is now a draft" in s.value for s in at.success)
+    tree = at.dataframe[0].value
+    assert tree.loc[tree["key"] == "capstone", "status"].item() == "Draft"
+
+    at.button(key="content_publish").click().run()
+    published, _, audits = _row(demo_db.url, "capstone")
+    assert published is True and [a[0] for a in audits] == ["content.unpublish", "content.publish"]
+
+
+def test_admin_edits_a_title_and_an_empty_title_is_refused(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_item").select("l9_comparables").run()
+    at.text_input(key="title_l9_comparables").input("")
+    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    assert any("cannot be empty" in e.value for e in at.error)
+    assert _row(demo_db.url, "l9_comparables")[1] == "Trading comparables"
+
+    at.text_input(key="title_l9_comparables").input("Comparable companies")
+    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    _, title, audits = _row(demo_db.url, "l9_comparables")
+    assert title == "Comparable companies" and audits == [("content.edit", "admin@test.ngi")]
+
+
+def test_empty_database_shows_a_hint(sqlite_url, monkeypatch):
+    at = _open(sqlite_url, monkeypatch, "instructor")
+    assert any("ngi seed" in i.value for i in at.info)

@@ -1,0 +1,54 @@
+"""Home: each role's attention summary matches the data, and an empty database shows
+empty states with hints rather than errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import attention
+from core.db import make_engine, session_scope
+from tests.pages.demo_cohort import demo_database
+from tests.support import app_test, staff_actor
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo_db(request, tmp_path_factory):
+    return demo_database(request, tmp_path_factory)
+
+
+def _open(url, monkeypatch, role):
+    at = app_test(url, monkeypatch, role=role, page="home")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("role", ["instructor", "admin", "program_lead"])
+def test_metrics_match_the_attention_summary(demo_db, monkeypatch, role):
+    at = _open(demo_db.url, monkeypatch, role)
+    engine = make_engine(demo_db.url)
+    with session_scope(engine) as session:
+        expected = attention.summary(session, staff_actor(engine, role))
+    engine.dispose()
+    metrics = {m.label: m.value for m in at.metric}
+    assert len(metrics) == 4
+    assert metrics["📝 Submissions awaiting review"] == str(expected["awaiting_review"]["count"])
+    assert metrics["🚩 Flagged feedback"] == str(expected["flagged_feedback"]["count"])
+    assert metrics["📦 Stale or missing packages"] == str(expected["stale_packages"]["count"])
+    assert expected["awaiting_review"]["count"] > 0 and expected["stale_packages"]["count"] >= 2  # GE stale, GSBD none
+    stale = next(df.value for df in at.dataframe if "problem" in df.value.columns)
+    assert {"GE", "GSBD"} <= set(stale["ticker"])
+
+
+def test_awaiting_review_lists_latest_unreviewed_versions_without_names(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "instructor")
+    queue = next(df.value for df in at.dataframe if "submission_id" in df.value.columns)
+    assert 0 < len(queue) <= attention.ITEMS
+    assert not {"student", "email", "user_id"} & set(queue.columns)
+
+
+def test_empty_database_shows_hints_not_errors(sqlite_url, monkeypatch):
+    at = _open(sqlite_url, monkeypatch, "admin")
+    assert [m.value for m in at.metric] == ["0", "0", "0", "0"]
+    infos = " ".join(i.value for i in at.info)
+    assert "Every latest submission has been reviewed" in infos and "No student has lapsed" in infos
