@@ -118,6 +118,7 @@ class _Builder:
         q, p, t = DRIVER_LABELS.get(ticker, DEFAULT_DRIVERS)
         self.driver_labels = (q, p, t)
         self.values: dict[str, list[float]] = {}  # series the valuation sheet needs
+        self.scenario_cells = 0
 
     # -- addressing ---------------------------------------------------------------
     def col(self, t: int) -> int:
@@ -211,6 +212,8 @@ class _Builder:
             self.model()
         if "valuation" in self.sheets:
             self.valuation()
+        if self.scenario_cells:
+            self.scenarios(self.scenario_cells)
         self.wb.close()
         return self.buffer.getvalue()
 
@@ -450,17 +453,40 @@ class _Builder:
           f"*{cell('Comps Price Target')}", None, final)
 
 
+def _scenarios(self, cells: int) -> None:
+    """A sensitivity grid: each cell grows its left neighbour by a per-row rate."""
+    ws = self.wb.add_worksheet("Scenarios")
+    rng = self.rng or random.Random(0)
+    width = 50
+    ws.write_string(0, 0, "Scenario growth grid", self.bold)
+    rows = -(-cells // width)
+    for r in range(1, rows + 1):
+        rate = rng.uniform(-0.02, 0.05)
+        ws.write_number(r, 0, rate)
+        value = rng.uniform(50, 5000)
+        ws.write_number(r, 1, value)
+        for c in range(2, min(width, cells - (r - 1) * width) + 1):
+            value *= 1 + (rate if rate > 0 else rate / 2)
+            left = f"{col_letter(c)}{r + 1}"
+            ws.write_formula(r, c, f"=IF($A{r + 1}>0,{left}*(1+$A{r + 1}),{left}*(1+$A{r + 1}/2))", None, value)
+
+
+_Builder.scenarios = _scenarios
+
+
 def build_model(activity_id: str, *, company_ticker: str, rng: random.Random | None = None,
-                flaw: str | None = None, style: str = "standard") -> bytes:
+                flaw: str | None = None, style: str = "standard", scenario_cells: int = 0) -> bytes:
     """A filled workbook for `activity_id`. `flaw` (a key of FLAWS) breaks one check;
     `style="aliased"` renames sheets (IS/BS/CF), suffixes years (2024A/2025E) and
-    inserts note rows, as students do."""
+    inserts note rows, as students do. `scenario_cells` adds a large sensitivity sheet of
+    that many formula cells (the performance benchmark's big workbook)."""
     _rubric(activity_id)
     if flaw is not None and flaw not in FLAWS:
         raise Invalid(f"Unknown flaw {flaw!r}; known flaws: {', '.join(FLAWS)}.")
     if flaw is not None and flaw not in flaws_for(activity_id):
         raise Invalid(f"Flaw {flaw!r} breaks {FLAWS[flaw]}, which activity {activity_id} does not check.")
     builder = _Builder(activity_id, ticker=company_ticker.upper(), rng=rng, flaw=flaw, style=style, empty=False)
+    builder.scenario_cells = scenario_cells
     return builder.build()
 
 
