@@ -59,7 +59,25 @@ def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets:
             result = fn(ctx)
         results.append(result)
     status = "failed" if any(r.status == "failed" for r in results) else "passed"
-    return Report(status=status, checks=results, outputs=outputs)
+    return Report(status=status, checks=results, outputs=outputs, details={"figures": _figures(ctx)})
+
+
+FIGURE_LINES = [("drivers", "revenue"), ("income", "revenue"), ("income", "net_income"),
+                ("balance", "total_assets"), ("balance", "cash"), ("cash", "ending_cash")]
+
+
+def _figures(ctx) -> dict[str, dict[str, float]]:
+    """Headline lines per period ("income.net_income": {"FY2025E": 812.4, ...}) for feedback and review."""
+    figures: dict[str, dict[str, float]] = {}
+    for role, key in FIGURE_LINES:
+        lay = ctx.layout(role) if ctx.sheet(role) is not None else None
+        row = lay.find(key) if lay else None
+        if row is None:
+            continue
+        values = {p.label: round(v, 2) for p in lay.periods if (v := lay.number(row, p)) is not None}
+        if values:
+            figures[f"{role}.{key}"] = values
+    return figures
 
 
 def _missing_message(label: str, workbook: Workbook, reason: str) -> str:
