@@ -304,27 +304,23 @@ def time_vs_outcomes(session: Session, actor: Actor, filters: Filters = Filters(
     require(actor, "analytics.read")
     q = _Query()
     q.segment(filters, "p", student_module=False)
-    sub = ["s.validator_status IN ('passed', 'failed')"]
+    sub = _Query()
     if filters.module:
-        sub.append(f"s.module = {q.param('module_s', filters.module)}")
-    sub_q = _Query()
-    sub_q.instant_range(filters, "s.created_at")
-    sub += sub_q.where
-    q.params.update(sub_q.params)
-    q.types.update(sub_q.types)
+        sub.where.append(f"o.module = {sub.param('module_s', filters.module)}")
+    sub.instant_range(filters, "o.created_at")
+    q.params.update(sub.params)
+    q.types.update(sub.types)
     label, order = _bucket_case("p.total_minutes_invested", TIME_BUCKETS)
     body = f"""
         SELECT {label} AS time_invested, {order} AS bucket, COUNT(*) AS students,
                AVG(CAST(o.passed AS FLOAT) / o.validated) AS pass_rate, AVG(o.rubric) AS rubric_score
         FROM learning_progress p
         JOIN (
-            SELECT s.user_id, SUM(CASE WHEN s.validator_status = 'passed' THEN 1 ELSE 0 END) AS passed,
-                   COUNT(*) AS validated, AVG(fb.rubric) AS rubric
-            FROM learning_submissions s
-            LEFT JOIN (SELECT submission_id, AVG(rubric_composite) AS rubric FROM learning_feedback
-                       GROUP BY submission_id) fb ON fb.submission_id = s.id
-            WHERE {' AND '.join(sub)}
-            GROUP BY s.user_id
+            SELECT o.user_id, SUM(CASE WHEN o.validator_status = 'passed' THEN 1 ELSE 0 END) AS passed,
+                   COUNT(*) AS validated, AVG(o.rubric_composite) AS rubric
+            FROM learning_submission_outcomes o
+            WHERE {sub.sql("{where}")}
+            GROUP BY o.user_id
         ) o ON o.user_id = p.user_id
         {{joins}} WHERE {{where}}
         GROUP BY {label}, {order}
@@ -367,32 +363,23 @@ def streak_distribution(session: Session, actor: Actor, filters: Filters = Filte
 
 
 def failure_hotspots(session: Session, actor: Actor, filters: Filters = Filters(), *, limit: int = 50) -> pd.DataFrame:
-    """Which validator checks fail most, per activity and company, from the submissions'
-    validator reports ({status, checks: [{id, status, findings}]})."""
+    """Which validator checks fail most, per activity and company: every submission
+    version's failed checks (learning_check_failures, expanded from the reports)."""
     require(actor, "analytics.read")
     q = _Query()
-    q.segment(Filters(cohort=filters.cohort), "s", student_module=False)
-    q.instant_range(filters, "s.created_at")
+    q.segment(Filters(cohort=filters.cohort), "f", student_module=False)
+    q.instant_range(filters, "f.created_at")
     if filters.company_id is not None:
-        q.where.append(f"s.company_id = {q.param('company_id', int(filters.company_id))}")
+        q.where.append(f"f.company_id = {q.param('company_id', int(filters.company_id))}")
     if filters.module:
-        q.where.append(f"s.module = {q.param('module', filters.module)}")
-    if session.get_bind().dialect.name == "postgresql":
-        expand = ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.validator_errors -> 'checks') "
-                  "= 'array' THEN s.validator_errors -> 'checks' ELSE '[]'::jsonb END) AS c(value)")
-        check_id, status = "c.value ->> 'id'", "c.value ->> 'status'"
-    else:
-        expand = "JOIN json_each(CASE WHEN json_valid(s.validator_errors) THEN s.validator_errors END, '$.checks') c"
-        check_id, status = "json_extract(c.value, '$.id')", "json_extract(c.value, '$.status')"
-    q.where.append(f"{status} = 'failed'")
+        q.where.append(f"f.module = {q.param('module', filters.module)}")
     body = f"""
-        SELECT {check_id} AS check_id, s.activity_id AS activity, co.ticker AS company,
-               COUNT(*) AS failures, COUNT(DISTINCT s.user_id) AS students
-        FROM learning_submissions s JOIN learning_companies co ON co.id = s.company_id
-        {expand} {{joins}}
-        WHERE s.validator_errors IS NOT NULL AND {{where}}
-        GROUP BY {check_id}, s.activity_id, co.ticker
-        ORDER BY failures DESC, check_id, activity, company
+        SELECT f.check_id, f.activity_id AS activity, co.ticker AS company,
+               COUNT(*) AS failures, COUNT(DISTINCT f.user_id) AS students
+        FROM learning_check_failures f JOIN learning_companies co ON co.id = f.company_id
+        {{joins}} WHERE {{where}}
+        GROUP BY f.check_id, f.activity_id, co.ticker
+        ORDER BY failures DESC, f.check_id, activity, company
         LIMIT {int(limit)}
     """
     frame = q.frame(session, body)

@@ -513,7 +513,7 @@ class TelemetryDaily(Base):
     __table_args__ = (
         Index("idx_learning_telemetry_daily_day", "day", "user_id"),
         Index("idx_learning_telemetry_daily_week", "week_start", "user_id"),
-        Index("idx_learning_telemetry_daily_month", "month_start", "user_id"),
+        Index("idx_learning_telemetry_daily_month", "month_start", "user_id", "day"),
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
@@ -583,3 +583,43 @@ class TelemetryKey(Base):
 
     event_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+
+
+class ValidatorCheckFailure(Base):
+    """One row per failed validator check of a submission, expanded from its report
+    ({status, checks: [{id, status, findings}]}) so hotspot queries need no JSON work.
+    Refreshed when a validator_pass/validator_fail event names the submission, and by
+    the rollup rebuild."""
+
+    __tablename__ = "learning_check_failures"
+    __table_args__ = (Index("idx_learning_check_failures_check", "check_id", "activity_id", "company_id"),)
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    check_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("learning_companies.id", ondelete="CASCADE"))
+    activity_id: Mapped[str] = mapped_column(String(100))
+    module: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SubmissionOutcome(Base):
+    """A slim copy of each validated submission's outcome (validator status, mean rubric
+    score of its feedback), so outcome charts never scan the wide submission rows.
+    Refreshed with ValidatorCheckFailure, and on feedback_issued events."""
+
+    __tablename__ = "learning_submission_outcomes"
+    __table_args__ = (Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),)
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("learning_companies.id", ondelete="CASCADE"))
+    activity_id: Mapped[str] = mapped_column(String(100))
+    module: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    validator_status: Mapped[str] = mapped_column(String(20))
+    rubric_composite: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

@@ -40,7 +40,9 @@ from core.models import (
     LearningContent,
     LearningTelemetry,
     TelemetryDaily,
+    SubmissionOutcome,
     TelemetryStudentState,
+    ValidatorCheckFailure,
 )
 
 CAP_SECONDS = 30 * 60
@@ -56,6 +58,8 @@ COUNTERS = {
     "feedback_issued": "feedback_issued",
 }
 _FUNNEL_TYPES = tuple(dict.fromkeys(FUNNEL_STEPS + COMPLETION_TYPES))
+# Events after which a submission's validator result or feedback may have changed.
+_SUBMISSION_TYPES = ("submission", "validator_pass", "validator_fail", "feedback_issued")
 _CHUNK = 500
 
 
@@ -202,6 +206,8 @@ def _apply(session: Session, event: LearningTelemetry, state: TelemetryStudentSt
         state.context_lesson, state.context_activity = event.lesson, event.activity
     if event.company_id is not None:
         state.company_id = event.company_id
+    if event.event_type in _SUBMISSION_TYPES and event.submission_id is not None:
+        refresh_submissions(session, submission_ids=[event.submission_id])
     if event.event_type in _FUNNEL_TYPES:
         cmap = cmap or content_map(session)
         activity = funnel_activity(cmap, event.activity, event.lesson)
@@ -501,5 +507,49 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
                                  f"SELECT f.user_id{body}"))
         session.execute(text(f"INSERT INTO learning_telemetry_state ({_STATE_COLUMNS}) "
                              f"{_state_select_sql(sql, scope)}"))
+        refresh_submissions(session, user_ids=chunk, everyone=chunk is None)
     session.expire_all()
 
+
+
+def refresh_submissions(session: Session, *, submission_ids: list[int] | None = None,
+                        user_ids: list[int] | None = None, everyone: bool = False) -> None:
+    """Re-derive the outcome row and the failed checks (from validator_errors) of some
+    submissions, of some students' submissions, or of all."""
+    if everyone:
+        scope = "1 = 1"
+        targets = [delete(model) for model in (ValidatorCheckFailure, SubmissionOutcome)]
+    elif submission_ids:
+        scope = _scope(submission_ids, "s.id")
+        targets = [delete(model).where(model.submission_id.in_(submission_ids))
+                   for model in (ValidatorCheckFailure, SubmissionOutcome)]
+    elif user_ids:
+        scope = _scope(user_ids, "s.user_id")
+        targets = [delete(model).where(model.user_id.in_(user_ids))
+                   for model in (ValidatorCheckFailure, SubmissionOutcome)]
+    else:
+        return
+    for target in targets:
+        session.execute(target)
+    session.execute(text(f"""
+        INSERT INTO learning_submission_outcomes (submission_id, user_id, company_id, activity_id, module,
+                                                  created_at, validator_status, rubric_composite)
+        SELECT s.id, s.user_id, s.company_id, s.activity_id, s.module, s.created_at, s.validator_status, fb.rubric
+        FROM learning_submissions s
+        LEFT JOIN (SELECT submission_id, AVG(rubric_composite) AS rubric FROM learning_feedback
+                   WHERE rubric_composite IS NOT NULL GROUP BY submission_id) fb ON fb.submission_id = s.id
+        WHERE s.validator_status IN ('passed', 'failed') AND {scope}"""))
+    if session.get_bind().dialect.name == "postgresql":
+        expand = ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.validator_errors -> 'checks') "
+                  "= 'array' THEN s.validator_errors -> 'checks' ELSE '[]'::jsonb END) AS c(value)")
+        check_id, status = "c.value ->> 'id'", "c.value ->> 'status'"
+    else:
+        expand = "JOIN json_each(CASE WHEN json_valid(s.validator_errors) THEN s.validator_errors END, '$.checks') c"
+        check_id, status = "json_extract(c.value, '$.id')", "json_extract(c.value, '$.status')"
+    session.execute(text(f"""
+        INSERT INTO learning_check_failures (submission_id, check_id, user_id, company_id, activity_id, module,
+                                             created_at)
+        SELECT DISTINCT s.id, SUBSTR({check_id}, 1, 100), s.user_id, s.company_id, s.activity_id, s.module,
+               s.created_at
+        FROM learning_submissions s {expand}
+        WHERE s.validator_errors IS NOT NULL AND {status} = 'failed' AND {check_id} IS NOT NULL AND {scope}"""))

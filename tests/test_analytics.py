@@ -128,12 +128,17 @@ def test_time_vs_outcomes_and_streaks(generated):
 
 
 def _submission(session, user_id, activity, report, company_id=1):
-    session.add(LearningSubmission(
+    """A validated submission and the telemetry event the submission service writes."""
+    row = LearningSubmission(
         user_id=user_id, company_id=company_id, activity_id=activity, module="accounting_i",
         submission_type="excel", version=session.info.setdefault("v", 0) + 1, file_path="x.xlsx",
         file_name="x.xlsx", validator_status=report["status"], validator_errors=report, is_latest=False,
-    ))
+    )
     session.info["v"] += 1
+    session.add(row)
+    session.flush()
+    telemetry.record_event(session, user_id=user_id, event_type=f"validator_{report['status'][:4]}",
+                           activity=activity, company_id=company_id, submission_id=row.id)
 
 
 def test_failure_hotspots_count_failed_checks(students):
@@ -158,6 +163,16 @@ def test_failure_hotspots_count_failed_checks(students):
     assert ("bs_balances", "COST") in rows
     assert frame.iloc[0]["check_id"] == "bs_balances"
     assert set(north["company"]) == {"TSLA"}
+    # Rows inserted behind the services' back (the demo cohort) appear after a rebuild.
+    with session_scope(students) as session:
+        session.add(LearningSubmission(
+            user_id=4, company_id=3, activity_id="capstone", module="finance_valuation", submission_type="excel",
+            version=1, file_path="y.xlsx", file_name="y.xlsx", validator_status="failed", is_latest=True,
+            validator_errors={"status": "failed", "checks": [{"id": "price_targets", "status": "failed"}]}))
+    with session_scope(students) as session:
+        assert "price_targets" not in set(analytics.failure_hotspots(session, ADMIN)["check_id"])
+        telemetry.rebuild_rollup(session)
+        assert "price_targets" in set(analytics.failure_hotspots(session, ADMIN)["check_id"])
 
 
 def test_at_risk_list_count_and_identities(students):

@@ -1,8 +1,9 @@
 """Telemetry rollups: the daily per-student table the analytics page reads, the
-per-(student, activity) funnel, per-student ingest state, and import idempotency keys.
+per-(student, activity) funnel, per-student ingest state, import idempotency keys, and
+failed validator checks and slim outcomes of the submissions.
 
-All four are derived from learning_telemetry and can be rebuilt from it
-(`ngi telemetry rollup --rebuild`); dropping them loses nothing.
+All of them are derived (from learning_telemetry and learning_submissions) and rebuilt by
+`ngi telemetry rollup --rebuild`; dropping them loses nothing.
 
 Revision ID: 0005
 Revises: 0004
@@ -48,7 +49,9 @@ def upgrade() -> None:
     )
     op.create_index("idx_learning_telemetry_daily_day", "learning_telemetry_daily", ["day", "user_id"])
     op.create_index("idx_learning_telemetry_daily_week", "learning_telemetry_daily", ["week_start", "user_id"])
-    op.create_index("idx_learning_telemetry_daily_month", "learning_telemetry_daily", ["month_start", "user_id"])
+    op.create_index(
+        "idx_learning_telemetry_daily_month", "learning_telemetry_daily", ["month_start", "user_id", "day"]
+    )
 
     op.create_table(
         "learning_activity_funnel",
@@ -100,8 +103,59 @@ def upgrade() -> None:
     )
     op.create_index("idx_learning_telemetry_keys_user", "learning_telemetry_keys", ["user_id"])
 
+    op.create_table(
+        "learning_check_failures",
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("check_id", sa.String(100), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("activity_id", sa.String(100), nullable=False),
+        sa.Column("module", sa.String(50), nullable=False),
+        sa.Column("created_at", TS),
+        sa.ForeignKeyConstraint(
+            ["submission_id"], ["learning_submissions.id"], ondelete="CASCADE",
+            name=op.f("fk_learning_check_failures_submission_id_learning_submissions"),
+        ),
+        _student_fk("learning_check_failures"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["learning_companies.id"], ondelete="CASCADE",
+            name=op.f("fk_learning_check_failures_company_id_learning_companies"),
+        ),
+        sa.PrimaryKeyConstraint("submission_id", "check_id", name=op.f("pk_learning_check_failures")),
+    )
+    op.create_index(
+        "idx_learning_check_failures_check", "learning_check_failures", ["check_id", "activity_id", "company_id"]
+    )
+
+    op.create_table(
+        "learning_submission_outcomes",
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("activity_id", sa.String(100), nullable=False),
+        sa.Column("module", sa.String(50), nullable=False),
+        sa.Column("created_at", TS),
+        sa.Column("validator_status", sa.String(20), nullable=False),
+        sa.Column("rubric_composite", sa.Numeric(5, 2)),
+        sa.ForeignKeyConstraint(
+            ["submission_id"], ["learning_submissions.id"], ondelete="CASCADE",
+            name=op.f("fk_learning_submission_outcomes_submission_id_learning_submissions"),
+        ),
+        _student_fk("learning_submission_outcomes"),
+        sa.ForeignKeyConstraint(
+            ["company_id"], ["learning_companies.id"], ondelete="CASCADE",
+            name=op.f("fk_learning_submission_outcomes_company_id_learning_companies"),
+        ),
+        sa.PrimaryKeyConstraint("submission_id", name=op.f("pk_learning_submission_outcomes")),
+    )
+    op.create_index(
+        "idx_learning_submission_outcomes_user", "learning_submission_outcomes", ["user_id", "validator_status"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("learning_submission_outcomes")
+    op.drop_table("learning_check_failures")
     op.drop_table("learning_telemetry_keys")
     op.drop_table("learning_telemetry_state")
     op.drop_table("learning_activity_funnel")
