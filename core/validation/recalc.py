@@ -7,8 +7,10 @@ load, never runs macros, and saves a new .xlsx that the scanner reads again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -62,15 +64,20 @@ def recalculate(path: Path, *, timeout: float = TIMEOUT_SECONDS) -> Path:
            "--nolockcheck", "--nodefault", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
            str(source)]
     env = {**os.environ, "HOME": str(work), "SAL_USE_VCLPLUGIN": "svp"}
+    # Its own session, so a hung conversion is ended with every helper process it started.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env, start_new_session=True)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         shutil.rmtree(work, ignore_errors=True)
         raise RecalcFailed(f"LibreOffice did not finish within {int(timeout)} s") from None
     result = out / "workbook.xlsx"
     if proc.returncode != 0 or not result.exists():
         shutil.rmtree(work, ignore_errors=True)
-        detail = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+        detail = (stderr or stdout).decode("utf-8", "replace").strip().splitlines()
         raise RecalcFailed(f"LibreOffice could not convert the file ({detail[-1] if detail else proc.returncode})")
     shutil.rmtree(profile, ignore_errors=True)
     return result
