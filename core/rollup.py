@@ -320,7 +320,17 @@ def utc_offset_spans(low: datetime | None, high: datetime | None) -> list[tuple[
         step = instant + timedelta(hours=1)
         nxt = int(step.astimezone(tz).utcoffset().total_seconds())
         if nxt != offset:
-            spans.append((step.astimezone(timezone.utc).replace(tzinfo=None), offset))
+            # Find the minute it changed (a few zones switch on the half hour).
+            lo, hi = 0, 60
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                moved = instant + timedelta(minutes=mid)
+                if int(moved.astimezone(tz).utcoffset().total_seconds()) == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            change = instant + timedelta(minutes=hi)
+            spans.append((change.astimezone(timezone.utc).replace(tzinfo=None), offset))
             offset = nxt
         instant = step
     spans.append((datetime.max, offset))

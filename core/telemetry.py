@@ -368,6 +368,9 @@ def import_events(
         result.accepted += len(fresh)
         touched.update(row["user_id"] for row in fresh)
         batch.clear()
+        # Earlier batches' keys are in the table now (same transaction), so the
+        # in-memory set only has to cover one batch.
+        seen.clear()
 
     with path.open(encoding="utf-8", errors="strict") as stream:
         try:

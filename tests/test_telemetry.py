@@ -253,3 +253,11 @@ def test_unknown_format_and_missing_file_are_clear(students, tmp_path):
         _import(students, tmp_path, fmt="csv")
     with pytest.raises(Invalid, match="does not exist"):
         _import(students, tmp_path / "nope.jsonl")
+
+
+def test_duplicates_inside_one_file_are_imported_once(students, tmp_path):
+    a, b, c = (_event(event_timestamp=f"2026-10-05T1{n}:00:00Z") for n in range(3))
+    path = _jsonl(tmp_path / "events.jsonl", [a, a, b, c, a, b])
+    result = _import(students, path, batch_size=2)  # duplicates within and across batches
+    assert (result.accepted, result.duplicates) == (3, 3)
+    assert _count(students) == 3
