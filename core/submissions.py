@@ -261,10 +261,14 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
 def _after_commit(engine: Engine, submission_id: int, report: validation.Report, text: str) -> str | None:
     status = None
     if text:
-        detection = ai_detection.detect_text(text)
-        with session_scope(engine) as session:
-            ai_detection.apply(session.get(LearningSubmission, submission_id), detection)
-        status = detection.status
+        try:
+            detection = ai_detection.detect_text(text)
+            with session_scope(engine) as session:
+                ai_detection.apply(session.get(LearningSubmission, submission_id), detection)
+            status = detection.status
+        except Exception:  # noqa: BLE001 - the submission is committed; detection can be re-run
+            log.exception("AI-detection for submission %s failed", submission_id)
+            status = "not_run"
     if report.status == "passed" and config.env_flag("NGI_FEEDBACK_ON_SUBMIT"):
         try:
             from core import feedback

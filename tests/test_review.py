@@ -159,3 +159,35 @@ def test_exports_write_formula_like_text_as_text(env):
     cell = sheet.cell(row=3, column=header.index("review_notes") + 1)
     assert cell.value == '=HYPERLINK("http://evil")' and cell.data_type == "s"
     assert sheet.cell(row=2, column=header.index("version") + 1).value == 2
+
+
+def test_upload_on_behalf_is_audited_and_needs_review_act(env):
+    eng, _ids = env
+    instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
+    data = templates.build_model("a1_drivers_map", company_ticker="KO", rng=random.Random(3))
+    with pytest.raises(Forbidden):
+        review.upload_on_behalf(eng, lead, student_id=2, activity_id="a1_drivers_map", company_ticker="KO",
+                                fileobj=io.BytesIO(data), filename="emailed.xlsx")
+    result = review.upload_on_behalf(eng, instructor, student_id=2, activity_id="a1_drivers_map",
+                                     company_ticker="KO", fileobj=io.BytesIO(data), filename="emailed.xlsx",
+                                     notes="Sent by email after the portal outage.")
+    assert (result.version, result.status) == (2, "passed")
+    with session_scope(eng) as s:
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "submission.upload_on_behalf"))
+        assert entry.actor_id == instructor.id and entry.target_id == str(result.submission_id)
+        assert s.scalar(select(ValidatorRun.run_by).where(ValidatorRun.submission_id == result.submission_id)) \
+            == instructor.id
+
+
+def test_date_filters_bound_the_queue(env):
+    from datetime import datetime, timedelta
+
+    from core.config import program_timezone
+
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    today = datetime.now(program_timezone()).date()
+    with session_scope(eng) as s:
+        assert len(review.queue(s, instructor, review.QueueFilters(since=today, until=today))) == 2
+        assert review.queue(s, instructor, review.QueueFilters(since=today + timedelta(days=1))) == []
+        assert review.queue(s, instructor, review.QueueFilters(until=today - timedelta(days=1))) == []
