@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, submissions
 from core.access import require
-from core.db import session_scope, utcnow
+from core.db import utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
 from core.storage import Storage, default_storage
