@@ -77,3 +77,22 @@ def test_formulas_are_not_kept_unless_asked(tmp_path):
     full = read_workbook(path, keep_formulas=True).sheets["Revenue Drivers"]
     assert fast.formula_cells == full.formula_cells and fast.formulas == {}
     assert full.formula(6, 2) == "=B4*B5/1000"
+
+
+def test_forecast_banner_marks_unsuffixed_years(tmp_path):
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet("Income Statement")
+    ws.write_string("B1", "Historical")
+    ws.write_string("D1", "Forecast")
+    for i, year in enumerate([2023, 2024, 2025, 2026]):
+        ws.write_number(1, 1 + i, year)
+    ws.write_string("A3", "Net Income")
+    wb.close()
+    path = tmp_path / "banner.xlsx"
+    path.write_bytes(buf.getvalue())
+    lay = locate.layout(read_workbook(path).sheets["Income Statement"])
+    assert [(p.label, p.forecast) for p in lay.periods] == [("2023", False), ("2024", False), ("2025", True),
+                                                            ("2026", True)]

@@ -161,7 +161,7 @@ def layout(sheet: Sheet, *, scan_rows: int = 40) -> Layout | None:
         return None
     header_row, cells = best
     cells.sort()
-    periods = _classify(cells)
+    periods = _classify(cells, _markers(sheet, header_row, cells[0][0]))
     first_col = min(p.col for p in periods)
     raw_labels: dict[int, str] = {}
     for (row, col), value in sorted(sheet.values.items()):
@@ -173,8 +173,37 @@ def layout(sheet: Sheet, *, scan_rows: int = 40) -> Layout | None:
     return Layout(sheet=sheet, header_row=header_row, periods=periods, labels=labels, raw_labels=raw_labels)
 
 
-def _classify(cells: list[tuple[int, int, str | None, str]]) -> list[Period]:
+_FORECAST_WORDS = re.compile(r"forecast|projected|projection|estimate|budget|outlook", re.I)
+_ACTUAL_WORDS = re.compile(r"actual|historical|reported", re.I)
+
+
+def _markers(sheet: Sheet, header_row: int, first_col: int) -> dict[int, bool]:
+    """'Historical' / 'Forecast' banners in the rows just above the header, as column -> forecast.
+
+    A banner usually sits in the first cell of a merged range, so it applies rightwards
+    until the next banner.
+    """
+    found = {}
+    for (row, col), value in sheet.values.items():
+        # Only over the period columns: a title such as "Forecast model" in column A is no banner.
+        if header_row - 3 <= row < header_row and col >= first_col and isinstance(value, str):
+            if _FORECAST_WORDS.search(value):
+                found[col] = True
+            elif _ACTUAL_WORDS.search(value):
+                found[col] = False
+    return found
+
+
+def _classify(cells: list[tuple[int, int, str | None, str]], markers: dict[int, bool] | None = None) -> list[Period]:
     forecast_suffix = {"e", "f", "p", "b", "est", "fcst", "proj"}
+    if markers and not any(suffix for _c, _y, suffix, _l in cells):
+        starts = sorted(markers)
+        periods = []
+        for col, year, _suffix, label in cells:
+            banner = max((c for c in starts if c <= col), default=None)
+            periods.append(Period(label=label, year=year, col=col,
+                                  forecast=bool(banner is not None and markers[banner])))
+        return periods
     actual_years = [year for _c, year, suffix, _l in cells if suffix in ("a", "act")]
     suffixed = [year for _c, year, suffix, _l in cells if suffix in forecast_suffix]
     if actual_years:
