@@ -9,18 +9,18 @@ from core.access import can_role
 st.set_page_config(page_title="NGI Learning — staff", page_icon="📈", layout="wide")
 
 PAGES = [
-    ("pages/home.py", "Home", "🏠", None),
-    ("pages/content.py", "Content", "📚", "content.read"),
-    ("pages/packages.py", "Company packages", "📦", "packages.read"),
-    ("pages/review.py", "Submission review", "📝", "review.read"),
-    ("pages/moderation.py", "Feedback moderation", "🧑‍⚖️", "feedback.read"),
-    ("pages/leaderboard.py", "Leaderboard", "🏆", "leaderboard.read"),
-    ("pages/analytics.py", "Analytics", "📊", "analytics.read"),
+    ("pages/home.py", "Home", ":material/home:", None),
+    ("pages/content.py", "Content", ":material/menu_book:", "content.read"),
+    ("pages/packages.py", "Company packages", ":material/inventory_2:", "packages.read"),
+    ("pages/review.py", "Submission review", ":material/rate_review:", "review.read"),
+    ("pages/moderation.py", "Feedback moderation", ":material/gavel:", "feedback.read"),
+    ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:", "leaderboard.read"),
+    ("pages/analytics.py", "Analytics", ":material/monitoring:", "analytics.read"),
 ]
 
 role = ui.remembered_role()
 if role is None:
-    navigation = st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon="🔑")])
+    navigation = st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon=":material/login:")])
 else:
     navigation = st.navigation(
         [

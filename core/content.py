@@ -46,6 +46,16 @@ def content_tree(session: Session, actor: Actor) -> list[dict]:
             walk(row.id, depth + 1, [*path, row.title], visible, module)
 
     walk(None, 0, [], True, None)
+    # Modules and units carry no estimate of their own: show the sum of what they hold.
+    for i, node in enumerate(out):
+        if node["minutes"] is None and node["type"] in ("module", "unit"):
+            total = 0
+            for child in out[i + 1:]:
+                if child["depth"] <= node["depth"]:
+                    break
+                if child["type"] in ("lesson", "activity"):
+                    total += child["minutes"] or 0
+            node["minutes"] = total
     return out
 
 

@@ -590,17 +590,24 @@ def _packages(session: Session, company_rows: dict, admin_id: int, store, today:
         latest = today - timedelta(days=520 if ticker == "GE" else rng.randint(30, 120))
         for version in range(1, count + 1):
             as_of = latest - timedelta(days=182 * (count - version))
-            data = build_package(ticker=ticker, company_name=company.company_name, version=version,
-                                 as_of=as_of.isoformat(), rng=random.Random(f"{seed}-{ticker}-{version}"))
-            stored = store.put(f"learning-packages/{ticker}_FY{as_of.year - 1}_v{version}.xlsx", io.BytesIO(data))
+            data, years, figures = build_package(ticker=ticker, company_name=company.company_name,
+                                                 version=version, as_of=as_of.isoformat(),
+                                                 rng=random.Random(f"{seed}-{ticker}"))
+            stored = store.put(f"learning-packages/{ticker}_{years[-1]}_v{version}.xlsx", io.BytesIO(data))
             failed = ticker == "TSLA" and version == 1
+            accession = f"{int(company.sec_cik or 0):010d}-{as_of.year % 100:02d}-{rng.randint(1, 999999):06d}"
             rows.append(dict(
                 company_id=company.id, version=version, package_date=as_of, file_path=stored.key,
                 file_size_bytes=stored.size, file_hash=stored.sha256, ingestion_method="automated",
-                data_sources=[{"form": "10-K", "accession": f"{company.sec_cik or '0'}-{as_of.year % 100:02d}-"
-                               f"{rng.randint(1, 999999):06d}"}],
+                data_sources={
+                    "source_file": "demo cohort (generated figures)", "taxonomy": "us-gaap", "template": "demo",
+                    "currency": "USD", "fiscal_year_end": company.fiscal_year_end, "fiscal_years": years,
+                    "filings": [{"form": "10-K", "accession": accession, "filed": (as_of + timedelta(days=40))
+                                 .isoformat(), "url": None, "fiscal_years": years}],
+                    "figures": figures,
+                },
                 validation_status="failed" if failed else "passed",
-                validation_errors=[{"sheet": "Balance Sheet", "cell": "D6", "period": "FY2023",
+                validation_errors=[{"sheet": "Balance Sheet", "cell": "E6", "period": years[-1],
                                     "message": "Total assets differ from liabilities and equity by 12.0."}]
                 if failed else [],
                 is_current=version == count, created_by=admin_id,

@@ -142,9 +142,16 @@ def build_model(ticker: str, rng: random.Random) -> Model:
                  formulas={"Income Statement": fIS, "Balance Sheet": fBS, "Cash Flow": fCF})
 
 
-def build_package(*, ticker: str, company_name: str, version: int, as_of: str, rng: random.Random) -> bytes:
-    """A small company package: a cover sheet and the historical statements."""
+def build_package(*, ticker: str, company_name: str, version: int, as_of: str,
+                  rng: random.Random) -> tuple[bytes, list[str], dict]:
+    """A small company package: a cover sheet and four historical years of statements
+    ending the fiscal year before `as_of`. Returns (xlsx bytes, fiscal years, figures as
+    {sheet: {line: {year: value}}}, the shape core.packages compares versions with)."""
     model = build_model(ticker, rng)
+    last = int(as_of[:4]) - 1
+    years = [f"FY{y}" for y in range(last - len(HISTORY) + 1, last + 1)]
+    figures = {sheet: {line: dict(zip(years, values[: len(years)])) for line, values in lines.items()}
+               for sheet, lines in model.values.items()}
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
     # A fixed creation time keeps the file (and its SHA-256) the same for the same seed.
@@ -157,11 +164,12 @@ def build_package(*, ticker: str, company_name: str, version: int, as_of: str, r
         cover.write(i, 1, v)
     for name, rows in (("Income Statement", IS_ROWS), ("Balance Sheet", BS_ROWS), ("Cash Flow", CF_ROWS)):
         ws = wb.add_worksheet(name)
-        for j, label in enumerate(HISTORY):
+        for j, label in enumerate(years):
             ws.write(0, FIRST_COL + j, label, bold)
         for i, line in enumerate(rows):
             ws.write(i + 1, 0, line)
-            for j in range(len(HISTORY)):
-                ws.write_number(i + 1, FIRST_COL + j, model.values[name][line][j])
+            for j, year in enumerate(years):
+                ws.write_number(i + 1, FIRST_COL + j, figures[name][line][year])
+        ws.set_column(0, 0, 42)
     wb.close()
-    return buffer.getvalue()
+    return buffer.getvalue(), years, figures

@@ -62,7 +62,7 @@ def signed_in_actor() -> Actor | None:
                     session, st.user.get("email"), email_verified=verified if isinstance(verified, bool) else None
                 )
         except DomainError as err:
-            st.error(err.message, icon="🔒")
+            st.error(err.message, icon=":material/lock:")
             st.button("Sign out of the identity provider", on_click=st.logout, key="oidc_logout")
             st.stop()
         _remember(actor)
@@ -98,7 +98,7 @@ def guard(capability: str | None = None) -> Actor:
         sign_in_form()
         st.stop()
     if capability is not None and not can(actor, capability):
-        st.error(f"{ROLE_LABELS.get(actor.role, actor.role)}s do not have access to this page.", icon="🔒")
+        st.error(f"{ROLE_LABELS.get(actor.role, actor.role)}s do not have access to this page.", icon=":material/lock:")
         st.stop()
     return actor
 
@@ -180,7 +180,7 @@ def _show_flash() -> None:
 
 
 def empty_state(message: str, hint: str | None = None) -> None:
-    st.info(message + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/info:")
 
 
 def page_link(page: str, label: str, icon: str | None = None) -> None:

@@ -11,7 +11,7 @@ from core.db import session_scope
 actor = ui.guard("content.read")
 ui.sidebar(actor)
 
-ICONS = {"module": "📘", "unit": "📂", "lesson": "📄", "activity": "🛠️"}
+TYPES = ["module", "unit", "lesson", "activity"]
 
 
 @st.cache_data(ttl=120, show_spinner=False)
@@ -30,7 +30,7 @@ totals = content.module_totals(tree)
 st.caption("Modules in sequence order; minutes count published lessons and activities only.")
 for column, module in zip(st.columns(len(totals)), totals):
     state = "" if module["published"] else " · draft"
-    column.metric(f"📘 {module['module']}{state}", f"{module['minutes'] / 60:.1f} h", border=True,
+    column.metric(f"{module['module']}{state}", f"{module['minutes'] / 60:.1f} h", border=True,
                   help=f"{module['lessons']} lessons, {module['activities']} activities")
 
 
@@ -41,14 +41,14 @@ def status(node: dict) -> str:
 
 
 frame = pd.DataFrame([
-    dict(item=("\u2003" * node["depth"]) + f"{ICONS.get(node['type'], '')} {node['title']}", type=node["type"],
+    dict(item=("\u2003" * node["depth"]) + node["title"], type=node["type"],
          status=status(node), minutes=node["minutes"], prerequisites=node["prerequisite_titles"],
          key=node["key"], description=node["description"])
     for node in tree
 ])
 
 left, middle, right = st.columns([2, 2, 3])
-types = left.multiselect("Show", list(ICONS), default=list(ICONS), key="content_types")
+types = left.pills("Show", TYPES, selection_mode="multi", default=TYPES, key="content_types") or []
 wanted = middle.selectbox("Status", ["All", "Published", "Draft", "Hidden (parent is a draft)"],
                           key="content_status")
 search = right.text_input("Search titles and keys", key="content_search").strip().lower()

@@ -23,10 +23,10 @@ st.caption(f"Welcome, {actor.display_name} · {ROLE_LABELS.get(actor.role, actor
 summary = load_summary(config.database_url(), actor)
 
 LABELS = {
-    "awaiting_review": ("Submissions awaiting review", "📝", "Submission review"),
-    "flagged_feedback": ("Flagged feedback", "🚩", "Feedback moderation"),
-    "at_risk": (f"At-risk students ({attention.AT_RISK_DAYS}+ days inactive)", "⏳", "Analytics"),
-    "stale_packages": ("Stale or missing packages", "📦", "Company packages"),
+    "awaiting_review": ("Submissions awaiting review", ":material/rate_review:", "Submission review"),
+    "flagged_feedback": ("Flagged feedback", ":material/flag:", "Feedback moderation"),
+    "at_risk": (f"At-risk students ({attention.AT_RISK_DAYS}+ days inactive)", ":material/hourglass_bottom:", "Analytics"),
+    "stale_packages": ("Stale or missing packages", ":material/inventory_2:", "Company packages"),
 }
 columns = st.columns(max(len(summary), 1))
 for column, (name, section) in zip(columns, summary.items()):
@@ -35,7 +35,7 @@ for column, (name, section) in zip(columns, summary.items()):
 
 review = summary.get("awaiting_review")
 if review is not None:
-    st.subheader("📝 Awaiting review")
+    st.subheader(":material/rate_review: Awaiting review")
     if review["count"] == 0:
         ui.empty_state("Every latest submission has been reviewed.", "New uploads appear here as they arrive.")
     else:
@@ -50,11 +50,11 @@ if review is not None:
                 "submitted_at": st.column_config.DatetimeColumn("Submitted", format="YYYY-MM-DD HH:mm"),
             },
         )
-    ui.page_link(review["page"], "Open the review queue", "📝")
+    ui.page_link(review["page"], "Open the review queue", ":material/arrow_forward:")
 
 flagged = summary.get("flagged_feedback")
 if flagged is not None:
-    st.subheader("🚩 Feedback")
+    st.subheader(":material/flag: Feedback")
     if flagged["count"] == 0:
         ui.empty_state("No feedback is flagged.", f"{flagged['held']} item(s) are held from students.")
     else:
@@ -67,11 +67,11 @@ if flagged is not None:
                 "flagged_at": st.column_config.DatetimeColumn("Flagged", format="YYYY-MM-DD HH:mm"),
             },
         )
-    ui.page_link(flagged["page"], "Open feedback moderation", "🧑‍⚖️")
+    ui.page_link(flagged["page"], "Open feedback moderation", ":material/arrow_forward:")
 
 risk = summary.get("at_risk")
 if risk is not None:
-    st.subheader("⏳ At-risk students")
+    st.subheader(":material/hourglass_bottom: At-risk students")
     if risk["count"] == 0:
         ui.empty_state("No student has lapsed.",
                        f"Students appear here after {attention.AT_RISK_DAYS} days without activity, "
@@ -91,11 +91,11 @@ if risk is not None:
                                                               format="%.0f%%"),
             },
         )
-    ui.page_link(risk["page"], "Open analytics", "📊")
+    ui.page_link(risk["page"], "Open analytics", ":material/arrow_forward:")
 
 stale = summary.get("stale_packages")
 if stale is not None:
-    st.subheader("📦 Company packages")
+    st.subheader(":material/inventory_2: Company packages")
     if stale["count"] == 0:
         ui.empty_state("Every active company has a package newer than "
                        f"{attention.STALE_MONTHS} months.", None)
@@ -110,4 +110,4 @@ if stale is not None:
                 "version": st.column_config.NumberColumn("Version", format="v%d"),
             },
         )
-    ui.page_link(stale["page"], "Open company packages", "📦")
+    ui.page_link(stale["page"], "Open company packages", ":material/arrow_forward:")

@@ -1,0 +1,141 @@
+"""End to end in headless Chromium: the real server on a free port over a fresh SQLite
+database (migrated and seeded with a demo cohort by the real CLI); each demo role signs
+in through the form and opens every page; no exception box, the page's heading present,
+and a screenshot of each page (kept in $NGI_E2E_SCREENSHOTS if set, else in tmp)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core import auth
+from tests.support import unavailable
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+# Sidebar label (app.py) -> a heading the page must show.
+PAGES = {
+    "Home": "Home", "Content": "Content", "Company packages": None, "Submission review": None,
+    "Feedback moderation": None, "Leaderboard": "Leaderboard", "Analytics": None,
+}
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("the playwright Python package is not installed")
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NGI_STORAGE_URL", "NGI_DEMO_MODE")}
+    env.update(NGI_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    ngi = [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())"]
+    for command in (["db", "upgrade"], ["seed", "--demo", "--students", "40", "--if-empty"]):
+        done = subprocess.run([*ngi, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+    assert "admin@demo.ngi" in done.stdout  # the seed prints the demo credentials
+    port = _free_port()
+    log = open(data / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {(data / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        try:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        except Exception as exc:  # noqa: BLE001 - a broken browser install is an environment problem
+            unavailable(f"Chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("NGI_E2E_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _settle(page) -> None:
+    """Wait for the script run to finish: the status widget shows while it runs."""
+    page.wait_for_timeout(300)
+    try:
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=30_000)
+    except Exception:  # noqa: BLE001 - absent widget means nothing is running
+        pass
+    page.wait_for_timeout(500)
+
+
+@pytest.mark.parametrize("email, role", [(e, r) for e, _, r in auth.DEMO_ACCOUNTS])
+def test_each_demo_role_signs_in_and_opens_every_page(server, browser, shots, email, role):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        page.get_by_text("Demo mode: sign in as").wait_for(timeout=60_000)  # credentials shown
+        page.get_by_role("textbox", name="Email").fill(email)
+        page.get_by_role("textbox", name="Password").fill(auth.DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator('[data-testid="stMain"] h1', has_text="Home").wait_for(timeout=60_000)
+        _settle(page)
+        for label, heading in PAGES.items():
+            page.locator('[data-testid="stSidebarNav"] a', has_text=label).first.click()
+            main = page.locator('[data-testid="stMain"]')
+            title = main.locator("h1", has_text=heading) if heading else main.locator("h1")
+            title.first.wait_for(timeout=60_000)
+            _settle(page)
+            slug = label.lower().replace(" ", "_")
+            page.screenshot(path=str(shots / f"{role}_{slug}.png"), full_page=True)
+            exceptions = page.locator('[data-testid="stException"]')
+            assert exceptions.count() == 0, f"{role} on {label}: {exceptions.first.inner_text()[:500]}"
+            assert main.locator("h1").first.inner_text() != "NGI Learning — staff sign-in"
+        page.locator('[data-testid="stSidebar"] button', has_text="Sign out").click()
+        page.get_by_role("textbox", name="Email").wait_for(timeout=30_000)
+    finally:
+        context.close()
