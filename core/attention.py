@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import catalogue
 from core.access import Actor, can, require
 from core.db import utcnow
 from core.models import (
@@ -25,6 +26,11 @@ def _months_ago(today: date, months: int) -> date:
     return date(year, month + 1, day)
 
 
+def _title(activity: str | None) -> str | None:
+    spec = catalogue.activity_spec(activity) if activity else None
+    return spec["title"] if spec else activity
+
+
 def awaiting_review(session: Session, actor: Actor) -> dict:
     """Latest versions nobody has reviewed yet, oldest first (blind: no names)."""
     require(actor, "review.read")
@@ -39,7 +45,7 @@ def awaiting_review(session: Session, actor: Actor) -> dict:
         .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
         .where(where).order_by(LearningSubmission.created_at, LearningSubmission.id).limit(ITEMS)
     ).all()
-    items = [dict(submission_id=r.id, activity=r.activity_id, version=r.version, validator=r.validator_status,
+    items = [dict(submission_id=r.id, activity=_title(r.activity_id), version=r.version, validator=r.validator_status,
                   submitted_at=r.created_at, ticker=r.ticker) for r in rows]
     return dict(count=count, by_status={k or "pending": v for k, v in by_status.items()}, items=items)
 
@@ -57,7 +63,7 @@ def flagged_feedback(session: Session, actor: Actor) -> dict:
         .where(LearningFeedback.is_flagged.is_(True))
         .order_by(LearningFeedback.flagged_at.desc(), LearningFeedback.id.desc()).limit(ITEMS)
     ).all()
-    items = [dict(feedback_id=r.id, reason=r.flag_reason, flagged_at=r.flagged_at, activity=r.activity_id)
+    items = [dict(feedback_id=r.id, reason=r.flag_reason, flagged_at=r.flagged_at, activity=_title(r.activity_id))
              for r in rows]
     return dict(count=count, held=held, items=items)
 
@@ -82,7 +88,7 @@ def at_risk(session: Session, actor: Actor, *, today: date | None = None) -> dic
         .where(where).order_by(LearningProgress.last_activity_date.desc(), Student.id).limit(ITEMS)
     ).all()
     items = [dict(student=r.full_name, cohort=r.cohort, last_active=r.last_activity_date,
-                  days_inactive=(today - r.last_activity_date).days, current_activity=r.current_activity,
+                  days_inactive=(today - r.last_activity_date).days, current_activity=_title(r.current_activity),
                   completion=float(r.completion_percentage or 0)) for r in rows]
     return dict(count=count, by_cohort={k or "no cohort": v for k, v in by_cohort.items()}, items=items)
 

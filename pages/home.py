@@ -25,13 +25,19 @@ summary = load_summary(config.database_url(), actor)
 LABELS = {
     "awaiting_review": ("Submissions awaiting review", ":material/rate_review:", "Submission review"),
     "flagged_feedback": ("Flagged feedback", ":material/flag:", "Feedback moderation"),
-    "at_risk": (f"At-risk students ({attention.AT_RISK_DAYS}+ days inactive)", ":material/hourglass_bottom:", "Analytics"),
+    "at_risk": ("At-risk students", ":material/hourglass_bottom:", "Analytics"),
     "stale_packages": ("Stale or missing packages", ":material/inventory_2:", "Company packages"),
+}
+HELP = {
+    "awaiting_review": "Latest versions that no instructor has reviewed yet.",
+    "flagged_feedback": "AI feedback a moderator flagged for a second look.",
+    "at_risk": f"Students active before but not in the last {attention.AT_RISK_DAYS} days, capstone not submitted.",
+    "stale_packages": f"Active companies whose package data is older than {attention.STALE_MONTHS} months, or missing.",
 }
 columns = st.columns(max(len(summary), 1))
 for column, (name, section) in zip(columns, summary.items()):
     label, icon, _ = LABELS[name]
-    column.metric(f"{icon} {label}", section["count"], border=True)
+    column.metric(f"{icon} {label}", section["count"], border=True, help=HELP[name])
 
 review = summary.get("awaiting_review")
 if review is not None:
