@@ -134,3 +134,43 @@ def test_sign_in_wrong_password_then_right_one_then_sign_out(demo_db, monkeypatc
     at.sidebar.button(key="sign_out").click().run()
     assert "ngi_actor_id" not in at.session_state and "ngi_actor_role" not in at.session_state
     assert [t.value for t in at.title] == [SIGN_IN_TITLE]
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-cookie-secret-0123456789",
+        "client_id": "ngi", "client_secret": "secret",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+
+
+def _oidc_app(demo_db, monkeypatch, email, **claims):
+    at = app_test(demo_db.url, monkeypatch, role=None)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": email is not None, "email": email, **claims}
+    return at
+
+
+def test_oidc_offers_the_provider_button_to_signed_out_visitors(demo_db, monkeypatch):
+    at = _oidc_app(demo_db, monkeypatch, None)
+    at.run()
+    assert [t.value for t in at.title] == [SIGN_IN_TITLE]
+    assert "oidc_login" in {b.key for b in at.button}
+
+
+def test_oidc_identity_of_a_staff_member_signs_in_and_sign_out_ends_it(demo_db, monkeypatch):
+    engine = make_engine(demo_db.url)
+    staff_actor(engine, "admin", email="oidc.admin@test.ngi")
+    engine.dispose()
+    at = _oidc_app(demo_db, monkeypatch, "OIDC.Admin@test.ngi", email_verified=True)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Home"] and at.session_state["ngi_actor_role"] == "admin"
+    at.sidebar.button(key="sign_out").click().run()
+    assert "ngi_actor_id" not in at.session_state
+    assert [t.value for t in at.title] == [SIGN_IN_TITLE]
+
+
+def test_oidc_identity_without_a_staff_account_is_refused(demo_db, monkeypatch):
+    at = _oidc_app(demo_db, monkeypatch, "stranger@example.org", email_verified=True)
+    at.run()
+    assert any("not a staff account" in e.value for e in at.error)
+    assert "oidc_logout" in {b.key for b in at.button}
+    assert "ngi_actor_id" not in at.session_state and "Home" not in [t.value for t in at.title]
