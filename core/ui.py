@@ -53,6 +53,8 @@ def signed_in_actor() -> Actor | None:
         if actor is None:
             st.session_state.pop(_ACTOR_KEY, None)
             st.session_state.pop(_ROLE_KEY, None)
+        else:
+            st.session_state[_ROLE_KEY] = actor.role  # a changed role updates the menu on the next run
         return actor
     if _oidc_logged_in():
         verified = st.user.get("email_verified")
