@@ -102,7 +102,9 @@ class _Query:
         if self.types:
             statement = statement.bindparams(*(bindparam(n, type_=t) for n, t in self.types.items()))
         result = session.execute(statement, self.params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        columns = list(result.keys())
+        # Plain tuples: pandas probing SQLAlchemy Row objects costs more than the query.
+        return pd.DataFrame([tuple(row) for row in result.fetchall()], columns=columns)
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -239,8 +241,9 @@ def raw_funnel(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
 # --- retention ----------------------------------------------------------------------
 
 _RETENTION_SQL = """
-    SELECT c.cohort_week, r.week_start, COUNT(DISTINCT r.user_id) AS students
-    FROM {src} r JOIN {cohorts} c ON c.user_id = r.user_id {{joins}}
+    SELECT c.cohort_week, r.week_start, COUNT(*) AS students
+    FROM (SELECT DISTINCT week_start, user_id FROM {src} d) r
+    JOIN {cohorts} c ON c.user_id = r.user_id {{joins}}
     WHERE {{where}} GROUP BY c.cohort_week, r.week_start
 """
 

@@ -592,7 +592,7 @@ class ValidatorCheckFailure(Base):
     the rollup rebuild."""
 
     __tablename__ = "learning_check_failures"
-    __table_args__ = (Index("idx_learning_check_failures_check", "check_id", "activity_id", "company_id"),)
+    __table_args__ = (Index("idx_learning_check_failures_check", "check_id", "activity_id", "company_id", "user_id"),)
 
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from core import telemetry
+from core import rollup, telemetry
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -49,6 +49,8 @@ def _import(args) -> int:
     eng = engine()
     with session_scope(eng, immediate=True) as session:
         result = telemetry.import_events(session, args.file, fmt=fmt, strict=args.strict, on_progress=_Bar("import"))
+    if result.accepted:
+        rollup.analyze(eng)
     for line, message in result.errors[:50]:
         print(f"line {line}: {message}", file=sys.stderr)
     if len(result.errors) > 50:
@@ -62,5 +64,6 @@ def _rollup(args) -> int:
     started = time.monotonic()
     with session_scope(eng, immediate=True) as session:
         students = telemetry.rebuild_rollup(session)
+    rollup.analyze(eng)
     print(f"rollup rebuilt for {students} students in {time.monotonic() - started:.1f}s")
     return 0

@@ -124,7 +124,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("submission_id", "check_id", name=op.f("pk_learning_check_failures")),
     )
     op.create_index(
-        "idx_learning_check_failures_check", "learning_check_failures", ["check_id", "activity_id", "company_id"]
+        "idx_learning_check_failures_check", "learning_check_failures",
+        ["check_id", "activity_id", "company_id", "user_id"],
     )
 
     op.create_table(
