@@ -62,7 +62,7 @@ if shown.empty:
     ui.empty_state("No item matches these filters.", "Clear the search or pick more types.")
 else:
     st.dataframe(
-        shown, hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 720),
+        shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 720),
         column_config={
             "item": st.column_config.TextColumn("Item", width="large"),
             "type": "Type", "status": "Status",

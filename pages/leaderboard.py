@@ -73,9 +73,8 @@ long = company.melt(id_vars=["anonymous_id"], value_vars=["dcf_price_target", "c
                     var_name="method", value_name="target").dropna()
 long["method"] = long["method"].map({"dcf_price_target": "DCF", "comps_price_target": "Comps",
                                      "final_price_target": "Final"})
-detail = px.strip(long, x="method", y="target", hover_data=["anonymous_id"],
-                  labels={"method": "", "target": "Price target (USD)"})
-detail.add_traces(px.box(long, x="method", y="target").data)
+detail = px.box(long, x="method", y="target", points="all", hover_data=["anonymous_id"],
+                labels={"method": "", "target": "Price target (USD)"})
 detail.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=340)
 st.plotly_chart(detail, key="leaderboard_detail")
 st.dataframe(
