@@ -44,7 +44,8 @@ LAST = ["Adams", "Bauer", "Chen", "Diaz", "Eze", "Fischer", "Garcia", "Haddad", 
 # Uneven popularity, so some companies have fewer than five leaderboard entries.
 COMPANY_WEIGHTS = {"TSLA": 18, "COST": 12, "SHOP": 10, "UBER": 12, "ABNB": 10, "DE": 6, "GE": 5, "KO": 9,
                    "BUD": 4, "GSBD": 2}
-PERSONAS = ["project_lead", "project_lead", "project_lead", "portfolio_manager", "senior_analyst"]
+# Keys of core.feedback.personas.PERSONAS, weighted: most feedback uses the default voice.
+PERSONAS = ["project_lead", "project_lead", "project_lead", "portfolio_manager", "teaching_assistant"]
 AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0", "Mozilla/5.0 (Macintosh) Safari/17.6",
           "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"]
 # gpt-4o-mini list prices per million tokens (input, cached input, output).
@@ -312,6 +313,22 @@ SUGGESTIONS = ["Add a one-line source note beside each growth and margin assumpt
                "State the units in every sheet header."]
 
 
+def _prompt(persona_key: str, submission: dict, title: str, report: dict) -> dict:
+    """What a moderator sees as "the prompt used": the persona's real system prompt and a
+    compact brief, labelled the way core.feedback labels students (never a name)."""
+    from core.feedback.personas import PERSONAS as VOICES
+    from core.feedback.prompt import SCHEMA_NAME
+
+    digest = hashlib.sha256(f"ngi-label:{submission['file_path']}".encode()).hexdigest()
+    label = f"Analyst {digest[:6].upper()}"
+    checks = ", ".join(f"{c['id']} {c['status']}" for c in report.get("checks", []))
+    user = (f"Student: {label}\nActivity: {title}\nValidator report: {report.get('status')} ({checks})\n"
+            f"Outputs: {report.get('outputs') or {}}")
+    return {"persona": persona_key, "label": label, "schema": SCHEMA_NAME,
+            "system": VOICES[persona_key].system_prompt, "user": user,
+            "notices": ["Demo cohort: this feedback was written by the demo generator; no model was called."]}
+
+
 def _feedback_text(rng: random.Random, company: str, title: str, scores: dict[str, float]) -> tuple:
     weakest = min(scores, key=scores.get)
     strongest = max(scores, key=scores.get)
@@ -402,6 +419,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
 
     # Feedback on passed submissions, failures where generation did not succeed.
     fb_rows, failures, audits = [], [], []
+    row_of = dict(zip(sub_ids, sub_rows))
     for (sim, uid, sub, rep), sid in zip(sub_meta, sub_ids):
         if rep["status"] != "passed":
             continue
@@ -422,10 +440,10 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
         cost = ((Decimal(tin - tcached) * PRICE[0] + Decimal(tcached) * PRICE[1] + Decimal(tout) * PRICE[2])
                 / Decimal(1_000_000)).quantize(Decimal("0.000001")) if openai else Decimal("0")
         created = sub["at"] + timedelta(minutes=2)
+        persona = rng.choice(PERSONAS)
         flagged = rng.random() < 0.07
-        recent = (today - created.date()).days < 2
         fb_rows.append(dict(
-            submission_id=sid, user_id=uid, feedback_type="rubric", persona=rng.choice(PERSONAS),
+            submission_id=sid, user_id=uid, feedback_type="rubric", persona=persona,
             feedback_text=text, strengths=strengths, areas_for_improvement=areas,
             specific_suggestions=suggestions, rubric_accuracy=Decimal(str(scores["accuracy"])),
             rubric_documentation=Decimal(str(scores["documentation"])),
@@ -434,17 +452,16 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             provider="openai" if openai else "rubric", openai_model="gpt-4o-mini-2024-07-18" if openai else None,
             openai_tokens_input=tin if openai else None, openai_tokens_cached=tcached if openai else None,
             openai_tokens_output=tout if openai else None, openai_cost_usd=cost,
-            prompt={"persona": "project_lead", "activity": step.key,
-                    "validator_report": {"status": "passed"}, "student": "anonymous label only"},
+            prompt=_prompt(persona, row_of[sid], titles[step.key][1], rep),
             is_flagged=flagged,
             flag_reason=rng.choice(["Praises a tie the reviewer disputes.", "Tone too harsh for a first attempt.",
                                     "Suggests an assumption outside the package."]) if flagged else None,
             flagged_by=admin.id if flagged else None,
             flagged_at=created + timedelta(hours=rng.randint(2, 30)) if flagged else None,
-            release_state="held" if flagged or recent else "released",
-            hold_reasons=(["flagged by a moderator"] if flagged else ["awaiting moderation"]) if flagged or recent
-            else None,
-            released_at=None if flagged or recent else created + timedelta(minutes=1),
+            # Flagged items are held back from the student until a moderator decides.
+            release_state="held" if flagged else "released", auto_flags=[],
+            hold_reasons=["Flagged by a moderator for a second look."] if flagged else [],
+            released_at=None if flagged else created + timedelta(minutes=1),
             created_at=created,
         ))
         if flagged:
