@@ -116,6 +116,8 @@ XAPI_VERBS: dict[str, str] = {
     "https://ngi.example/xapi/verbs/submitted": "submission",
     "https://ngi.example/xapi/verbs/feedback-issued": "feedback_issued",
 }
+# Context extension that may carry the client's address (masked like ip_address).
+XAPI_IP_EXTENSION = "https://ngi.example/xapi/ip"
 _CATEGORY = {"lesson_view": "learning", "activity_start": "learning", "activity_complete": "learning",
              "submission": "submission", "validator_pass": "submission", "validator_fail": "submission",
              "feedback_issued": "feedback"}
@@ -234,6 +236,10 @@ def _row_from_jsonl(record: Any, lookup: _Lookup) -> dict:
     return row
 
 
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _segment(iri: str | None) -> str | None:
     if not iri or not isinstance(iri, str):
         return None
@@ -257,15 +263,15 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
             raise BadLine(f"actor.account.name {name!r} is not a known student id or email.")
     else:
         raise BadLine("actor has neither mbox nor account.")
-    verb = (statement.get("verb") or {}).get("id") if isinstance(statement.get("verb"), dict) else None
+    verb = _dict(statement.get("verb")).get("id")
     event_type = XAPI_VERBS.get(verb or "")
     if event_type is None:
         raise BadLine(f"verb.id {verb!r} is not in the verb mapping (core/telemetry.py XAPI_VERBS).")
-    context = statement.get("context") if isinstance(statement.get("context"), dict) else {}
+    context = _dict(statement.get("context"))
     found: dict[str, str] = {}
-    object_id = _segment((statement.get("object") or {}).get("id") if isinstance(statement.get("object"), dict) else None)
-    candidates = [object_id]
-    activities = context.get("contextActivities") if isinstance(context.get("contextActivities"), dict) else {}
+    object_iri = _dict(statement.get("object")).get("id")
+    candidates = [_segment(object_iri)]
+    activities = _dict(context.get("contextActivities"))
     for group in ("parent", "grouping", "category", "other"):
         items = activities.get(group) or []
         items = [items] if isinstance(items, dict) else items
@@ -279,14 +285,14 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
             parent = cmap.ancestor(found[kind], parent_kind)
             if parent:
                 found[parent_kind] = parent
-    result = statement.get("result") if isinstance(statement.get("result"), dict) else {}
+    result = _dict(statement.get("result"))
     seconds = iso_duration_seconds(result["duration"]) if result.get("duration") else None
-    extensions = context.get("extensions") if isinstance(context.get("extensions"), dict) else {}
+    extensions = _dict(context.get("extensions"))
     company_id = None
     for key, value in extensions.items():
         if key.rstrip("/").endswith("company") and isinstance(value, str):
             company_id = lookup.tickers.get(value.upper())
-    data = {"xapi_id": statement.get("id"), "verb": verb, "object": (statement.get("object") or {}).get("id")}
+    data = {"xapi_id": statement.get("id"), "verb": verb, "object": object_iri}
     for name in ("success", "completion", "score", "response"):
         if name in result:
             data[name] = result[name]
@@ -294,9 +300,10 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
         "user_id": user_id, "event_type": event_type, "event_category": _CATEGORY.get(event_type, "learning"),
         "module": found.get("module"), "unit": found.get("unit"), "lesson": found.get("lesson"),
         "activity": found.get("activity"), "company_id": company_id, "submission_id": None,
-        "event_data": data, "session_id": str(context.get("registration"))[:100] if context.get("registration") else None,
+        "event_data": data,
+        "session_id": str(registration)[:100] if (registration := context.get("registration")) else None,
         "time_spent_seconds": seconds, "user_agent": None,
-        "ip_address": mask_ip(ip) if isinstance(ip := extensions.get("https://ngi.example/xapi/ip"), str) else None,
+        "ip_address": mask_ip(ip) if isinstance(ip := extensions.get(XAPI_IP_EXTENSION), str) else None,
         "event_timestamp": _timestamp(statement.get("timestamp"), "timestamp"),
         "_key": f"xapi:{statement['id']}" if statement.get("id") else None,
     }
@@ -317,7 +324,9 @@ def _records(stream: IO[str], fmt: str) -> Iterator[tuple[int, Any]]:
         try:
             statements = json.loads(first + stream.read())
         except json.JSONDecodeError as err:
-            raise Invalid(f"The file is not a valid JSON array of statements: {err.msg} at line {err.lineno}.") from None
+            raise Invalid(
+                f"The file is not a valid JSON array of statements: {err.msg} at line {err.lineno}."
+            ) from None
         for number, statement in enumerate(statements, start=1):
             yield number, statement
         return
