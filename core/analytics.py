@@ -367,7 +367,8 @@ def streak_distribution(session: Session, actor: Actor, filters: Filters = Filte
 
 def failure_hotspots(session: Session, actor: Actor, filters: Filters = Filters(), *, limit: int = 50) -> pd.DataFrame:
     """Which validator checks fail most, per activity and company: every submission
-    version's failed checks (learning_check_failures, expanded from the reports)."""
+    version's failed checks (learning_check_failures, expanded from validator_errors,
+    whether stored as a report or as the flat findings list)."""
     require(actor, "analytics.read")
     q = _Query()
     q.segment(Filters(cohort=filters.cohort), "f", student_module=False)

@@ -549,21 +549,34 @@ def refresh_submissions(session: Session, *, submission_ids: list[int] | None = 
         LEFT JOIN (SELECT submission_id, AVG(rubric_composite) AS rubric FROM learning_feedback
                    WHERE rubric_composite IS NOT NULL GROUP BY submission_id) fb ON fb.submission_id = s.id
         WHERE s.validator_status IN ('passed', 'failed') AND {scope}"""))
+    # validator_errors comes in two shapes: a report ({status, checks: [{id, status,
+    # findings}]}) or the flat findings list core.submissions mirrors from one
+    # ([{check, sheet, cell, ...}], one entry per finding of a failed check).
     if session.get_bind().dialect.name == "postgresql":
-        expand = ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.validator_errors -> 'checks') "
-                  "= 'array' THEN s.validator_errors -> 'checks' ELSE '[]'::jsonb END) AS c(value)")
-        check_id, status = "c.value ->> 'id'", "c.value ->> 'status'"
+        shapes = [
+            ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.validator_errors -> 'checks') "
+             "= 'array' THEN s.validator_errors -> 'checks' ELSE '[]'::jsonb END) AS c(value)",
+             "c.value ->> 'id'", "c.value ->> 'status' = 'failed'"),
+            ("CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.validator_errors) = 'array' "
+             "THEN s.validator_errors ELSE '[]'::jsonb END) AS c(value)",
+             "c.value ->> 'check'", "s.validator_status = 'failed'"),
+        ]
     else:
-        expand = "JOIN json_each(CASE WHEN json_valid(s.validator_errors) THEN s.validator_errors END, '$.checks') c"
-        check_id, status = "json_extract(c.value, '$.id')", "json_extract(c.value, '$.status')"
-    session.execute(text(f"""
-        INSERT INTO learning_check_failures (submission_id, check_id, user_id, company_id, activity_id, module,
-                                             created_at)
-        SELECT DISTINCT s.id, SUBSTR({check_id}, 1, 100), s.user_id, s.company_id, s.activity_id, s.module,
-               s.created_at
-        FROM learning_submissions s {expand}
-        WHERE s.validator_errors IS NOT NULL AND {status} = 'failed' AND {check_id} IS NOT NULL AND {scope}"""))
-
+        valid = "CASE WHEN json_valid(s.validator_errors) THEN s.validator_errors END"
+        shapes = [
+            (f"JOIN json_each({valid}, '$.checks') c", "json_extract(c.value, '$.id')",
+             "json_extract(c.value, '$.status') = 'failed'"),
+            (f"JOIN json_each(CASE WHEN json_type({valid}) = 'array' THEN s.validator_errors END) c",
+             "json_extract(c.value, '$.check')", "s.validator_status = 'failed'"),
+        ]
+    for expand, check_id, failed in shapes:
+        session.execute(text(f"""
+            INSERT INTO learning_check_failures (submission_id, check_id, user_id, company_id, activity_id, module,
+                                                 created_at)
+            SELECT DISTINCT s.id, SUBSTR({check_id}, 1, 100), s.user_id, s.company_id, s.activity_id, s.module,
+                   s.created_at
+            FROM learning_submissions s {expand}
+            WHERE s.validator_errors IS NOT NULL AND {failed} AND {check_id} IS NOT NULL AND {scope}"""))
 
 ROLLUP_TABLES = ("learning_telemetry", "learning_telemetry_daily", "learning_activity_funnel",
                  "learning_telemetry_state", "learning_check_failures", "learning_submission_outcomes",

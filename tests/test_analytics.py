@@ -132,7 +132,8 @@ def _submission(session, user_id, activity, report, company_id=1):
     row = LearningSubmission(
         user_id=user_id, company_id=company_id, activity_id=activity, module="accounting_i",
         submission_type="excel", version=session.info.setdefault("v", 0) + 1, file_path="x.xlsx",
-        file_name="x.xlsx", validator_status=report["status"], validator_errors=report, is_latest=False,
+        file_name="x.xlsx", validator_status=report["status"], validator_errors=report.get("flat", report),
+        is_latest=False,
     )
     session.info["v"] += 1
     session.add(row)
@@ -148,8 +149,12 @@ def test_failure_hotspots_count_failed_checks(students):
     ]}
     both = {"status": "failed", "checks": [{"id": "bs_balances", "status": "failed", "findings": []},
                                            {"id": "cash_ties", "status": "failed", "findings": []}]}
+    # What core.submissions stores: the report's findings as a flat list.
+    flat = [{"check": "bs_balances", "sheet": "Balance Sheet", "cell": "D40", "message": "off by 3"},
+            {"check": "bs_balances", "sheet": "Balance Sheet", "cell": "E40", "message": "off by 4"}]
     with session_scope(students) as session:
         _submission(session, 1, "a2_wc_debt", failing)
+        _submission(session, 2, "a2_wc_debt", {"status": "failed", "flat": flat})
         _submission(session, 1, "a2_wc_debt", both)
         _submission(session, 2, "a2_wc_debt", failing, company_id=2)
         _submission(session, 3, "a2_wc_debt", {"status": "passed", "checks": [
@@ -158,7 +163,7 @@ def test_failure_hotspots_count_failed_checks(students):
         frame = analytics.failure_hotspots(session, ADMIN)
         north = analytics.failure_hotspots(session, ADMIN, analytics.Filters(cohort="north", company_id=1))
     rows = {(r.check_id, r.company): (r.failures, r.students) for r in frame.itertuples()}
-    assert rows[("bs_balances", "TSLA")] == (2, 1)
+    assert rows[("bs_balances", "TSLA")] == (3, 2)  # Ada twice, Grace's flat list once
     assert rows[("cash_ties", "TSLA")] == (1, 1)
     assert ("bs_balances", "COST") in rows
     assert frame.iloc[0]["check_id"] == "bs_balances"
