@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from core import ai_detection, audit, catalogue, companies, config, leaderboard_entries, telemetry, validation
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
-from core.models import LearningContent, LearningProgress, LearningSubmission, Student, ValidatorRun
+from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
 from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename
 
 log = logging.getLogger(__name__)
@@ -76,20 +76,6 @@ def rubric(session: Session | None, activity_id: str) -> dict:
     return validation.rubric_for(activity_id)
 
 
-def _unit_of(activity_id: str) -> str | None:
-    def walk(node, unit):
-        unit = node["content_key"] if node["content_type"] == "unit" else unit
-        if node["content_key"] == activity_id:
-            return unit
-        for child in node.get("children", []):
-            found = walk(child, unit)
-            if found:
-                return found
-        return None
-
-    return next((u for m in catalogue.TREE if (u := walk(m, None))), None)
-
-
 def _spool(fileobj: BinaryIO, max_bytes: int, label: str) -> tuple[Path, int, str]:
     digest = hashlib.sha256()
     size = 0
@@ -114,22 +100,6 @@ def _lock_student(session: Session, student_id: int) -> None:
         query = query.with_for_update()
     if session.scalar(query) is None:
         raise NotFound(f"No student with id {student_id}.")
-
-
-def _update_progress(session: Session, *, student_id: int, activity_id: str, module: str | None,
-                     company_id: int, capstone: bool) -> None:
-    progress = session.scalar(select(LearningProgress).where(LearningProgress.user_id == student_id))
-    if progress is None:
-        progress = LearningProgress(user_id=student_id)
-        session.add(progress)
-    progress.current_activity = activity_id
-    progress.current_module = module
-    progress.current_unit = _unit_of(activity_id)
-    if progress.selected_company_id is None:
-        progress.selected_company_id = company_id
-    if capstone and not progress.capstone_submitted:
-        progress.capstone_submitted = True
-        progress.capstone_submitted_at = utcnow()
 
 
 def record_run(session: Session, submission: LearningSubmission, report: validation.Report,
@@ -244,10 +214,9 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
     telemetry.record_event(session, event_type="validator_pass" if report.status == "passed" else "validator_fail",
                            event_category="submission",
                            event_data={"status": report.status, "failed_checks": failed}, **common)
-    capstone = activity_id == "capstone"
-    _update_progress(session, student_id=student_id, activity_id=activity_id, module=module,
-                     company_id=company_id, capstone=capstone)
-    if capstone and submission_type == "excel" and report.outputs:
+    # Progress (current activity, capstone_submitted) follows from the events above:
+    # record_event derives it, so a recompute from events gives the same result.
+    if activity_id == "capstone" and submission_type == "excel" and report.outputs:
         leaderboard_entries.upsert_entry(session, user_id=student_id, company_id=company_id,
                                          submission_id=submission.id, targets=report.outputs,
                                          valuation_date=utcnow().date())
@@ -273,9 +242,7 @@ def _after_commit(engine: Engine, submission_id: int, report: validation.Report,
         try:
             from core import feedback
 
-            hook = getattr(feedback, "on_submission_validated", None)
-            if hook is not None:
-                hook(engine, submission_id)
+            feedback.on_submission_validated(engine, submission_id)
         except Exception:  # noqa: BLE001 - feedback must never block or undo a submission
             log.exception("feedback generation after submission %s failed", submission_id)
     return status
