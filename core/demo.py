@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import random
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import audit, auth, catalogue, companies, config, storage as storage_mod
 from core.access import SYSTEM
 from core.db import session_scope, utcnow
-from core.demo_files import build_package
+from core.demo_files import companyfacts_for, filed_through, latest_filed_year
 from core.errors import Forbidden
 from core.models import (
     AuditLog, FeedbackFailure, LearningCompany, LearningFeedback, LearningLeaderboard, LearningPackage,
@@ -124,6 +126,8 @@ def seed_demo(
     sims = [_simulate(i, seed, steps, today) for i in range(students)]
     with session_scope(engine) as session:
         summary = _write(session, sims, steps, seed, store, today)
+    # After the cohort's transaction: each build takes its own write transaction.
+    summary.packages = _packages(engine, store, today, seed)
     summary.accounts = accounts
     return summary
 
@@ -534,14 +538,13 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     from core import progress
 
     progress.recompute(session)
-    packages = _packages(session, company_rows, admin.id, store, today, seed)
     audits.append(dict(actor_id=None, actor_email=SYSTEM.email, action="demo.seed", target_type="database",
                        target_id=None, details={"students": len(sims), "seed": seed, "today": today.isoformat()},
                        created_at=utcnow()))
     session.execute(insert(AuditLog), audits)
     session.flush()
     return DemoSummary(students=len(sims), submissions=len(sub_rows), events=events, feedback=len(fb_rows),
-                       leaderboard=len(board), packages=packages)
+                       leaderboard=len(board), packages=0)
 
 
 def _title(key: str) -> str:
@@ -590,46 +593,46 @@ def _progress(sim: Sim, uid: int, company_id: int, steps: list[Step], today: dat
     )
 
 
+# Versions per company, each built from one more annual filing than the last. GE's
+# newest is stale (its fiscal year ended over 15 months ago); GSBD has none, so the
+# home and packages pages show both cases. TSLA's first version fails validation.
 PACKAGE_VERSIONS = {"TSLA": 3, "COST": 2, "SHOP": 2, "UBER": 2, "ABNB": 1, "DE": 2, "GE": 1, "KO": 2, "BUD": 1,
                     "GSBD": 0}
 
 
-def _packages(session: Session, company_rows: dict, admin_id: int, store, today: date, seed: int) -> int:
-    """Package history for companies that have none yet. GE's is stale (over 15 months
-    old) and GSBD has none, so the home page and the packages page have both cases."""
-    rng = random.Random(f"ngi-demo-{seed}-packages")
-    have = set(session.scalars(select(LearningPackage.company_id).distinct()))
-    rows = []
-    for ticker, count in PACKAGE_VERSIONS.items():
-        company = company_rows.get(ticker)
-        if company is None or company.id in have or count == 0:
-            continue
-        latest = today - timedelta(days=520 if ticker == "GE" else rng.randint(30, 120))
+def _packages(engine: Engine, store, today: date, seed: int) -> int:
+    """Package history for companies that have none yet, built by the real pipeline
+    (core.packages.build_package) from generated companyfacts, as the demo admin."""
+    from core.packages import build_package
+
+    with session_scope(engine) as session:
+        have = set(session.scalars(select(LearningPackage.company_id).distinct()))
+        todo = [(c.ticker, SimpleNamespace(company_name=c.company_name, sec_cik=c.sec_cik,
+                                           fiscal_year_end=c.fiscal_year_end))
+                for c in session.scalars(select(LearningCompany).order_by(LearningCompany.ticker))
+                if c.id not in have and PACKAGE_VERSIONS.get(c.ticker) and c.sec_cik]
+        admin = session.scalar(select(StaffUser).where(StaffUser.is_demo.is_(True), StaffUser.role == "admin"))
+        actor = auth.actor_of(admin)
+    built: list[tuple[int, datetime]] = []
+    for ticker, company in todo:
+        count = PACKAGE_VERSIONS[ticker]
+        last = latest_filed_year(ticker, company.fiscal_year_end, today, stale=ticker == "GE")
+        doc = companyfacts_for(ticker, company, random.Random(f"ngi-demo-{seed}-package-{ticker}"), last_year=last)
+        name = f"CIK{int(company.sec_cik):010d}.json (generated for the NGI demo; not SEC data)"
         for version in range(1, count + 1):
-            as_of = latest - timedelta(days=182 * (count - version))
-            data, years, figures = build_package(ticker=ticker, company_name=company.company_name,
-                                                 version=version, as_of=as_of.isoformat(),
-                                                 rng=random.Random(f"{seed}-{ticker}"))
-            stored = store.put(f"learning-packages/{ticker}_{years[-1]}_v{version}.xlsx", io.BytesIO(data))
-            failed = ticker == "TSLA" and version == 1
-            accession = f"{int(company.sec_cik or 0):010d}-{as_of.year % 100:02d}-{rng.randint(1, 999999):06d}"
-            rows.append(dict(
-                company_id=company.id, version=version, package_date=as_of, file_path=stored.key,
-                file_size_bytes=stored.size, file_hash=stored.sha256, ingestion_method="automated",
-                data_sources={
-                    "source_file": "demo cohort (generated figures)", "taxonomy": "us-gaap", "template": "demo",
-                    "currency": "USD", "fiscal_year_end": company.fiscal_year_end, "fiscal_years": years,
-                    "filings": [{"form": "10-K", "accession": accession, "filed": (as_of + timedelta(days=40))
-                                 .isoformat(), "url": None, "fiscal_years": years}],
-                    "figures": figures,
-                },
-                validation_status="failed" if failed else "passed",
-                validation_errors=[{"sheet": "Balance Sheet", "cell": "E6", "period": years[-1],
-                                    "message": "Total assets differ from liabilities and equity by 12.0."}]
-                if failed else [],
-                is_current=version == count, created_by=admin_id,
-                created_at=datetime.combine(as_of + timedelta(days=3), time(15), tzinfo=timezone.utc),
-            ))
-    if rows:
-        session.execute(insert(LearningPackage), rows)
-    return len(rows)
+            through = last - (count - version)
+            content = json.dumps(filed_through(doc, through)).encode()
+            result = build_package(engine, actor=actor, ticker=ticker, companyfacts=content, source_name=name,
+                                   ingestion_method="manual", storage=store)
+            filed = max(date.fromisoformat(r["filed"]) for body in doc["facts"]["dei"].values()
+                        for rows in body["units"].values() for r in rows if r["fy"] == through)
+            built.append((result.package_id, datetime.combine(min(filed + timedelta(days=3), today), time(15),
+                                                              tzinfo=timezone.utc)))
+    # Date each build a few days after the filing it added, as if built then; the
+    # audit entries of the builds move with them.
+    with session_scope(engine) as session:
+        for package_id, at in built:
+            session.execute(update(LearningPackage).where(LearningPackage.id == package_id).values(created_at=at))
+            session.execute(update(AuditLog).where(AuditLog.target_type == "package",
+                                                   AuditLog.target_id == str(package_id)).values(created_at=at))
+    return len(built)

@@ -1,175 +1,444 @@
-"""Small company packages for the demo: a cover sheet and three historical statements
-that tie, scaled to each company's size. (Demo submissions are built by
-core.validation.templates and judged by the real validators; see core/demo.py.)
+"""Generated SEC companyfacts for the demo's company packages.
+
+The demo builds its packages with the real pipeline (core.packages.build_package),
+so it needs companyfacts files: the JSON that data.sec.gov serves, {cik, entityName,
+facts: {taxonomy: {Concept: {label, description, units: {unit: [{start?, end, val,
+accn, fy, fp, form, filed, frame?}]}}}}}. The figures here are GENERATED, scaled to
+each curated company, and tie: assets = liabilities (+ redeemable equity) + equity,
+cash rolls forward through the cash-flow statement, net income = consolidated profit
+less non-controlling interests. Each annual filing carries its own year and the
+prior years as comparatives (three years of flows, two of balances), as 10-Ks and
+20-Fs do, so every year is reported twice and a later filing can restate it.
+
+Two deliberate events give the package history something to show:
+- KO: the latest 10-K restates the two prior years' revenue and cost of revenue
+  (a gross-versus-net reclassification; gross profit unchanged).
+- TSLA: one 10-K tagged total liabilities without operating lease liabilities, so
+  the package built from it fails the balance check; the next 10-K's comparative
+  is correct, and the real builder prefers the latest-filed value.
+(Demo submissions are built by core.validation.templates; see core/demo.py.)
 """
 
 from __future__ import annotations
 
-import io
 import random
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from core.sec.fiscal import parse_fiscal_year_end
 
-HISTORY = ["FY2021", "FY2022", "FY2023", "FY2024"]
-FORECAST = ["FY2025E", "FY2026E", "FY2027E", "FY2028E", "FY2029E"]
-PERIODS = HISTORY + FORECAST
-FIRST_COL = 1  # column B holds the first period; column A the labels
+ANCHOR_YEAR = 2024  # the profiles' revenue is this fiscal year's (USD millions)
+FILINGS = 6         # annual filings per file: enough for a five-year package and its predecessors
+RESTATED = {"KO": 150}           # ticker -> revenue gross-up (USD m) in the latest filing's comparatives
+MISTAGGED = {"TSLA": 2}          # ticker -> how many years before the latest filing the bad 10-K is
 
-# Revenue in USD millions (latest fiscal year, rounded) and a share price for targets.
-COMPANY_SCALE = {
-    "TSLA": (97_700, 250.0), "COST": (254_000, 900.0), "SHOP": (8_900, 110.0), "UBER": (44_000, 75.0),
-    "ABNB": (11_100, 140.0), "DE": (51_700, 420.0), "GE": (38_700, 200.0), "KO": (47_000, 65.0),
-    "BUD": (59_400, 62.0), "GSBD": (430, 13.0),
+
+@dataclass(frozen=True)
+class Profile:
+    revenue: float                # FY2024 revenue, USD millions
+    growth: float                 # mean annual growth
+    cogs: float                   # ratios to revenue ...
+    sga: float
+    rnd: float = 0.0
+    tax: float = 0.21             # ... of pre-tax income
+    nci: float = 0.0              # share of consolidated profit that belongs to minorities
+    payout: float = 0.3           # dividends and buybacks, share of net income
+    capex: float = 0.04
+    da: float = 0.03
+    sbc: float = 0.005
+    receivables: float = 0.08
+    inventory: float = 0.0
+    payables: float = 0.1
+    debt: float = 0.3
+    restricted: float = 0.0       # restricted cash (ending cash then includes it)
+    goodwill: float = 0.05
+    equity: float = 0.4
+    redeemable: float = 0.0       # redeemable (temporary) equity
+    shares: float = 1_000.0       # diluted shares, millions
+    form: str = "10-K"
+    filing_lag: tuple[int, int] = (28, 58)  # days from year end to filing
+
+
+PROFILES = {
+    "TSLA": Profile(97_690, 0.12, 0.82, 0.055, 0.046, tax=0.15, nci=0.01, payout=0.0, capex=0.10, da=0.055,
+                    sbc=0.02, receivables=0.04, inventory=0.13, payables=0.13, debt=0.08, goodwill=0.003,
+                    equity=0.7, redeemable=0.0007, shares=3_500),
+    "COST": Profile(254_453, 0.07, 0.874, 0.09, tax=0.25, payout=0.35, capex=0.018, da=0.01, sbc=0.004,
+                    receivables=0.012, inventory=0.073, payables=0.078, debt=0.023, goodwill=0.0, equity=0.09,
+                    shares=444),
+    "SHOP": Profile(8_880, 0.24, 0.49, 0.25, 0.15, tax=0.1, payout=0.0, capex=0.004, da=0.005, sbc=0.05,
+                    receivables=0.05, payables=0.03, debt=0.13, goodwill=0.05, equity=1.3, shares=1_300),
+    "UBER": Profile(43_978, 0.16, 0.60, 0.25, 0.07, tax=0.1, nci=0.02, payout=0.1, capex=0.006, da=0.02,
+                    sbc=0.04, receivables=0.09, payables=0.02, debt=0.21, restricted=0.11, goodwill=0.18,
+                    equity=0.4, shares=2_150),
+    "ABNB": Profile(11_102, 0.11, 0.17, 0.55, 0.17, tax=0.18, payout=0.7, capex=0.003, da=0.004, sbc=0.13,
+                    receivables=0.03, payables=0.02, debt=0.18, restricted=0.5, goodwill=0.07, equity=0.75,
+                    shares=650),
+    "DE": Profile(51_716, 0.03, 0.62, 0.12, 0.04, tax=0.22, nci=0.001, payout=0.6, capex=0.07, da=0.04,
+                  receivables=0.12, inventory=0.14, payables=0.17, debt=1.2, goodwill=0.08, equity=0.45,
+                  shares=276, filing_lag=(40, 55)),
+    "GE": Profile(38_702, 0.09, 0.64, 0.14, 0.04, tax=0.17, nci=0.01, payout=0.5, capex=0.03, da=0.03,
+                  receivables=0.23, inventory=0.25, payables=0.22, debt=0.5, goodwill=0.22, equity=0.5,
+                  shares=1_090),
+    "KO": Profile(47_061, 0.05, 0.39, 0.30, tax=0.19, nci=0.01, payout=0.75, capex=0.045, da=0.025,
+                  sbc=0.005, receivables=0.08, inventory=0.09, payables=0.12, debt=0.9, goodwill=0.38,
+                  equity=0.55, shares=4_320),
+    "BUD": Profile(59_768, 0.03, 0.45, 0.20, 0.10, tax=0.26, nci=0.12, payout=0.3, capex=0.08, da=0.09,
+                   receivables=0.08, inventory=0.08, payables=0.40, debt=1.2, goodwill=1.9, equity=1.5,
+                   shares=2_020, form="20-F", filing_lag=(70, 88)),
+    "GSBD": Profile(434, 0.03, 0.0, 0.0, form="10-K", shares=117, filing_lag=(50, 62)),
 }
 
-EQUITY = "Shareholders' Equity"
-IS_ROWS = ["Revenue", "Cost of revenue", "Gross profit", "Operating expenses", "Operating income",
-           "Interest expense", "Pretax income", "Income tax", "Net Income"]
-BS_ROWS = ["Cash and Cash Equivalents", "Accounts receivable", "Inventory", "PP&E, net", "Total Assets",
-           "Accounts payable", "Debt", "Total Liabilities", "Shareholders' Equity",
-           "Total Liabilities and Shareholders' Equity"]
-CF_ROWS = ["Net Income", "Depreciation & amortization", "Change in working capital",
-           "Cash from operations", "Capital expenditures", "Net change in debt", "Net change in cash",
-           "Beginning cash", "Ending Cash"]
+LABELS = {  # the EDGAR label of each concept used below (description left short)
+    "Revenues": "Revenues", "Revenue": "Revenue", "CostOfRevenue": "Cost of Revenue", "CostOfSales": "Cost of sales",
+    "GrossProfit": "Gross Profit", "NetIncomeLoss": "Net Income (Loss) Attributable to Parent",
+    "Assets": "Assets", "Liabilities": "Liabilities", "LiabilitiesAndStockholdersEquity": "Liabilities and Equity",
+}
 
 
-def _cell(row_index: int, period_index: int) -> str:
-    """A1 address of a line (0-based below the header row 1) in a period's column."""
-    return f"{xl_col_to_name(FIRST_COL + period_index)}{row_index + 2}"
+def fiscal_year_end_date(fiscal_year_end: str, year: int) -> date:
+    """The period end of fiscal `year`: the nominal date, or for a 52/53-week year the
+    weekday nearest it (COST: the Sunday nearest 31 August)."""
+    fye = parse_fiscal_year_end(fiscal_year_end)
+    nominal = fye.nominal(year)
+    if fye.weekday is None:
+        return nominal
+    ahead = (fye.weekday - nominal.weekday()) % 7
+    return nominal + timedelta(days=ahead if ahead <= 3 else ahead - 7)
 
 
-@dataclass
-class Model:
-    values: dict[str, dict[str, list[float]]]  # sheet -> line -> one value per period
-    formulas: dict[str, dict[str, list[str | None]]]
+def filed_on(ticker: str, fiscal_year_end: str, year: int, rng: random.Random) -> date:
+    lo, hi = PROFILES[ticker].filing_lag
+    return fiscal_year_end_date(fiscal_year_end, year) + timedelta(days=rng.randint(lo, hi))
 
 
-def build_model(ticker: str, rng: random.Random) -> Model:
-    """Three statements that tie every year; forecast cells carry the formulas that
-    reproduce their values."""
-    revenue0, _ = COMPANY_SCALE.get(ticker, (5_000, 50.0))
-    revenue0 *= 0.8
-    g = [rng.uniform(-0.02, 0.18) for _ in PERIODS]
-    cr, opr, ar, inv, ap, dep, capr = (rng.uniform(0.45, 0.7), rng.uniform(0.1, 0.2), rng.uniform(0.05, 0.12),
-                                       rng.uniform(0.03, 0.1), rng.uniform(0.06, 0.12), 0.1, rng.uniform(0.04, 0.08))
-    IS = {k: [] for k in IS_ROWS}
-    BS = {k: [] for k in BS_ROWS}
-    CF = {k: [] for k in CF_ROWS}
-    fIS = {k: [] for k in IS_ROWS}
-    fBS = {k: [] for k in BS_ROWS}
-    fCF = {k: [] for k in CF_ROWS}
-    r = {name: i for i, name in enumerate(IS_ROWS)}
-    b = {name: i for i, name in enumerate(BS_ROWS)}
-    c = {name: i for i, name in enumerate(CF_ROWS)}
-    for p, period in enumerate(PERIODS):
-        fc = period in FORECAST
-        col = lambda row, sheet=None, q=p: (f"'{sheet}'!" if sheet else "") + _cell(row, q)  # noqa: E731
-        prev = lambda row, sheet=None: col(row, sheet, p - 1)  # noqa: E731
+def latest_filed_year(ticker: str, fiscal_year_end: str, today: date, *, stale: bool = False) -> int:
+    """The newest fiscal year whose annual filing is surely out by `today` (filings
+    come at most the profile's longest lag after the year end). With `stale`, also
+    one that ended over 15 months ago, as a company nobody has rebuilt since."""
+    from core.packages import is_stale
 
-        def put(table, ftable, line, value, formula):
-            table[line].append(round(value, 1))
-            ftable[line].append(formula if fc else None)
-
-        rev = revenue0 if p == 0 else IS["Revenue"][-1] * (1 + g[p])
-        put(IS, fIS, "Revenue", rev, f"={prev(r['Revenue'])}*(1+{g[p]:.4f})")
-        put(IS, fIS, "Cost of revenue", rev * cr, f"={col(r['Revenue'])}*{cr:.4f}")
-        gp = IS["Revenue"][-1] - IS["Cost of revenue"][-1]
-        put(IS, fIS, "Gross profit", gp, f"={col(r['Revenue'])}-{col(r['Cost of revenue'])}")
-        put(IS, fIS, "Operating expenses", rev * opr, f"={col(r['Revenue'])}*{opr:.4f}")
-        oi = IS["Gross profit"][-1] - IS["Operating expenses"][-1]
-        put(IS, fIS, "Operating income", oi, f"={col(r['Gross profit'])}-{col(r['Operating expenses'])}")
-        debt_prev = BS["Debt"][-1] if p else rev * 0.3
-        put(IS, fIS, "Interest expense", debt_prev * 0.05, f"={prev(b['Debt'], 'Balance Sheet')}*0.05" if p else None)
-        pti = IS["Operating income"][-1] - IS["Interest expense"][-1]
-        put(IS, fIS, "Pretax income", pti, f"={col(r['Operating income'])}-{col(r['Interest expense'])}")
-        put(IS, fIS, "Income tax", IS["Pretax income"][-1] * 0.21, f"={col(r['Pretax income'])}*0.21")
-        ni = IS["Pretax income"][-1] - IS["Income tax"][-1]
-        put(IS, fIS, "Net Income", ni, f"={col(r['Pretax income'])}-{col(r['Income tax'])}")
-        ni = IS["Net Income"][-1]
-
-        ar_v, inv_v, ap_v = rev * ar, rev * inv, rev * ap
-        if p == 0:
-            ppe, debt, beg_cash = rev * 0.5, rev * 0.3, rev * 0.1
-            da, wc, capex, ddebt = 0.0, 0.0, 0.0, 0.0
-            cash = beg_cash
-            equity = cash + ar_v + inv_v + ppe - ap_v - debt
-        else:
-            da = BS["PP&E, net"][-1] * dep
-            wc = -((ar_v + inv_v - ap_v) - (BS["Accounts receivable"][-1] + BS["Inventory"][-1]
-                                            - BS["Accounts payable"][-1]))
-            capex = -rev * capr
-            ddebt = -BS["Debt"][-1] * 0.1
-            beg_cash = CF["Ending Cash"][-1]
-            cash = beg_cash + ni + da + wc + capex + ddebt
-            ppe = BS["PP&E, net"][-1] - capex - da
-            debt = BS["Debt"][-1] + ddebt
-            equity = BS["Shareholders' Equity"][-1] + ni
-        cfo = ni + da + wc
-        put(CF, fCF, "Net Income", ni, f"={col(r['Net Income'], 'Income Statement')}")
-        put(CF, fCF, "Depreciation & amortization", da, f"={prev(b['PP&E, net'], 'Balance Sheet')}*{dep}")
-        put(CF, fCF, "Change in working capital", wc,
-            "=-(({0}+{1}-{2})-({3}+{4}-{5}))".format(
-                col(b["Accounts receivable"], "Balance Sheet"), col(b["Inventory"], "Balance Sheet"),
-                col(b["Accounts payable"], "Balance Sheet"), prev(b["Accounts receivable"], "Balance Sheet"),
-                prev(b["Inventory"], "Balance Sheet"), prev(b["Accounts payable"], "Balance Sheet")))
-        put(CF, fCF, "Cash from operations", cfo,
-            f"={col(c['Net Income'])}+{col(c['Depreciation & amortization'])}+{col(c['Change in working capital'])}")
-        put(CF, fCF, "Capital expenditures", capex, f"=-{col(r['Revenue'], 'Income Statement')}*{capr:.4f}")
-        put(CF, fCF, "Net change in debt", ddebt, f"=-{prev(b['Debt'], 'Balance Sheet')}*0.1")
-        put(CF, fCF, "Net change in cash", cfo + capex + ddebt,
-            f"={col(c['Cash from operations'])}+{col(c['Capital expenditures'])}+{col(c['Net change in debt'])}")
-        put(CF, fCF, "Beginning cash", beg_cash, f"={prev(c['Ending Cash'])}")
-        put(CF, fCF, "Ending Cash", cash, f"={col(c['Beginning cash'])}+{col(c['Net change in cash'])}")
-
-        put(BS, fBS, "Cash and Cash Equivalents", cash, f"={col(c['Ending Cash'], 'Cash Flow')}")
-        put(BS, fBS, "Accounts receivable", ar_v, f"={col(r['Revenue'], 'Income Statement')}*{ar:.4f}")
-        put(BS, fBS, "Inventory", inv_v, f"={col(r['Revenue'], 'Income Statement')}*{inv:.4f}")
-        put(BS, fBS, "PP&E, net", ppe,
-            f"={prev(b['PP&E, net'])}-{col(c['Capital expenditures'], 'Cash Flow')}"
-            f"-{col(c['Depreciation & amortization'], 'Cash Flow')}")
-        put(BS, fBS, "Total Assets", cash + ar_v + inv_v + ppe, f"=SUM({col(0)}:{col(3)})")
-        put(BS, fBS, "Accounts payable", ap_v, f"={col(r['Revenue'], 'Income Statement')}*{ap:.4f}")
-        put(BS, fBS, "Debt", debt, f"={prev(b['Debt'])}+{col(c['Net change in debt'], 'Cash Flow')}")
-        put(BS, fBS, "Total Liabilities", ap_v + debt, f"={col(b['Accounts payable'])}+{col(b['Debt'])}")
-        put(BS, fBS, "Shareholders' Equity", equity,
-            f"={prev(b[EQUITY])}+{col(r['Net Income'], 'Income Statement')}")
-        put(BS, fBS, "Total Liabilities and Shareholders' Equity", ap_v + debt + equity,
-            f"={col(b['Total Liabilities'])}+{col(b[EQUITY])}")
-    return Model(values={"Income Statement": IS, "Balance Sheet": BS, "Cash Flow": CF},
-                 formulas={"Income Statement": fIS, "Balance Sheet": fBS, "Cash Flow": fCF})
+    year = today.year
+    while True:
+        end = fiscal_year_end_date(fiscal_year_end, year)
+        if end + timedelta(days=PROFILES[ticker].filing_lag[1]) < today and (not stale or is_stale(end, today)):
+            return year
+        year -= 1
 
 
-def build_package(*, ticker: str, company_name: str, version: int, as_of: str,
-                  rng: random.Random) -> tuple[bytes, list[str], dict]:
-    """A small company package: a cover sheet and four historical years of statements
-    ending the fiscal year before `as_of`. Returns (xlsx bytes, fiscal years, figures as
-    {sheet: {line: {year: value}}}, the shape core.packages compares versions with)."""
-    model = build_model(ticker, rng)
-    last = int(as_of[:4]) - 1
-    years = [f"FY{y}" for y in range(last - len(HISTORY) + 1, last + 1)]
-    figures = {sheet: {line: dict(zip(years, values[: len(years)])) for line, values in lines.items()}
-               for sheet, lines in model.values.items()}
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    # A fixed creation time keeps the file (and its SHA-256) the same for the same seed.
-    wb.set_properties({"created": datetime.fromisoformat(as_of).replace(tzinfo=timezone.utc)})
-    bold = wb.add_format({"bold": True})
-    cover = wb.add_worksheet("Cover")
-    for i, (k, v) in enumerate([("Company", company_name), ("Ticker", ticker), ("Version", version),
-                                ("Data as of", as_of), ("Note", "figures in USD millions unless stated")]):
-        cover.write(i, 0, k, bold)
-        cover.write(i, 1, v)
-    for name, rows in (("Income Statement", IS_ROWS), ("Balance Sheet", BS_ROWS), ("Cash Flow", CF_ROWS)):
-        ws = wb.add_worksheet(name)
-        for j, label in enumerate(years):
-            ws.write(0, FIRST_COL + j, label, bold)
-        for i, line in enumerate(rows):
-            ws.write(i + 1, 0, line)
-            for j, year in enumerate(years):
-                ws.write_number(i + 1, FIRST_COL + j, figures[name][line][year])
-        ws.set_column(0, 0, 42)
-    wb.close()
-    return buffer.getvalue(), years, figures
+# --- the model: integer USD millions, so every total is an exact sum ------------
+
+
+def _revenues(p: Profile, years: list[int], rng: random.Random) -> dict[int, int]:
+    growth = {y: rng.gauss(p.growth, 0.03) for y in years}
+    rev = {ANCHOR_YEAR: p.revenue * rng.uniform(0.98, 1.02)}
+    for y in range(ANCHOR_YEAR - 1, years[0] - 1, -1):
+        rev[y] = rev[y + 1] / (1 + growth.get(y + 1, p.growth))
+    for y in range(ANCHOR_YEAR + 1, years[-1] + 1):
+        rev[y] = rev[y - 1] * (1 + growth[y])
+    return {y: round(rev[y]) for y in years}
+
+
+def _operating_model(p: Profile, years: list[int], rng: random.Random) -> dict[int, dict[str, float]]:
+    """Balances for every year in `years`, flows for all but the first (the opening balance)."""
+    rev = _revenues(p, years, rng)
+    r0 = rev[years[0]]
+
+    def ratio(x: float, noise: float = 0.04) -> float:
+        return x * rng.uniform(1 - noise, 1 + noise)
+
+    bal = dict(cash_total=round(r0 * 0.12), receivables=round(r0 * p.receivables),
+               inventory=round(r0 * p.inventory), payables=round(r0 * p.payables), ppe=round(r0 * ratio(0.35)),
+               goodwill=round(r0 * p.goodwill), debt=round(r0 * p.debt), parent_equity=round(r0 * p.equity),
+               nci_equity=round(r0 * p.equity * p.nci * 2), redeemable=round(r0 * p.redeemable))
+    out = {years[0]: _close_balance(p, dict(bal), r0)}
+    for y in years[1:]:
+        r = rev[y]
+        cogs = round(r * ratio(p.cogs, 0.01))
+        rnd, sga = round(r * ratio(p.rnd)), round(r * ratio(p.sga))
+        op_income = r - cogs - rnd - sga
+        interest = round(bal["debt"] * 0.045)
+        other = round(r * rng.gauss(0.004, 0.003))
+        pretax = op_income - interest + other
+        tax = round(max(pretax, 0) * ratio(p.tax, 0.1))
+        consolidated = pretax - tax
+        ni_nci = round(consolidated * p.nci)
+        ni = consolidated - ni_nci
+        shares = p.shares * (rev[y] / p.revenue) ** 0.02
+        da, sbc = round(r * ratio(p.da)), round(r * ratio(p.sbc))
+        recv, inv, pay = round(r * ratio(p.receivables)), round(r * ratio(p.inventory)), round(r * ratio(p.payables))
+        d_nwc = (recv + inv - pay) - (bal["receivables"] + bal["inventory"] - bal["payables"])
+        other_op = round(r * rng.gauss(0, 0.006))
+        cfo = consolidated + da + sbc - d_nwc + other_op
+        capex = round(r * ratio(p.capex, 0.1))
+        acquisitions = round(r * 0.03) if rng.random() < 0.2 and p.goodwill else 0
+        other_inv = round(r * rng.gauss(0, 0.004))
+        cfi = -capex - acquisitions + other_inv
+        new_debt = round(bal["debt"] * rng.uniform(0.97, 1.03) + (r - rev[y - 1]) * p.debt)
+        payout = round(max(ni, 0) * ratio(p.payout, 0.15))
+        nci_div = round(max(ni_nci, 0) * 0.5)
+        fx = round(r * rng.gauss(0, 0.002))
+        cff = (new_debt - bal["debt"]) - payout - nci_div
+        floor = round(r * (0.05 + p.restricted))
+        cash_total = bal["cash_total"] + cfo + cfi + cff + fx
+        if cash_total < floor:  # borrow to keep a working cash balance
+            new_debt += floor - cash_total
+            cff += floor - cash_total
+            cash_total = floor
+        bal.update(cash_total=cash_total, receivables=recv, inventory=inv, payables=pay,
+                   ppe=max(bal["ppe"] + capex - da, round(r * 0.01)), goodwill=bal["goodwill"] + acquisitions,
+                   debt=new_debt, parent_equity=bal["parent_equity"] + ni + sbc - payout + fx,
+                   nci_equity=bal["nci_equity"] + ni_nci - nci_div)
+        row = _close_balance(p, dict(bal), r)
+        row.update(revenue=r, cogs=cogs, gross=r - cogs, rnd=rnd, sga=sga, opex=rnd + sga, op_income=op_income,
+                   interest=interest, pretax=pretax, tax=tax, consolidated=consolidated, ni_nci=ni_nci, ni=ni,
+                   eps_diluted=round(ni / shares, 2), eps_basic=round(ni / (shares * 0.99), 2),
+                   shares_diluted=round(shares * 1e6), da=da, sbc=sbc, cfo=cfo, capex=capex, cfi=cfi, cff=cff, fx=fx,
+                   net_change=cfo + cfi + cff + fx)
+        out[y] = row
+    return out
+
+
+def _close_balance(p: Profile, b: dict, r: int) -> dict:
+    """Split cash, add the lines not modelled (other assets and liabilities) and
+    make the balance sheet balance through other non-current assets."""
+    b["restricted_cash"] = round(r * p.restricted)
+    b["cash"] = b["cash_total"] - b["restricted_cash"]
+    b["other_current_assets"] = round(r * 0.04)
+    b["current_assets"] = b["cash_total"] + b["receivables"] + b["inventory"] + b["other_current_assets"]
+    b["current_liabilities"] = b["payables"] + round(r * 0.12)
+    other_ncl = round(r * 0.08)
+    b["total_equity"] = b["parent_equity"] + b["nci_equity"]
+    funding = b["current_liabilities"] + b["debt"] + other_ncl + b["redeemable"] + b["total_equity"]
+    plug = funding - (b["current_assets"] + b["ppe"] + b["goodwill"])
+    if plug < round(r * 0.03):  # keep other assets positive: the gap is other liabilities
+        other_ncl += round(r * 0.03) - plug
+        plug = round(r * 0.03)
+    b["liabilities"] = b["current_liabilities"] + b["debt"] + other_ncl
+    b["assets"] = b["current_assets"] + b["ppe"] + b["goodwill"] + plug
+    b["liabilities_and_equity"] = b["liabilities"] + b["redeemable"] + b["total_equity"]
+    return b
+
+
+def _bdc_model(p: Profile, years: list[int], rng: random.Random) -> dict[int, dict[str, float]]:
+    """An investment company: investment income on a leveraged loan book; net assets
+    roll forward with net income, distributions and share issuance."""
+    tii = _revenues(p, years, rng)
+    inv = round(tii[years[0]] / 0.12)
+    b = dict(investments=inv, cash=round(inv * 0.02), debt=round(inv * 0.55), other_liabilities=round(inv * 0.02),
+             net_assets=0, shares=p.shares * 0.96)
+    b["other_assets"] = round(inv * 0.015)
+    b["net_assets"] = b["investments"] + b["cash"] + b["other_assets"] - b["debt"] - b["other_liabilities"]
+
+    def balance(row: dict) -> dict:
+        row["assets"] = row["investments"] + row["cash"] + row["other_assets"]
+        row["liabilities"] = row["debt"] + row["other_liabilities"]
+        row["liabilities_and_equity"] = row["liabilities"] + row["net_assets"]
+        row["nav_per_share"] = round(row["net_assets"] / row["shares"], 2)
+        return row
+
+    out = {years[0]: balance(dict(b))}
+    for y in years[1:]:
+        income = tii[y]
+        interest = round(b["debt"] * rng.uniform(0.055, 0.065))
+        expenses = interest + round(income * rng.uniform(0.15, 0.18))
+        nii = income - expenses
+        realized = round(b["investments"] * rng.gauss(-0.01, 0.008))
+        unrealized = round(b["investments"] * rng.gauss(0.0, 0.012))
+        ni = nii + realized + unrealized
+        purchases = round(income / 0.12 - b["investments"] + b["investments"] * rng.uniform(-0.02, 0.03))
+        cfo = nii - purchases
+        issued = round(b["net_assets"] * rng.uniform(0.0, 0.03))
+        new_shares = b["shares"] * (1 + issued / max(b["net_assets"], 1))
+        distributions = round(nii * rng.uniform(0.93, 1.0))
+        new_debt = b["debt"] + purchases - issued + distributions - nii + round(income * rng.gauss(0, 0.02))
+        new_debt += max(0, 20 - (b["cash"] + nii - purchases + new_debt - b["debt"] + issued - distributions))
+        cff = (new_debt - b["debt"]) + issued - distributions
+        b.update(investments=b["investments"] + purchases + realized + unrealized, cash=b["cash"] + cfo + cff,
+                 debt=new_debt, net_assets=b["net_assets"] + ni - distributions + issued)
+        avg_shares = (b["shares"] + new_shares) / 2
+        b["shares"] = new_shares
+        row = balance(dict(b))
+        row.update(tii=income, interest=interest, expenses=expenses, nii=nii, realized=realized,
+                   unrealized=unrealized, ni=ni, nii_per_share=round(nii / avg_shares, 2),
+                   eps_basic=round(ni / avg_shares, 2), cfo=cfo, cff=cff, net_change=cfo + cff)
+        out[y] = row
+    return out
+
+
+# --- concepts: which model figure each reported concept carries -----------------
+
+_US_FLOWS = [
+    ("Revenues", "revenue"), ("CostOfRevenue", "cogs"), ("GrossProfit", "gross"),
+    ("ResearchAndDevelopmentExpense", "rnd"), ("SellingGeneralAndAdministrativeExpense", "sga"),
+    ("OperatingExpenses", "opex"), ("OperatingIncomeLoss", "op_income"), ("InterestExpense", "interest"),
+    ("IncomeLossFromContinuingOperationsBeforeIncomeTaxesExtraordinaryItemsNoncontrollingInterest", "pretax"),
+    ("IncomeTaxExpenseBenefit", "tax"), ("ProfitLoss", "consolidated"),
+    ("NetIncomeLossAttributableToNoncontrollingInterest", "ni_nci"), ("NetIncomeLoss", "ni"),
+    ("EarningsPerShareBasic", "eps_basic"), ("EarningsPerShareDiluted", "eps_diluted"),
+    ("WeightedAverageNumberOfDilutedSharesOutstanding", "shares_diluted"),
+    ("DepreciationDepletionAndAmortization", "da"), ("ShareBasedCompensation", "sbc"),
+    ("NetCashProvidedByUsedInOperatingActivities", "cfo"), ("PaymentsToAcquirePropertyPlantAndEquipment", "capex"),
+    ("NetCashProvidedByUsedInInvestingActivities", "cfi"), ("NetCashProvidedByUsedInFinancingActivities", "cff"),
+    ("EffectOfExchangeRateOnCashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents", "fx"),
+    ("CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsPeriodIncreaseDecreaseIncludingExchangeRateEffect",
+     "net_change"),
+]
+_US_BALANCES = [
+    ("CashAndCashEquivalentsAtCarryingValue", "cash"), ("RestrictedCashCurrent", "restricted_cash"),
+    ("AccountsReceivableNetCurrent", "receivables"), ("InventoryNet", "inventory"), ("AssetsCurrent", "current_assets"),
+    ("PropertyPlantAndEquipmentNet", "ppe"), ("Goodwill", "goodwill"), ("Assets", "assets"),
+    ("AccountsPayableCurrent", "payables"), ("LiabilitiesCurrent", "current_liabilities"),
+    ("LongTermDebtNoncurrent", "debt"), ("Liabilities", "liabilities"),
+    ("RedeemableNoncontrollingInterestEquityCarryingAmount", "redeemable"), ("StockholdersEquity", "parent_equity"),
+    ("MinorityInterest", "nci_equity"),
+    ("StockholdersEquityIncludingPortionAttributableToNoncontrollingInterest", "total_equity"),
+    ("LiabilitiesAndStockholdersEquity", "liabilities_and_equity"),
+    ("CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents", "cash_total"),
+]
+_IFRS_FLOWS = [
+    # For the 20-F, the model's "rnd" share of revenue stands for distribution costs.
+    ("Revenue", "revenue"), ("CostOfSales", "cogs"), ("GrossProfit", "gross"), ("DistributionCosts", "rnd"),
+    ("AdministrativeExpense", "sga"), ("ProfitLossFromOperatingActivities", "op_income"),
+    ("FinanceCosts", "interest"), ("ProfitLossBeforeTax", "pretax"), ("IncomeTaxExpenseContinuingOperations", "tax"),
+    ("ProfitLoss", "consolidated"), ("ProfitLossAttributableToNoncontrollingInterests", "ni_nci"),
+    ("ProfitLossAttributableToOwnersOfParent", "ni"), ("BasicEarningsLossPerShare", "eps_basic"),
+    ("DilutedEarningsLossPerShare", "eps_diluted"), ("DepreciationAndAmortisationExpense", "da"),
+    ("CashFlowsFromUsedInOperatingActivities", "cfo"),
+    ("PurchaseOfPropertyPlantAndEquipmentClassifiedAsInvestingActivities", "capex"),
+    ("CashFlowsFromUsedInInvestingActivities", "cfi"), ("CashFlowsFromUsedInFinancingActivities", "cff"),
+    ("EffectOfExchangeRateChangesOnCashAndCashEquivalents", "fx"),
+    ("IncreaseDecreaseInCashAndCashEquivalents", "net_change"),
+]
+_IFRS_BALANCES = [
+    ("CashAndCashEquivalents", "cash"), ("TradeAndOtherCurrentReceivables", "receivables"),
+    ("Inventories", "inventory"), ("CurrentAssets", "current_assets"), ("PropertyPlantAndEquipment", "ppe"),
+    ("Goodwill", "goodwill"), ("NoncurrentAssets", "noncurrent_assets"), ("Assets", "assets"),
+    ("CurrentLiabilities", "current_liabilities"), ("NoncurrentLiabilities", "noncurrent_liabilities"),
+    ("Liabilities", "liabilities"), ("EquityAttributableToOwnersOfParent", "parent_equity"),
+    ("NoncontrollingInterests", "nci_equity"), ("Equity", "total_equity"),
+    ("EquityAndLiabilities", "liabilities_and_equity"),
+]
+_BDC_FLOWS = [
+    ("GrossInvestmentIncomeOperating", "tii"), ("InterestExpense", "interest"), ("OperatingExpenses", "expenses"),
+    ("NetInvestmentIncome", "nii"), ("RealizedInvestmentGainsLosses", "realized"),
+    ("UnrealizedGainLossOnInvestments", "unrealized"), ("NetIncomeLoss", "ni"),
+    ("InvestmentCompanyInvestmentIncomeLossPerShare", "nii_per_share"), ("EarningsPerShareBasic", "eps_basic"),
+    ("NetCashProvidedByUsedInOperatingActivities", "cfo"), ("NetCashProvidedByUsedInFinancingActivities", "cff"),
+    ("CashAndCashEquivalentsPeriodIncreaseDecrease", "net_change"),
+]
+_BDC_BALANCES = [
+    ("InvestmentOwnedAtFairValue", "investments"), ("CashAndCashEquivalentsAtCarryingValue", "cash"),
+    ("Assets", "assets"), ("LongTermDebt", "debt"), ("Liabilities", "liabilities"), ("AssetsNet", "net_assets"),
+    ("LiabilitiesAndStockholdersEquity", "liabilities_and_equity"), ("NetAssetValuePerShare", "nav_per_share"),
+]
+PER_SHARE = {"eps_basic", "eps_diluted", "nii_per_share", "nav_per_share"}
+
+
+def _concepts(ticker: str, p: Profile) -> tuple[str, list, list]:
+    if ticker == "GSBD":
+        return "us-gaap", _BDC_FLOWS, _BDC_BALANCES
+    if p.form == "20-F":
+        return "ifrs-full", _IFRS_FLOWS, _IFRS_BALANCES
+    skip = set()
+    if not p.rnd:
+        skip.add("rnd")
+    if not p.inventory:
+        skip.add("inventory")
+    if not p.nci:
+        skip |= {"consolidated", "ni_nci", "nci_equity", "total_equity"}
+    if not p.redeemable:
+        skip.add("redeemable")
+    if not p.restricted:
+        # Ending cash is then plain cash: CashAndCashEquivalentsAtCarryingValue serves both.
+        skip |= {"restricted_cash", "cash_total"}
+    flows = [(c, k) for c, k in _US_FLOWS if k not in skip]
+    if not p.restricted:
+        flows = [(c, k) if k != "net_change" else ("CashAndCashEquivalentsPeriodIncreaseDecrease", k)
+                 for c, k in flows]
+        flows = [(c, k) if k != "fx" else ("EffectOfExchangeRateOnCashAndCashEquivalents", k) for c, k in flows]
+    return "us-gaap", flows, [(c, k) for c, k in _US_BALANCES if k not in skip]
+
+
+def companyfacts_for(ticker: str, company, rng: random.Random, *, last_year: int,
+                     filings: int = FILINGS) -> dict:
+    """A companyfacts document for `company` (anything with company_name, sec_cik,
+    fiscal_year_end) with annual filings for fiscal years last_year-filings+1 ..
+    last_year. The numbers are generated; see the module docstring."""
+    p = PROFILES[ticker]
+    first = last_year - filings + 1
+    model_years = list(range(first - 3, last_year + 1))
+    model = (_bdc_model if ticker == "GSBD" else _operating_model)(p, model_years, rng)
+    if ticker != "GSBD" and p.form == "20-F":
+        for row in model.values():
+            row["noncurrent_assets"] = row["assets"] - row["current_assets"]
+            row["noncurrent_liabilities"] = row["liabilities"] - row["current_liabilities"]
+    taxonomy, flows, balances = _concepts(ticker, p)
+    fye = company.fiscal_year_end
+    cik = int(company.sec_cik)
+    calendar_year = fye.strip().lower() == "december 31"
+    end = {y: fiscal_year_end_date(fye, y) for y in model_years}
+    per_share_unit = "USD/shares"
+    facts: dict[str, dict] = {}
+    dei: dict[str, dict] = {}
+
+    def add(tax: dict, concept: str, unit: str, row: dict) -> None:
+        body = tax.setdefault(concept, {"label": LABELS.get(concept, concept), "description": "", "units": {}})
+        body["units"].setdefault(unit, []).append(row)
+
+    seq = rng.randint(3, 40)
+    for fy in range(first, last_year + 1):
+        filed = filed_on(ticker, fye, fy, rng)
+        seq += rng.randint(5, 60)
+        accn = f"{cik:010d}-{filed.year % 100:02d}-{seq:06d}"
+        base = {"accn": accn, "fy": fy, "fp": "FY", "form": p.form, "filed": filed.isoformat()}
+        latest_filing = fy == last_year
+        for y in (fy - 2, fy - 1, fy):
+            figures = dict(model[y])
+            if ticker in RESTATED and latest_filing and y in (fy - 2, fy - 1):
+                figures["revenue"] += RESTATED[ticker]
+                figures["cogs"] += RESTATED[ticker]
+            for concept, key in flows:
+                if key not in figures:
+                    continue
+                unit = per_share_unit if key in PER_SHARE else "shares" if key == "shares_diluted" else "USD"
+                val = figures[key] if unit != "USD" else int(figures[key]) * 1_000_000
+                row = {"start": (end[y - 1] + timedelta(days=1)).isoformat(), "end": end[y].isoformat(), "val": val,
+                       **base}
+                if y == fy and calendar_year:  # EDGAR frames one fact per calendar period
+                    row["frame"] = f"CY{y}"
+                add(facts, concept, unit, row)
+            if y == fy - 2:
+                continue  # two years of balances per filing
+            mistag = ticker in MISTAGGED and fy == last_year - MISTAGGED[ticker] and y == fy
+            for concept, key in balances:
+                if key not in figures:
+                    continue
+                unit = per_share_unit if key in PER_SHARE else "USD"
+                value = figures[key]
+                if mistag and key == "liabilities":
+                    value -= round(figures["liabilities"] * 0.04)  # operating lease liabilities left out
+                val = value if unit != "USD" else int(value) * 1_000_000
+                row = {"end": end[y].isoformat(), "val": val, **base}
+                if y == fy and calendar_year:
+                    row["frame"] = f"CY{y}Q4I"
+                add(facts, concept, unit, row)
+        shares_out = round(p.shares * 0.99 * 1e6 * (1 + 0.002 * (fy - ANCHOR_YEAR)))
+        add(dei, "EntityCommonStockSharesOutstanding", "shares",
+            {"end": (filed - timedelta(days=rng.randint(5, 20))).isoformat(), "val": shares_out, **base})
+    return {"cik": cik, "entityName": company.company_name, "facts": {taxonomy: facts, "dei": dei}}
+
+
+def filed_through(doc: dict, fiscal_year: int) -> dict:
+    """The document as it stood once the annual filing for `fiscal_year` was in: every
+    fact from filings for that year or earlier."""
+    facts = {}
+    for taxonomy, concepts in doc["facts"].items():
+        kept = {}
+        for concept, body in concepts.items():
+            units = {unit: [r for r in rows if r["fy"] <= fiscal_year] for unit, rows in body["units"].items()}
+            units = {unit: rows for unit, rows in units.items() if rows}
+            if units:
+                kept[concept] = {**body, "units": units}
+        facts[taxonomy] = kept
+    return {**doc, "facts": facts}

@@ -9,13 +9,24 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core import demo
+import hashlib
+import io
+import json
+import random
+from types import SimpleNamespace
+
+from openpyxl import load_workbook
+
+from core import demo, packages
+from core.companies import CURATED
 from core.db import Base, session_scope
+from core.demo_files import companyfacts_for, filed_through, fiscal_year_end_date
 from core.errors import Forbidden
 from core.models import (
-    LearningFeedback, LearningLeaderboard, LearningProgress, LearningSubmission, LearningTelemetry, StaffUser,
-    Student,
+    LearningCompany, LearningFeedback, LearningLeaderboard, LearningPackage, LearningProgress, LearningSubmission,
+    LearningTelemetry, StaffUser, Student,
 )
+from core.sec import build_statements, load_companyfacts, validate
 from core.storage import storage_for
 from tests.support import truncate_all
 
@@ -23,10 +34,6 @@ TODAY = date(2026, 11, 20)
 N = 30
 # Filled only by `ngi telemetry import` (idempotency keys of imported events).
 NOT_DEMO_TABLES = {"learning_telemetry_keys"}
-# core.rollup.refresh_submissions reads validator_errors as a report ({checks: [...]}),
-# but core.submissions stores the report's flat error list ([{check, sheet, ...}]), as
-# the demo does; until the two agree, this rollup stays empty. See the xfail below.
-ROLLUP_CONTRACT_GAP = {"learning_check_failures"}
 
 
 def _seed(engine, tmp_path, seed=7, students=N):
@@ -35,7 +42,7 @@ def _seed(engine, tmp_path, seed=7, students=N):
 
 
 def _snapshot(engine) -> dict:
-    """Rows that must repeat. Not file hashes: XlsxWriter stamps each file's creation time."""
+    """Rows that must repeat. Not file hashes: workbooks stamp their creation time."""
     with session_scope(engine) as session:
         return dict(
             students=session.execute(select(Student.email, Student.full_name, Student.cohort)
@@ -53,6 +60,11 @@ def _snapshot(engine) -> dict:
             events=session.execute(select(LearningTelemetry.event_type, func.count())
                                    .group_by(LearningTelemetry.event_type)
                                    .order_by(LearningTelemetry.event_type)).all(),
+            packages=session.execute(
+                select(LearningCompany.ticker, LearningPackage.version, LearningPackage.package_date,
+                       LearningPackage.validation_status, LearningPackage.is_current, LearningPackage.data_sources)
+                .join(LearningCompany, LearningCompany.id == LearningPackage.company_id)
+                .order_by(LearningCompany.ticker, LearningPackage.version)).all(),
         )
 
 
@@ -66,6 +78,7 @@ def test_same_seed_same_cohort_and_another_seed_differs(engine, tmp_path):
     _seed(engine, tmp_path, seed=8)
     other = _snapshot(engine)
     assert other["students"] != first["students"] and other["submissions"] != first["submissions"]
+    assert other["packages"] != first["packages"]  # generated figures follow the seed
 
 
 def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
@@ -73,7 +86,7 @@ def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
     assert summary.students == N and summary.leaderboard > 0 and summary.feedback > 0
     with session_scope(engine) as session:
         for table in Base.metadata.sorted_tables:
-            if table.name not in NOT_DEMO_TABLES | ROLLUP_CONTRACT_GAP:
+            if table.name not in NOT_DEMO_TABLES:
                 assert session.scalar(select(func.count()).select_from(table)), f"{table.name} is empty"
 
         subs = list(session.scalars(select(LearningSubmission)))
@@ -127,8 +140,6 @@ def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
     assert hashlib.sha256(stored.read_bytes(sample.file_path)).hexdigest() == sample.file_hash
 
 
-@pytest.mark.xfail(strict=True, reason="rollup expects validator_errors as {checks: [...]}; submissions store "
-                   "a flat list (core.validation.report.Report.errors)")
 def test_failed_checks_rollup_is_filled_from_failed_submissions(engine, tmp_path):
     from core.models import ValidatorCheckFailure
 
@@ -153,3 +164,82 @@ def test_cli_refuses_outside_demo_mode_and_removes_demo_accounts(engine, tmp_pat
         demo.seed_demo_cli(engine, students=3, seed=1)
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.is_demo.is_(True))) == 0
+
+
+def _company(ticker: str) -> SimpleNamespace:
+    return SimpleNamespace(**next(c for c in CURATED if c["ticker"] == ticker))
+
+
+@pytest.mark.parametrize("ticker", [c["ticker"] for c in CURATED])
+def test_generated_companyfacts_pass_the_real_checks_with_company_fiscal_years(ticker):
+    company = _company(ticker)
+    doc = companyfacts_for(ticker, company, random.Random(ticker), last_year=2025)
+    cf = load_companyfacts(json.dumps(doc).encode(), name=f"{ticker}.json")
+    st = build_statements(cf, ticker=ticker, fiscal_year_end=company.fiscal_year_end)
+    assert st.years == [2021, 2022, 2023, 2024, 2025]
+    assert all(st.period_ends[y] == fiscal_year_end_date(company.fiscal_year_end, y) for y in st.years)
+    assert (ticker, validate(st)) == (ticker, [])
+    expected = {"BUD": "ifrs-full", "GSBD": "investment-company"}.get(ticker, "us-gaap")
+    assert st.template.name == expected
+    # every year is in its own annual filing and again in the next one's comparatives
+    revenue = doc["facts"][cf.taxonomy("ifrs-full") and "ifrs-full" or "us-gaap"][
+        {"BUD": "Revenue", "GSBD": "GrossInvestmentIncomeOperating"}.get(ticker, "Revenues")]["units"]["USD"]
+    fy2023 = [r for r in revenue if r["end"] == st.period_ends[2023].isoformat()]
+    assert sorted(r["fy"] for r in fy2023) == [2023, 2024, 2025]
+    assert {r["form"] for r in fy2023} == {"20-F" if ticker == "BUD" else "10-K"}
+
+
+def test_52_53_week_years_end_on_the_sunday_nearest_the_nominal_date():
+    assert fiscal_year_end_date("Sunday nearest August 31", 2023) == date(2023, 9, 3)
+    assert fiscal_year_end_date("Sunday nearest August 31", 2025) == date(2025, 8, 31)
+    assert fiscal_year_end_date("Sunday nearest October 31", 2025) == date(2025, 11, 2)
+    assert fiscal_year_end_date("December 31", 2024) == date(2024, 12, 31)
+
+
+def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
+    _seed(engine, tmp_path, students=3)
+    stored = storage_for(str(tmp_path / "files7"))
+    with session_scope(engine) as session:
+        rows = session.execute(select(LearningCompany, LearningPackage)
+                               .join(LearningPackage, LearningPackage.company_id == LearningCompany.id)
+                               .order_by(LearningCompany.ticker, LearningPackage.version)).all()
+        admin = session.scalar(select(StaffUser.id).where(StaffUser.email == "admin@demo.ngi"))
+        by_ticker: dict[str, list] = {}
+        for company, pkg in rows:
+            by_ticker.setdefault(company.ticker, []).append(pkg)
+            content = stored.read_bytes(pkg.file_path)
+            assert hashlib.sha256(content).hexdigest() == pkg.file_hash
+            assert load_workbook(io.BytesIO(content), read_only=True).sheetnames == [
+                "Cover", "Income Statement", "Balance Sheet", "Cash Flow", "Revenue Drivers", "Sources", "Checks"]
+            last_year = int(pkg.data_sources["fiscal_years"][-1][2:])
+            assert pkg.package_date == fiscal_year_end_date(company.fiscal_year_end, last_year) < TODAY
+            assert "generated for the NGI demo" in pkg.data_sources["source_file"]
+            assert pkg.created_by == admin and pkg.created_at.date() <= TODAY
+        assert {t: len(v) for t, v in by_ticker.items()} == {t: n for t, n in demo.PACKAGE_VERSIONS.items() if n}
+        for ticker, versions in by_ticker.items():
+            assert sum(p.is_current for p in versions) == 1, ticker
+            assert [p.version for p in versions] == list(range(1, len(versions) + 1))
+            dates = [p.package_date for p in versions]
+            assert dates == sorted(dates) and len(set(dates)) == len(dates)  # each version adds a fiscal year
+
+        tsla = by_ticker["TSLA"]
+        assert [p.validation_status for p in tsla] == ["failed", "passed", "passed"] and not tsla[0].is_current
+        assert {e["check"] for e in tsla[0].validation_errors} == {"balance"}
+        assert packages.is_stale(by_ticker["GE"][-1].package_date, TODAY)
+        assert not any(packages.is_stale(v[-1].package_date, TODAY) for t, v in by_ticker.items() if t != "GE")
+        cost = by_ticker["COST"][-1]
+        assert cost.package_date == date(2026, 8, 30) and cost.package_date.weekday() == 6
+
+        # KO's latest 10-K restated the prior years' revenue: the version comparison shows it
+        ko_old, ko_new = by_ticker["KO"]
+        diff = packages.compare(session, old_id=ko_old.id, new_id=ko_new.id)
+        changed = {(r["line"], r["year"]) for r in diff if r["changed"] and r["old"] is not None and r["new"] is not None}
+        assert ("Revenue", "FY2024") in changed and ("Gross profit", "FY2024") not in changed
+
+
+def test_a_filing_cut_off_keeps_only_what_was_filed_by_then():
+    doc = companyfacts_for("KO", _company("KO"), random.Random(1), last_year=2025)
+    earlier = filed_through(doc, 2023)
+    rows = [r for body in earlier["facts"]["us-gaap"].values() for rs in body["units"].values() for r in rs]
+    assert rows and max(r["fy"] for r in rows) == 2023
+    assert max(r["end"] for r in rows) == "2023-12-31"
