@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core.db import Base
 from core.errors import NotFound
-from core.models import (
-    FeedbackFailure,
-    LearningFeedback,
-    LearningLeaderboard,
-    LearningProgress,
-    LearningSubmission,
-    LearningTelemetry,
-    Student,
-    ValidatorRun,
-)
+from core.models import FeedbackFailure, LearningSubmission, Student, ValidatorRun
 
-# Tables whose rows belong to one student, directly or through a submission. Counted
-# before the delete so the caller can say what went.
-_OWNED = [
-    ("learning_progress", LearningProgress, LearningProgress.user_id),
-    ("learning_telemetry", LearningTelemetry, LearningTelemetry.user_id),
-    ("learning_feedback", LearningFeedback, LearningFeedback.user_id),
-    ("learning_leaderboard", LearningLeaderboard, LearningLeaderboard.user_id),
-    ("learning_submissions", LearningSubmission, LearningSubmission.user_id),
-]
+def _owned_tables() -> list[tuple[str, Any]]:
+    """Every table with a `user_id` that references students: the rows erasure removes."""
+    owned = []
+    for table in Base.metadata.sorted_tables:
+        column = table.columns.get("user_id")
+        if column is not None and any(fk.column.table.name == "students" for fk in column.foreign_keys):
+            owned.append((table.name, column))
+    return owned
 
 
 def erase(session: Session, student_id: int) -> dict[str, int]:
@@ -40,14 +33,13 @@ def erase(session: Session, student_id: int) -> dict[str, int]:
         raise NotFound(f"No student with id {student_id}.")
     submission_ids = select(LearningSubmission.id).where(LearningSubmission.user_id == student_id)
     counts = {"students": 1}
-    for name, model, column in _OWNED:
-        counts[name] = session.scalar(select(func.count()).select_from(model).where(column == student_id)) or 0
-    counts["learning_validator_runs"] = session.scalar(
-        select(func.count()).select_from(ValidatorRun).where(ValidatorRun.submission_id.in_(submission_ids))
-    ) or 0
-    counts["learning_feedback_failures"] = session.scalar(
-        select(func.count()).select_from(FeedbackFailure).where(FeedbackFailure.submission_id.in_(submission_ids))
-    ) or 0
+    for name, column in _owned_tables():
+        counts[name] = session.scalar(select(func.count()).select_from(column.table).where(column == student_id)) or 0
+    # Reached only through the student's submissions.
+    for model in (ValidatorRun, FeedbackFailure):
+        counts[model.__tablename__] = session.scalar(
+            select(func.count()).select_from(model).where(model.submission_id.in_(submission_ids))
+        ) or 0
     session.execute(delete(Student).where(Student.id == student_id))
     session.expunge_all()
     return counts
