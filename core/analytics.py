@@ -401,7 +401,9 @@ def _at_risk_query(filters: Filters, on: date) -> _Query:
     q.where += [
         "p.last_activity_date IS NOT NULL",
         f"p.last_activity_date <= {q.param('cutoff', on - timedelta(days=AT_RISK_DAYS), Date())}",
+        # Not finished: neither every published activity passed nor the capstone in.
         "COALESCE(p.completion_percentage, 0) < 100",
+        "(p.capstone_submitted IS NULL OR p.capstone_submitted = FALSE)",
     ]
     if filters.cohort:
         q.where.append(f"s.cohort = {q.param('cohort', filters.cohort)}")

@@ -3,27 +3,20 @@ role holding its capability, and carries a count, a few items and the page to op
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import catalogue
+from core import analytics, catalogue, packages, review
 from core.access import Actor, can, require
 from core.db import utcnow
-from core.models import (
-    LearningCompany, LearningFeedback, LearningPackage, LearningProgress, LearningSubmission, Student,
-)
+from core.feedback import moderation
+from core.models import LearningCompany, LearningFeedback, LearningPackage, LearningSubmission
 
-AT_RISK_DAYS = 7
-STALE_MONTHS = 15
+AT_RISK_DAYS = analytics.AT_RISK_DAYS
+STALE_MONTHS = packages.STALE_AFTER_MONTHS
 ITEMS = 8
-
-
-def _months_ago(today: date, months: int) -> date:
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    day = min(today.day, 28)
-    return date(year, month + 1, day)
 
 
 def _title(activity: str | None) -> str | None:
@@ -33,9 +26,8 @@ def _title(activity: str | None) -> str | None:
 
 def awaiting_review(session: Session, actor: Actor) -> dict:
     """Latest versions nobody has reviewed yet, oldest first (blind: no names)."""
-    require(actor, "review.read")
-    where = and_(LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))
-    count = session.scalar(select(func.count()).select_from(LearningSubmission).where(where)) or 0
+    count = review.awaiting_review_count(session, actor)
+    where = review.awaiting_review_clause()
     by_status = dict(session.execute(
         select(LearningSubmission.validator_status, func.count()).where(where)
         .group_by(LearningSubmission.validator_status)).all())
@@ -51,9 +43,7 @@ def awaiting_review(session: Session, actor: Actor) -> dict:
 
 
 def flagged_feedback(session: Session, actor: Actor) -> dict:
-    require(actor, "feedback.read")
-    count = session.scalar(select(func.count()).select_from(LearningFeedback)
-                           .where(LearningFeedback.is_flagged.is_(True))) or 0
+    count = moderation.flagged_count(session, actor)
     held = session.scalar(select(func.count()).select_from(LearningFeedback)
                           .where(LearningFeedback.release_state == "held")) or 0
     rows = session.execute(
@@ -69,48 +59,35 @@ def flagged_feedback(session: Session, actor: Actor) -> dict:
 
 
 def at_risk(session: Session, actor: Actor, *, today: date | None = None) -> dict:
-    """Students who had been active but not for AT_RISK_DAYS days, capstone not in."""
-    require(actor, "analytics.read")
-    today = today or utcnow().date()
-    cutoff = today - timedelta(days=AT_RISK_DAYS)
-    where = and_(LearningProgress.last_activity_date.is_not(None), LearningProgress.last_activity_date <= cutoff,
-                 or_(LearningProgress.capstone_submitted.is_(None), LearningProgress.capstone_submitted.is_(False)))
-    count = session.scalar(select(func.count()).select_from(LearningProgress).where(where)) or 0
-    by_cohort = dict(session.execute(
-        select(Student.cohort, func.count()).select_from(LearningProgress)
-        .join(Student, Student.id == LearningProgress.user_id)
-        .where(where).group_by(Student.cohort)).all())
+    """The analytics page's at-risk list (same definition, same identity rules: names
+    only for analytics.full), most recently lapsed first."""
+    frame = analytics.at_risk(session, actor, on=today)
     # Most recently lapsed first: they are the ones a nudge can still bring back.
-    rows = session.execute(
-        select(Student.full_name, Student.cohort, LearningProgress.last_activity_date,
-               LearningProgress.current_activity, LearningProgress.completion_percentage)
-        .select_from(LearningProgress).join(Student, Student.id == LearningProgress.user_id)
-        .where(where).order_by(LearningProgress.last_activity_date.desc(), Student.id).limit(ITEMS)
-    ).all()
-    items = [dict(student=r.full_name, cohort=r.cohort, last_active=r.last_activity_date,
-                  days_inactive=(today - r.last_activity_date).days, current_activity=_title(r.current_activity),
-                  completion=float(r.completion_percentage or 0)) for r in rows]
-    return dict(count=count, by_cohort={k or "no cohort": v for k, v in by_cohort.items()}, items=items)
+    frame = frame.sort_values("last_activity_date", ascending=False, kind="stable")
+    by_cohort = frame["cohort"].fillna("no cohort").value_counts().to_dict()
+    items = [dict(student=r.student, cohort=r.cohort, last_active=r.last_activity_date,
+                  days_inactive=int(r.days_inactive), current_activity=_title(r.current_activity),
+                  completion=float(r.completion_percentage)) for r in frame.head(ITEMS).itertuples()]
+    return dict(count=len(frame), by_cohort={str(k): int(v) for k, v in by_cohort.items()}, items=items)
 
 
 def stale_packages(session: Session, actor: Actor, *, today: date | None = None) -> dict:
-    """Active companies whose current package is older than STALE_MONTHS, or missing."""
+    """Active companies whose current package is stale (core.packages.is_stale), or missing."""
     require(actor, "packages.read")
     today = today or utcnow().date()
-    cutoff = _months_ago(today, STALE_MONTHS)
     current = (select(LearningPackage.company_id, LearningPackage.package_date, LearningPackage.version)
                .where(LearningPackage.is_current.is_(True)).subquery())
     rows = session.execute(
         select(LearningCompany.ticker, LearningCompany.company_name, current.c.package_date, current.c.version)
         .outerjoin(current, current.c.company_id == LearningCompany.id)
         .where(LearningCompany.is_active.is_not(False))
-        .where(or_(current.c.package_date.is_(None), current.c.package_date < cutoff))
         .order_by(current.c.package_date.is_not(None), current.c.package_date, LearningCompany.ticker)
     ).all()
     items = [dict(ticker=r.ticker, company=r.company_name, package_date=r.package_date, version=r.version,
                   problem="no package yet" if r.package_date is None else
-                  f"data as of {r.package_date:%b %Y}, older than {STALE_MONTHS} months") for r in rows]
-    return dict(count=len(items), items=items[:ITEMS], cutoff=cutoff)
+                  f"data as of {r.package_date:%b %Y}, older than {STALE_MONTHS} months")
+             for r in rows if r.package_date is None or packages.is_stale(r.package_date, today)]
+    return dict(count=len(items), items=items[:ITEMS])
 
 
 # section -> (capability, function, page it links to)

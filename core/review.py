@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -107,11 +107,15 @@ def filter_options(session: Session, actor) -> dict[str, list[str]]:
     }
 
 
+def awaiting_review_clause():
+    """Latest versions that no one has marked reviewed yet (shared with the home page)."""
+    return and_(LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))
+
+
 def awaiting_review_count(session: Session, actor) -> int:
-    """Latest versions that no one has marked reviewed yet."""
     require(actor, "review.read")
-    return session.scalar(select(func.count()).select_from(LearningSubmission).where(
-        LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))) or 0
+    return session.scalar(
+        select(func.count()).select_from(LearningSubmission).where(awaiting_review_clause())) or 0
 
 
 def _get(session: Session, submission_id: int) -> LearningSubmission:

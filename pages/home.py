@@ -107,7 +107,7 @@ if stale is not None:
                        f"{attention.STALE_MONTHS} months.", None)
     else:
         st.write(f"{stale['count']} active companies need a new package (data older than "
-                 f"{stale['cutoff']:%b %Y}, or none yet):")
+                 f"{attention.STALE_MONTHS} months, or none yet):")
         st.dataframe(
             pd.DataFrame(stale["items"]), hide_index=True, width="stretch",
             column_config={
