@@ -20,6 +20,11 @@ def load_tree(url: str, actor: Actor) -> list[dict]:
         return content.content_tree(session, actor)
 
 
+@st.cache_data(ttl=3600, show_spinner=False)
+def load_template(key: str, actor: Actor) -> bytes:
+    return content.activity_template(actor, key=key)
+
+
 st.title("Content")
 tree = load_tree(config.database_url(), actor)
 if not tree:
@@ -93,6 +98,12 @@ if node["objectives"]:
     st.markdown("Learning objectives:\n" + "\n".join(f"- {o}" for o in node["objectives"]))
 if node["prerequisite_titles"]:
     st.caption("Prerequisites: " + ", ".join(node["prerequisite_titles"]))
+if node["type"] == "activity":
+    st.download_button(
+        "Download the template workbook", data=load_template(choice, actor), file_name=f"{choice}_template.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="content_template",
+        help="The sheets and labels this activity's validators look for.",
+    )
 
 if not actor.can("content.edit"):
     st.caption("Only admins can edit or publish content.")

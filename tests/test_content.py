@@ -84,3 +84,20 @@ def test_bad_titles_are_refused_and_nothing_changes(seeded_engine, title, messag
 def test_empty_database_gives_an_empty_tree(engine):
     assert _tree(engine) == []
     assert content.module_totals([]) == []
+
+
+def test_activity_templates_download_and_fail_with_findings(tmp_path):
+    """An empty template is a real workbook the validators judge: failed, with findings."""
+    from core import content
+    from core.access import Actor
+    from core.errors import NotFound
+    from core.validation import validate_path
+
+    lead = Actor(id=1, email="lead@test.ngi", display_name="Lead", role="program_lead")
+    path = tmp_path / "a2.xlsx"
+    path.write_bytes(content.activity_template(lead, key="a2_wc_debt"))
+    report = validate_path(path, activity_id="a2_wc_debt")
+    assert report.status == "failed"
+    assert any(check.findings for check in report.checks)
+    with pytest.raises(NotFound):
+        content.activity_template(lead, key="unit_1_systems_thinking")
