@@ -8,6 +8,8 @@ rows are derived from the same simulation, so every figure agrees with the event
 
 Rows go in with bulk inserts, so 200 students take a few seconds. Randomness comes
 from `random.Random` seeded per student, so the same seed gives the same cohort.
+Company packages are built afterwards by the real pipeline (core.packages) from
+generated companyfacts (core.demo_files), one build per version.
 """
 
 from __future__ import annotations
@@ -613,7 +615,7 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
                 if c.id not in have and PACKAGE_VERSIONS.get(c.ticker) and c.sec_cik]
         admin = session.scalar(select(StaffUser).where(StaffUser.is_demo.is_(True), StaffUser.role == "admin"))
         actor = auth.actor_of(admin)
-    built: list[tuple[int, datetime]] = []
+    built = 0
     for ticker, company in todo:
         count = PACKAGE_VERSIONS[ticker]
         last = latest_filed_year(ticker, company.fiscal_year_end, today, stale=ticker == "GE")
@@ -624,15 +626,16 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
             content = json.dumps(filed_through(doc, through)).encode()
             result = build_package(engine, actor=actor, ticker=ticker, companyfacts=content, source_name=name,
                                    ingestion_method="manual", storage=store)
+            # Date the build a few days after the filing it added, as if built then;
+            # its audit entry moves with it.
             filed = max(date.fromisoformat(r["filed"]) for body in doc["facts"]["dei"].values()
                         for rows in body["units"].values() for r in rows if r["fy"] == through)
-            built.append((result.package_id, datetime.combine(min(filed + timedelta(days=3), today), time(15),
-                                                              tzinfo=timezone.utc)))
-    # Date each build a few days after the filing it added, as if built then; the
-    # audit entries of the builds move with them.
-    with session_scope(engine) as session:
-        for package_id, at in built:
-            session.execute(update(LearningPackage).where(LearningPackage.id == package_id).values(created_at=at))
-            session.execute(update(AuditLog).where(AuditLog.target_type == "package",
-                                                   AuditLog.target_id == str(package_id)).values(created_at=at))
-    return len(built)
+            at = datetime.combine(min(filed + timedelta(days=3), today), time(15), tzinfo=timezone.utc)
+            with session_scope(engine) as session:
+                session.execute(update(LearningPackage).where(LearningPackage.id == result.package_id)
+                                .values(created_at=at))
+                session.execute(update(AuditLog).where(AuditLog.target_type == "package",
+                                                       AuditLog.target_id == str(result.package_id))
+                                .values(created_at=at))
+            built += 1
+    return built

@@ -3,11 +3,11 @@
 The demo builds its packages with the real pipeline (core.packages.build_package),
 so it needs companyfacts files: the JSON that data.sec.gov serves, {cik, entityName,
 facts: {taxonomy: {Concept: {label, description, units: {unit: [{start?, end, val,
-accn, fy, fp, form, filed, frame?}]}}}}}. The figures here are GENERATED, scaled to
-each curated company, and tie: assets = liabilities (+ redeemable equity) + equity,
-cash rolls forward through the cash-flow statement, net income = consolidated profit
-less non-controlling interests. Each annual filing carries its own year and the
-prior years as comparatives (three years of flows, two of balances), as 10-Ks and
+accn, fy, fp, form, filed, frame?}]}}}}}. The figures here are GENERATED (the entity
+name and the source file name say so), scaled to each curated company, and tie:
+assets = liabilities (+ redeemable equity) + equity, cash rolls forward through the
+cash-flow statement, net income = consolidated profit less non-controlling
+interests. Each annual filing carries its own year and the prior years as comparatives (three years of flows, two of balances), as 10-Ks and
 20-Fs do, so every year is reported twice and a later filing can restate it.
 
 Two deliberate events give the package history something to show:
@@ -390,7 +390,8 @@ def companyfacts_for(ticker: str, company, rng: random.Random, *, last_year: int
     for fy in range(first, last_year + 1):
         filed = filed_on(ticker, fye, fy, rng)
         seq += rng.randint(5, 60)
-        accn = f"{cik:010d}-{filed.year % 100:02d}-{seq:06d}"
+        # The all-zero filer prefix keeps the Sources links from landing on a real filing.
+        accn = f"0000000000-{filed.year % 100:02d}-{seq:06d}"
         base = {"accn": accn, "fy": fy, "fp": "FY", "form": p.form, "filed": filed.isoformat()}
         latest_filing = fy == last_year
         for y in (fy - 2, fy - 1, fy):
@@ -426,7 +427,9 @@ def companyfacts_for(ticker: str, company, rng: random.Random, *, last_year: int
         shares_out = round(p.shares * 0.99 * 1e6 * (1 + 0.002 * (fy - ANCHOR_YEAR)))
         add(dei, "EntityCommonStockSharesOutstanding", "shares",
             {"end": (filed - timedelta(days=rng.randint(5, 20))).isoformat(), "val": shares_out, **base})
-    return {"cik": cik, "entityName": company.company_name, "facts": {taxonomy: facts, "dei": dei}}
+    # The package's Cover shows the entity name: it says the figures are not the SEC's.
+    return {"cik": cik, "entityName": f"{company.company_name} (generated demo data, not SEC filings)",
+            "facts": {taxonomy: facts, "dei": dei}}
 
 
 def filed_through(doc: dict, fiscal_year: int) -> dict:

@@ -135,8 +135,6 @@ def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
 
         sample = subs[0]
     stored = storage_for(str(tmp_path / "files7"))
-    import hashlib
-
     assert hashlib.sha256(stored.read_bytes(sample.file_path)).hexdigest() == sample.file_hash
 
 
@@ -209,8 +207,11 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
             by_ticker.setdefault(company.ticker, []).append(pkg)
             content = stored.read_bytes(pkg.file_path)
             assert hashlib.sha256(content).hexdigest() == pkg.file_hash
-            assert load_workbook(io.BytesIO(content), read_only=True).sheetnames == [
+            book = load_workbook(io.BytesIO(content), read_only=True)
+            assert book.sheetnames == [
                 "Cover", "Income Statement", "Balance Sheet", "Cash Flow", "Revenue Drivers", "Sources", "Checks"]
+            cover = " ".join(str(v) for row in book["Cover"].values for v in row if v is not None)
+            assert "generated demo data, not SEC filings" in cover  # a download cannot pass for SEC data
             last_year = int(pkg.data_sources["fiscal_years"][-1][2:])
             assert pkg.package_date == fiscal_year_end_date(company.fiscal_year_end, last_year) < TODAY
             assert "generated for the NGI demo" in pkg.data_sources["source_file"]
@@ -233,7 +234,8 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
         # KO's latest 10-K restated the prior years' revenue: the version comparison shows it
         ko_old, ko_new = by_ticker["KO"]
         diff = packages.compare(session, old_id=ko_old.id, new_id=ko_new.id)
-        changed = {(r["line"], r["year"]) for r in diff if r["changed"] and r["old"] is not None and r["new"] is not None}
+        changed = {(r["line"], r["year"]) for r in diff
+                   if r["changed"] and r["old"] is not None and r["new"] is not None}
         assert ("Revenue", "FY2024") in changed and ("Gross profit", "FY2024") not in changed
 
 
