@@ -7,8 +7,9 @@ accn, fy, fp, form, filed, frame?}]}}}}}. The figures here are GENERATED (the en
 name and the source file name say so), scaled to each curated company, and tie:
 assets = liabilities (+ redeemable equity) + equity, cash rolls forward through the
 cash-flow statement, net income = consolidated profit less non-controlling
-interests. Each annual filing carries its own year and the prior years as comparatives (three years of flows, two of balances), as 10-Ks and
-20-Fs do, so every year is reported twice and a later filing can restate it.
+interests. Each annual filing carries its own year and the prior years as
+comparatives (three years of flows, two of balances), as 10-Ks and 20-Fs do, so
+every year is reported twice and a later filing can restate it.
 
 Two deliberate events give the package history something to show:
 - KO: the latest 10-K restates the two prior years' revenue and cost of revenue
