@@ -17,12 +17,15 @@ import random
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import xlsxwriter
 
 from core import catalogue
 from core.errors import Invalid
 from core.validation.workbook import col_letter
+
+FIXED_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 ACTUAL_YEARS = (2022, 2023, 2024)
 FORECAST_YEARS = (2025, 2026, 2027, 2028, 2029)
@@ -104,6 +107,8 @@ class _Builder:
         self.aliased = style == "aliased"
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True})
+        # A fixed creation stamp: the same inputs give the same bytes (and SHA-256).
+        self.wb.set_properties({"created": FIXED_CREATED})
         self.bold = self.wb.add_format({"bold": True})
         self.label_col = 1 if self.aliased else 0
         self.first_col = 2 if self.aliased else 1
