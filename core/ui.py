@@ -9,10 +9,10 @@ from typing import TypeVar
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from core import auth, config
+from core import auth, config, schema
 from core.access import ROLE_LABELS, Actor, can
-from core.db import make_engine, session_scope
-from core.errors import DomainError
+from core.db import check_connection, make_engine, session_scope
+from core.errors import DomainError, Unavailable
 
 T = TypeVar("T")
 _ACTOR_KEY = "ngi_actor_id"
@@ -34,8 +34,27 @@ def _engine_for(url: str) -> Engine:
 
 
 def engine() -> Engine:
-    """Keyed on the URL, so a test that switches DATABASE_URL gets its own engine."""
-    return _engine_for(config.database_url())
+    """Keyed on the URL, so a test that switches DATABASE_URL gets its own engine. An
+    unreachable or unmigrated database stops the page with one line saying so."""
+    url = config.database_url()
+    problem = _database_problem(url)
+    if problem:
+        st.error(problem, icon=":material/database:")
+        st.stop()
+    return _engine_for(url)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _database_problem(url: str) -> str | None:
+    eng = _engine_for(url)
+    try:
+        check_connection(eng)
+    except Unavailable as err:
+        return err.message
+    if not schema.is_up_to_date(eng):
+        return ("The database is not at the latest schema: run `ngi db upgrade` "
+                "(scripts/app does this before it starts the app).")
+    return None
 
 
 def _oidc_configured() -> bool:
