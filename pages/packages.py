@@ -72,11 +72,11 @@ if not versions:
                    "An admin can build one below or with `ngi packages build`." if actor.can("packages.build") else None)
 else:
     history = pd.DataFrame([{
-        "Version": v["version"], "Current": "✅" if v["is_current"] else "", "Data as of": v["package_date"],
+        "Version": v["version"], "Current": bool(v["is_current"]), "Data as of": v["package_date"],
         "Years": ", ".join(v["fiscal_years"]), "Validation": v["validation_status"],
         "Findings": len(v["validation_errors"]), "Method": v["ingestion_method"],
         "Size (KB)": round((v["file_size_bytes"] or 0) / 1024, 1), "Built": v["created_at"],
-        "Stale": "⚠️" if v["stale"] else "",
+        "Stale": bool(v["stale"]),
     } for v in versions])
     st.dataframe(history, hide_index=True, width="stretch", key="pkg_history")
 

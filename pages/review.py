@@ -95,7 +95,7 @@ if rows:
         "Company": r["company"], "Version": r["version"], "Type": r["submission_type"],
         "Validators": r["validator_status"], "Failed checks": r["failed_checks"],
         "AI signal": r["ai_detection_status"], "Submitted": r["created_at"],
-        "Reviewed": "✅" if r["reviewed_at"] else "",
+        "Reviewed": r["reviewed_at"] is not None,
     } for r in rows])
     st.dataframe(table, hide_index=True, width="stretch", key="rv_queue")
 
@@ -249,7 +249,7 @@ st.subheader("Version history")
 versions = d["versions"]
 st.dataframe(pd.DataFrame([{"ID": v["id"], "Version": v["version"], "Submitted": v["created_at"],
                             "Validators": v["validator_status"], "Type": v["submission_type"],
-                            "File": v["file_name"], "Latest": "✅" if v["is_latest"] else ""} for v in versions]),
+                            "File": v["file_name"], "Latest": bool(v["is_latest"])} for v in versions]),
              hide_index=True, width="stretch", key="rv_versions")
 excel_versions = [v for v in versions if v["submission_type"] == "excel"]
 if len(excel_versions) >= 2:
