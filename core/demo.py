@@ -341,7 +341,7 @@ def _feedback_text(rng: random.Random, company: str, title: str, scores: dict[st
     strengths = rng.sample(STRENGTHS[title[0]], 2)
     areas = rng.sample(AREAS, 2)
     suggestions = rng.sample(SUGGESTIONS, 2)
-    text = (f"Good work on {title[1].lower()} for {company}. {strengths[0]} Your strongest area is "
+    text = (f"Good work on {title[1].lower()} for {company.rstrip('.')}. {strengths[0]} Your strongest area is "
             f"{strongest} ({scores[strongest]:.0f}/100). The weakest is {weakest} "
             f"({scores[weakest]:.0f}/100): {areas[0][0].lower()}{areas[0][1:]} Next step: {suggestions[0]}")
     return text, strengths, areas, suggestions

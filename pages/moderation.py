@@ -126,7 +126,8 @@ with queue_tab:
         with right:
             st.subheader(f"Validator report · {shown['validator_status']}")
             for check in shown["validator_report"]["checks"]:
-                icon = {"passed": "✅", "warning": "⚠️", "failed": "❌"}.get(check.get("status"), "•")
+                icon = {"passed": ":green[:material/check_circle:]", "warning": ":orange[:material/warning:]",
+                        "failed": ":red[:material/cancel:]"}.get(check.get("status"), "•")
                 st.markdown(f"{icon} **{check.get('id')}** — {check.get('status')}")
                 for finding in check.get("findings", []):
                     where = "!".join(str(finding[k]) for k in ("sheet", "cell") if finding.get(k))

@@ -191,9 +191,10 @@ st.markdown(f"**Validators:** {report.get('status', d['validator_status'] or 'pe
 if report.get("outputs"):
     st.markdown(" · ".join(f"{k.replace('_', ' ')}: **{v:,.2f}**" for k, v in report["outputs"].items()))
 for check in report.get("checks", []):
-    icon = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}.get(check["status"], "")
-    with st.expander(f"{icon} {check['id']}: {check['status']} ({len(check['findings'])} finding(s))",
-                     expanded=check["status"] == "failed"):
+    icon = {"passed": ":material/check_circle:", "failed": ":material/cancel:",
+            "skipped": ":material/skip_next:"}.get(check["status"])
+    with st.expander(f"{check['id']}: {check['status']} ({len(check['findings'])} finding(s))",
+                     expanded=check["status"] == "failed", icon=icon):
         if check.get("note"):
             st.caption(check["note"])
         if check["findings"]:
