@@ -42,6 +42,9 @@ class PackageInfo:
     revenue_driver_notes: str | None
     version: int
     built_at: datetime
+    # Where the companyfacts came from (file name or SEC URL), shown on the Cover so a
+    # downloaded package says what it was built from.
+    source_file: str | None = None
 
 
 def year_col(index: int) -> str:
@@ -163,6 +166,7 @@ def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> No
         ("Reporting currency", st.currency),
         ("Built", info.built_at.strftime("%Y-%m-%d %H:%M UTC")),
         ("Validation", "passed" if not findings else f"failed: {len(findings)} finding(s), see Checks"),
+        ("Built from", info.source_file or "—"),
         ("Sources", "; ".join(f"{f['form']} {f['accession']} (filed {f['filed']})" for f in st.filings())),
         ("Note", f"Figures in {st.currency} millions unless stated."),
         ("Colours", "Blue figures are as reported in the filings; black figures are formulas."),

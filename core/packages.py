@@ -140,7 +140,8 @@ def build_package(
             version = (session.scalar(
                 select(func.max(LearningPackage.version)).where(LearningPackage.company_id == company_id)) or 0) + 1
             key = package_key(ticker, st.years[-1], version)
-            content = write_workbook(st, PackageInfo(ticker=ticker, version=version, built_at=utcnow(), **info_fields),
+            content = write_workbook(st, PackageInfo(ticker=ticker, version=version, built_at=utcnow(),
+                                                       source_file=cf.source_name, **info_fields),
                                      findings)
             stored_key = key
             stored = storage.put(key, io.BytesIO(content))

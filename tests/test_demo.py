@@ -215,6 +215,7 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
             last_year = int(pkg.data_sources["fiscal_years"][-1][2:])
             assert pkg.package_date == fiscal_year_end_date(company.fiscal_year_end, last_year) < TODAY
             assert "generated for the NGI demo" in pkg.data_sources["source_file"]
+            assert "generated for the NGI demo" in cover  # the Cover's "Built from" line
             assert pkg.created_by == admin and pkg.created_at.date() <= TODAY
         assert {t: len(v) for t, v in by_ticker.items()} == {t: n for t, n in demo.PACKAGE_VERSIONS.items() if n}
         for ticker, versions in by_ticker.items():

@@ -64,9 +64,10 @@ def test_unstated_subtotal_is_a_formula_and_missing_figure_an_empty_commented_ce
 
 
 def test_cover_names_company_version_currency_and_sources():
-    wb, _ = workbook("eur_ifrs", version=7)
+    wb, _ = workbook("eur_ifrs", version=7, source_file="CIK0000900008.json")
     cover = {r[0].value: r[1].value for r in wb["Cover"].iter_rows(min_row=3) if r[0].value}
     assert cover["Version"] == 7 and cover["Reporting currency"] == "EUR"
+    assert cover["Built from"] == "CIK0000900008.json"
     assert cover["Note"] == "Figures in EUR millions unless stated."
     assert "20-F 0000900008-24-000002" in cover["Sources"]
     assert str(cover["Data as of"]).startswith("2023-12-31")
