@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, auth, catalogue, companies, config, storage as storage_mod
+from core import auth, catalogue, companies, config, storage as storage_mod
 from core.access import SYSTEM
 from core.db import session_scope, utcnow
 from core.demo_files import companyfacts_for, filed_through, latest_filed_year

@@ -4,7 +4,7 @@ idle gaps capped, completion, and incremental updates equal to a full recompute.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import cohort
 from core import telemetry
-from core.db import make_engine, session_scope
+from core.db import session_scope
 from tests.support import app_test
 
 
