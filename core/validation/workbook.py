@@ -201,14 +201,15 @@ def _well_formedness_checker(label: str, where: str):
 
 def _last_cell_start(buffer: bytes, start: int) -> int:
     """Where the last cell that later bytes could still complete begins (len(buffer) if none)."""
-    k = len(buffer)
-    while True:
-        k = buffer.rfind(b"<c", start, k)
-        if k < 0:
-            return len(buffer) - 1 if buffer.endswith(b"<") and len(buffer) - 1 >= start else len(buffer)
-        if k + 2 == len(buffer) or buffer[k + 2:k + 3] in _CELL_NAME_END:
+    end = len(buffer)
+    while (k := buffer.rfind(b"<c", start, end)) >= 0:
+        if buffer[k + 2:k + 3] in _CELL_NAME_END:
             return k
-        k += 1  # <cols>, <color ...>: keep looking further left
+        end = k + 1  # <cols>, <color ...>, or a name the next chunk finishes: look further left
+    for tail in (b"<c", b"<"):  # no cell begun: keep only what the next chunk may finish as "<c "
+        if buffer.endswith(tail) and len(buffer) - len(tail) >= start:
+            return len(buffer) - len(tail)
+    return len(buffer)
 
 
 def _scan_sheet(archive: zipfile.ZipFile, part: str, sheet: Sheet, strings: list[str], keep_formulas: bool,
