@@ -219,3 +219,15 @@ def test_default_cpu_budget_leaves_a_real_model_alone(tmp_path):
     path = tmp_path / "model.xlsx"
     path.write_bytes(_model())
     assert validate_path(path, activity_id="a1_drivers_map").status == "passed"
+
+
+@pytest.mark.timeout(20)
+def test_a_cell_of_empty_text_runs_does_not_stall_the_reader(tmp_path):
+    # Well-formed, under the cell limit, and quadratic for a text pattern that scans on to a
+    # '</t>' that never comes.
+    runs = b"".join(b'<t n="%d"/>' % i for i in range(150_000))
+    cell = b'<c r="A999" t="inlineStr"><is><t>end</t>' + runs + b"</is></c>"
+    xml = _sheet_xml().replace(b"<sheetData>", b'<sheetData><row r="999">' + cell + b"</row>", 1)
+    path = tmp_path / "runs.xlsx"
+    path.write_bytes(_rewrite(_model(), replace={SHEET1: xml}))
+    assert wb_module.read_workbook(path).sheets["Revenue Drivers"].value(999, 1) == "end"

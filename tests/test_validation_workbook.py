@@ -164,3 +164,19 @@ def test_chunk_boundaries_change_nothing(tmp_path, monkeypatch, chunk):
                     other.max_row, other.max_col) == (sheet.values, sheet.formula_cells, sheet.error_cells,
                                                       sheet.formulas, sheet.missing_values, sheet.max_row,
                                                       sheet.max_col), name
+
+
+def test_rich_text_font_family_is_not_a_formula(tmp_path):
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb.add_worksheet("Notes").write_number("A1", 1)
+    wb.close()
+    rich = (b'<row r="2"><c r="A2" t="inlineStr"><is><r><rPr><rFont val="Calibri"/><family val="2"/></rPr>'
+            b"<t>Revenue</t></r></is></c></row>")
+    path = tmp_path / "rich.xlsx"
+    path.write_bytes(_with_sheet_xml(buf.getvalue(), "xl/worksheets/sheet1.xml",
+                                     lambda body: body.replace(b"</sheetData>", rich + b"</sheetData>")))
+    sheet = read_workbook(path, keep_formulas=True).sheets["Notes"]
+    assert sheet.value(2, 1) == "Revenue" and not sheet.is_formula(2, 1)

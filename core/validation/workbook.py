@@ -3,6 +3,8 @@
 One streaming pass over each sheet's XML gives, per cell, the value Excel cached at
 save time and whether the cell holds a formula. That is all the checks need, and it
 is several times faster and smaller than `openpyxl.load_workbook` on big models.
+The pass is linear in the sheet's size whatever the bytes are (a hostile sheet once
+made the old cell pattern quadratic), and each file has a CPU budget.
 
 python-calamine was tried for the values: it reads them fast but returns '' for
 error cells (#DIV/0! ...) and cannot say which formulas lack a cached value, and the
@@ -41,9 +43,10 @@ _CELL = re.compile(
 _CELL_NAME_END = (b" ", b"\t", b"\r", b"\n", b"/", b">")
 _REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
-_FORMULA = re.compile(rb"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
-_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
-_INLINE_T = re.compile(rb"<t\b[^>]*>(.*?)</t>", re.S)
+# Inside a cell: text never holds '<', so none of these can scan past the next tag.
+_FORMULA = re.compile(rb"<f\b([^>]*?)(?:/>|>([^<]*)</f>)")
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_INLINE_T = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
 _SI = re.compile(rb'\bsi="([0-9]+)"')
 _SHARED_REF = re.compile(rb'\bref="([A-Z0-9:$]+)"')
 CHUNK = 1 << 20
@@ -294,10 +297,10 @@ def _read_cell(sheet: Sheet, key: tuple[int, int], attrs: bytes, inner: bytes, s
                keep_formulas: bool) -> None:
     kind_match = _TYPE.search(attrs)
     kind = kind_match.group(1) if kind_match else b"n"
-    if b"<f" in inner:
+    f = _FORMULA.search(inner) if b"<f" in inner else None  # not <family> in rich text
+    if f is not None:
         sheet.formula_cells.add(key)
         if keep_formulas:
-            f = _FORMULA.search(inner)
             f_attrs, f_text = f.group(1), f.group(2)
             if b'shared' in f_attrs:
                 si = _SI.search(f_attrs).group(1).decode()
@@ -327,7 +330,8 @@ def _store_value(sheet: Sheet, key: tuple[int, int], kind: bytes, raw: bytes, st
             return
         values[key] = float(raw)
     elif kind == b"s":
-        values[key] = strings[int(raw)] if int(raw) < len(strings) else ""
+        index = int(raw)
+        values[key] = strings[index] if 0 <= index < len(strings) else ""
     elif kind == b"e":
         text = raw.decode("utf-8", "replace")
         values[key] = text
