@@ -180,3 +180,17 @@ def test_rich_text_font_family_is_not_a_formula(tmp_path):
                                      lambda body: body.replace(b"</sheetData>", rich + b"</sheetData>")))
     sheet = read_workbook(path, keep_formulas=True).sheets["Notes"]
     assert sheet.value(2, 1) == "Revenue" and not sheet.is_formula(2, 1)
+
+
+def test_shared_formula_without_an_index_reads_as_plain(tmp_path):
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    wb.add_worksheet("Calc").write_formula("B1", "=A1*2", None, 2)
+    wb.close()
+    path = tmp_path / "nosi.xlsx"
+    path.write_bytes(_with_sheet_xml(buf.getvalue(), "xl/worksheets/sheet1.xml",
+                                     lambda body: body.replace(b"<f>A1*2</f>", b'<f t="shared">A1*2</f>')))
+    sheet = read_workbook(path, keep_formulas=True).sheets["Calc"]
+    assert sheet.formula(1, 2) == "=A1*2" and sheet.value(1, 2) == 2.0

@@ -302,8 +302,9 @@ def _read_cell(sheet: Sheet, key: tuple[int, int], attrs: bytes, inner: bytes, s
         sheet.formula_cells.add(key)
         if keep_formulas:
             f_attrs, f_text = f.group(1), f.group(2)
-            if b'shared' in f_attrs:
-                si = _SI.search(f_attrs).group(1).decode()
+            si_match = _SI.search(f_attrs) if b"shared" in f_attrs else None  # a shared formula without si= is plain
+            if si_match is not None:
+                si = si_match.group(1).decode()
                 if f_text:
                     sheet.shared[si] = (key, html.unescape(f_text.decode("utf-8")))
                     sheet.formulas[key] = html.unescape(f_text.decode("utf-8"))
