@@ -1,4 +1,5 @@
-"""Shared plumbing for CLI commands."""
+"""Shared plumbing for CLI commands. Imports nothing heavy at module level: `ngi validate`
+uses `print_json` and must not load SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import json
 import sys
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-
-from core import schema
-from core.config import database_url
-from core.db import check_connection, make_engine
-from core.errors import Unavailable
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def engine(*, migrated: bool = True) -> Engine:
     """The engine for DATABASE_URL, checked reachable and (by default) migrated."""
+    from core import schema
+    from core.config import database_url
+    from core.db import check_connection, make_engine
+    from core.errors import Unavailable
+
     eng = make_engine(database_url())
     check_connection(eng)
     if migrated and not schema.is_up_to_date(eng):
