@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 import core.cli
-from core.cli import COMMANDS, main
+from core import schema
+from core.cli import COMMANDS, _common, main
+from core.db import make_engine
 from core.validation import templates
+from tests.support import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = {"sqlalchemy", "pandas", "openpyxl", "streamlit", "plotly", "openai", "numpy", "alembic", "argon2"}
@@ -115,3 +118,51 @@ def test_main_reads_sys_argv(monkeypatch, capsys):
         main()
     assert "--activity ACTIVITY_ID" in capsys.readouterr().out
 
+
+
+# --- the schema check every database command makes, without Alembic -----------
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        with fresh_postgres_database("ngi_cli") as url:
+            yield url
+
+
+def test_a_database_behind_the_migrations_is_refused_until_upgraded(empty_url):
+    engine = make_engine(empty_url)
+    try:
+        seen = []
+        for revision in (None, "0003", "head"):
+            if revision:
+                schema.upgrade(engine, revision)
+            seen.append((_common.is_up_to_date(engine), schema.is_up_to_date(engine)))
+        assert seen == [(False, False), (False, False), (True, True)]
+        schema.downgrade(engine, "0004")
+    finally:
+        engine.dispose()
+    env = {**os.environ, "DATABASE_URL": empty_url}
+    run = [sys.executable, "-m", "core.cli", "companies", "list"]
+    behind = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert behind.returncode != 0 and "is not at the latest schema; run `ngi db upgrade` first." in behind.stderr
+    upgraded = subprocess.run([sys.executable, "-m", "core.cli", "db", "upgrade"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert upgraded.returncode == 0, upgraded.stderr
+    listed = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_heads_follow_branches_merges_and_annotated_assignments(tmp_path):
+    files = {
+        "a.py": 'revision = "a"\ndown_revision = None\n',
+        "b.py": 'revision: str = "b"\ndown_revision: str | None = "a"\n',
+        "c.py": 'revision = "c"\ndown_revision = "a"\n',
+    }
+    for name, body in files.items():
+        (tmp_path / name).write_text(body)
+    assert _common.head_revisions(tmp_path) == {"b", "c"}  # two branches: two heads
+    (tmp_path / "d.py").write_text('revision = "d"\ndown_revision = ("b", "c")\n')
+    assert _common.head_revisions(tmp_path) == {"d"}
+    assert _common.head_revisions() == {schema.head_revision()}
