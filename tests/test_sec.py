@@ -25,7 +25,9 @@ def statements(name: str, fye: str | None = "December 31", **kw):
     ("--01-31", FiscalYearEnd(1, 31)),
     ("Sunday nearest August 31", FiscalYearEnd(8, 31, weekday=6)),
     ("Sunday nearest October 31", FiscalYearEnd(10, 31, weekday=6)),
-    ("last Saturday of January", FiscalYearEnd(1, 31, weekday=5)),
+    ("last Saturday of January", FiscalYearEnd(1, 31, weekday=5, last=True)),
+    ("last Saturday of September", FiscalYearEnd(9, 31, weekday=5, last=True)),
+    ("June 30", FiscalYearEnd(6, 31)),
 ])
 def test_fiscal_year_end_strings_are_understood(text, expected):
     assert parse_fiscal_year_end(text) == expected
@@ -56,8 +58,11 @@ def test_52_53_week_years_map_to_the_right_fiscal_year():
 
 
 def test_fiscal_year_end_that_contradicts_the_data_is_refused():
-    with pytest.raises(Invalid, match="end around"):
+    with pytest.raises(Invalid) as err:
         statements("week52", "March 31")
+    # Real dates from the file and the rule they follow, never "August 31" for a Sunday year end.
+    assert "end on 1 September 2024, 3 September 2023, 28 August 2022 (Sunday nearest August 31)" in str(err.value)
+    assert "ngi companies edit TEST --fiscal-year-end 'Sunday nearest August 31'" in str(err.value)
 
 
 # --- latest filed wins ---------------------------------------------------------
@@ -225,3 +230,33 @@ def test_ifrs_filer_uses_ifrs_full_concepts():
     assert st.cell("revenue", 2024).fact.concept == "Revenue"
     assert st.cell("total_assets", 2024).fact.form == "20-F"
     assert validate(st) == []
+
+
+# Real period ends: Apple (FY2020-FY2024), Target, a June filer, Deere, Costco.
+APPLE = [date(2020, 9, 26), date(2021, 9, 25), date(2022, 9, 24), date(2023, 9, 30), date(2024, 9, 28)]
+TARGET = [date(2022, 1, 29), date(2023, 1, 28), date(2024, 2, 3), date(2025, 2, 1)]
+JUNE = [date(2022, 6, 30), date(2023, 6, 30), date(2024, 6, 30)]
+DEERE = [date(2021, 10, 31), date(2022, 10, 30), date(2023, 10, 29), date(2024, 10, 27)]
+COSTCO = [date(2022, 8, 28), date(2023, 9, 3), date(2024, 9, 1)]
+
+
+@pytest.mark.parametrize("ends, rule", [
+    (APPLE, "last Saturday of September"), (TARGET, "Saturday nearest January 31"), (JUNE, "June 30"),
+    (DEERE, "last Sunday of October"), (COSTCO, "Sunday nearest August 31"),
+])
+def test_fiscal_year_end_rule_is_inferred_from_the_annual_periods(ends, rule):
+    from core.sec.fiscal import infer_fiscal_year_end
+
+    inferred = infer_fiscal_year_end(ends)
+    assert inferred.describe() == rule
+    # Every one of those years is recognised under the inferred rule, one fiscal year each.
+    years = [fiscal_year_for(end, inferred) for end in ends]
+    assert None not in years and years == list(range(years[0], years[0] + len(ends)))
+    assert parse_fiscal_year_end(rule) == inferred
+
+
+def test_a_month_end_rule_never_names_a_day_the_month_does_not_have():
+    assert parse_fiscal_year_end("last Saturday of September").describe() == "last Saturday of September"
+    assert parse_fiscal_year_end("September 30").describe() == "September 30"
+    with pytest.raises(Invalid, match="'September 31'"):
+        parse_fiscal_year_end("September 31")

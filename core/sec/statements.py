@@ -13,7 +13,9 @@ from datetime import date
 
 from core.errors import Invalid
 from core.sec.facts import CompanyFacts, Fact, annual_flow_ends, annual_values, filing_index_url
-from core.sec.fiscal import FiscalYearEnd, fiscal_year_for, infer_fiscal_year_end, parse_fiscal_year_end
+from core.sec.fiscal import (
+    FiscalYearEnd, describe_ends, fiscal_year_for, infer_fiscal_year_end, parse_fiscal_year_end,
+)
 from core.sec.mapping import (
     CHANGE_INCLUDES_RESTRICTED, EXCLUDES_DA, IFRS, INCLUDES_RESTRICTED, INVESTMENT_COMPANY,
     INVESTMENT_COMPANY_MARKERS, US_GAAP, Line, Template, revenue_key,
@@ -140,11 +142,13 @@ def resolve_fye(cf: CompanyFacts, template: Template, declared: str | None, tick
         if inferred is None:
             raise Invalid(f"{ticker} has no fiscal year end and {cf.source_name} has no annual periods to infer it from.")
         return inferred
-    if ends and sum(fiscal_year_for(e, fye) is not None for e in ends) * 2 < len(ends):
+    recent = sorted(set(ends))[-8:]
+    if recent and sum(fiscal_year_for(e, fye) is not None for e in recent) * 2 < len(recent):
         seen = inferred.describe() if inferred else "another date"
         raise Invalid(
-            f"{ticker}'s fiscal year end is {declared!r}, but the annual periods in {cf.source_name} end around "
-            f"{seen}; correct the company's fiscal year end first."
+            f"{ticker}'s fiscal year end is {declared!r}, but the annual periods in {cf.source_name} end on "
+            f"{describe_ends(recent)} ({seen}); correct the company's fiscal year end first, e.g. "
+            f"ngi companies edit {ticker} --fiscal-year-end '{seen}'."
         )
     return fye
 
