@@ -60,11 +60,14 @@ def test_build_records_version_file_hash_sources_and_audit(engine, admin, storag
     content = storage.read_bytes(result.file_path)
     assert hashlib.sha256(content).hexdigest() == result.file_hash and len(content) == result.file_size_bytes
     [row] = rows(engine)
-    assert row.package_date == date(2023, 12, 31) and row.created_by == admin.id
+    # The snapshot date: when the newest filing in the package was filed, not the year end.
+    assert row.package_date == date(2024, 2, 14) and row.created_by == admin.id
     assert row.ingestion_method == "manual" and row.validation_errors == []
     assert [(f["form"], f["accession"]) for f in row.data_sources["filings"]] == [("10-K", "0000900001-24-000012")]
     assert set(result.as_json()) == {"ticker", "version", "file_path", "file_hash", "file_size_bytes",
-                                     "validation_status", "validation_errors", "fiscal_years"}
+                                     "validation_status", "validation_errors", "fiscal_years",
+                                     "fiscal_year_end", "package_date"}
+    assert result.as_json()["package_date"] == "2024-02-14"
     with session_scope(engine) as session:
         actions = session.scalars(select(AuditLog.action)).all()
     assert "package.build" in actions
@@ -89,8 +92,17 @@ def test_comparison_highlights_the_restated_value(engine, admin, storage):
         diff = packages.compare(session, old_id=v1.package_id, new_id=v2.package_id)
     revenue_2022 = next(r for r in diff if r["line"] == "Revenue" and r["year"] == "FY2022")
     assert (revenue_2022["old"], revenue_2022["new"], revenue_2022["changed"]) == (1000.0, 1010.0, True)
+    assert revenue_2022["change"] == "restated" and revenue_2022["difference"] == pytest.approx(10.0)
+    assert revenue_2022["percent"] == pytest.approx(1.0)
     assets_2022 = next(r for r in diff if r["line"] == "Total Assets" and r["year"] == "FY2022")
-    assert not assets_2022["changed"]
+    assert not assets_2022["changed"] and assets_2022["change"] == "same"
+    # v1 has FY2021, v2 has FY2023: years added and dropped are counted apart, not as differences.
+    assert {r["change"] for r in diff if r["year"] == "FY2023" and r["new"] is not None} == {"added"}
+    assert {r["change"] for r in diff if r["year"] == "FY2021" and r["old"] is not None} == {"dropped"}
+    summary = packages.compare_summary(diff)
+    restated = {(r["line"], r["year"]) for r in diff if r["changed"]}
+    assert summary["restated"] == len(restated) and ("Revenue", "FY2022") in restated
+    assert all(year == "FY2022" for _, year in restated)
 
 
 def test_failed_validation_is_stored_failed_and_not_current(engine, admin, storage):
@@ -237,7 +249,7 @@ def test_deactivated_company_keeps_history_and_refuses_new_builds(engine, admin,
     (date(2025, 1, 31), date(2026, 4, 30), False),
     (date(2025, 1, 31), date(2026, 5, 1), True),
 ])
-def test_stale_when_newest_fiscal_year_is_over_15_months_old(package_date, today, stale):
+def test_stale_when_the_data_snapshot_is_over_15_months_old(package_date, today, stale):
     assert packages.is_stale(package_date, today) is stale
 
 
@@ -249,7 +261,7 @@ def test_real_us_gaap_filer_builds_a_passing_current_package(engine, admin, stor
     assert result.fiscal_years == ["FY2021", "FY2022", "FY2023", "FY2024", "FY2025"]
     with session_scope(engine) as session:
         [row] = session.scalars(select(LearningPackage)).all()
-        assert row.package_date == date(2025, 1, 31)
+        assert row.package_date == date(2025, 3, 21)  # the FY2025 10-K's filing date
         assert {f["accession"] for f in row.data_sources["filings"]} >= {"0001640147-25-000052"}
 
 
@@ -270,7 +282,7 @@ def test_cli_build_json_and_list(db_url, engine, data_env, monkeypatch, capsys):
     assert "UNBL v1: failed, not current" in printed and "FY2023: Total Assets 600.0" in printed
 
     assert main(["packages", "list", "RSTD"]) == 0
-    assert "v1   2023-12-31 passed  manual" in capsys.readouterr().out
+    assert "v1   2024-02-14 passed  manual" in capsys.readouterr().out
 
 
 def test_cli_bad_input_is_one_error_line(db_url, engine, data_env, monkeypatch, capsys):

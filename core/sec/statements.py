@@ -131,6 +131,14 @@ def _reporting_currency(cf: CompanyFacts, template: Template) -> str:
     return counts.most_common(1)[0][0]
 
 
+def infer_fiscal_year_end_of(cf: CompanyFacts) -> FiscalYearEnd | None:
+    """The fiscal year end the file's annual periods follow (None without annual flows)."""
+    tpl = choose_template(cf)
+    ends = annual_flow_ends(cf, tpl.taxonomy, tpl.line(revenue_key(tpl)).concepts) or annual_flow_ends(
+        cf, tpl.taxonomy, tpl.line("operating_cf").concepts)
+    return infer_fiscal_year_end(ends)
+
+
 def resolve_fye(cf: CompanyFacts, template: Template, declared: str | None, ticker: str) -> FiscalYearEnd:
     """The declared fiscal year end, checked against the data; inferred if none."""
     rev = template.line(revenue_key(template))
