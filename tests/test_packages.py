@@ -294,3 +294,32 @@ def test_cli_bad_input_is_one_error_line(db_url, engine, data_env, monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("error: not_json.json is not JSON") and err.count("\n") == 1
     assert not (data_env / "files").exists() or not any((data_env / "files").rglob("*.xlsx"))
+
+
+def test_migration_0007_turns_package_dates_into_snapshot_dates(engine):
+    import importlib.util
+
+    from core import schema
+    from core.models import LearningCompany
+    from tests.sec_support import ROOT
+
+    path = next((ROOT / "migrations" / "versions").glob("0007_*.py"))
+    spec = importlib.util.spec_from_file_location("m0007", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    schema.downgrade(engine, module.down_revision)
+    with session_scope(engine) as session:
+        deere = LearningCompany(ticker="DE", company_name="Deere & Company", fiscal_year_end="Sunday nearest October 31")
+        session.add(deere)
+        session.flush()
+        old = {"filings": [{"filed": "2024-12-19"}, {"filed": "2023-12-15"}], "period_ends": {"FY2024": "2024-10-27"}}
+        session.add(LearningPackage(company_id=deere.id, version=1, package_date=date(2024, 10, 27),
+                                    file_path="learning-packages/DE_FY2024_v1.xlsx", data_sources=old))
+        session.add(LearningPackage(company_id=deere.id, version=2, package_date=date(2024, 10, 27),
+                                    file_path="learning-packages/DE_FY2024_v2.xlsx", data_sources={}, is_current=False))
+    schema.upgrade(engine)
+    with session_scope(engine) as session:
+        dates = session.scalars(select(LearningPackage.package_date).order_by(LearningPackage.version)).all()
+        fye = session.scalar(select(LearningCompany.fiscal_year_end))
+    assert dates == [date(2024, 12, 19), date(2024, 10, 27)]  # no filings recorded: left alone
+    assert fye == "last Sunday of October"
