@@ -260,3 +260,45 @@ def test_a_month_end_rule_never_names_a_day_the_month_does_not_have():
     assert parse_fiscal_year_end("September 30").describe() == "September 30"
     with pytest.raises(Invalid, match="'September 31'"):
         parse_fiscal_year_end("September 31")
+
+
+# --- Tesla: mezzanine equity, restricted cash, D&A variants (tests/fixtures/sec/tesla.json) ---------
+
+def test_tesla_mezzanine_equity_is_summed_so_fy2020_balances():
+    st = statements("tesla", years=2)
+    assert st.years == [2020, 2021]
+    # FY2020: 28,418 + 51 + 604 + 23,075 = 52,148
+    assert (st.value("temporary_equity_parent", 2020), st.value("redeemable_nci", 2020),
+            st.value("temporary_equity", 2020)) == (51.0, 604.0, 655.0)
+    assert st.value("total_liabilities", 2020) + st.value("temporary_equity", 2020) + \
+        st.value("total_equity", 2020) == 52148.0
+    assert (st.value("parent_equity", 2020), st.value("nci", 2020)) == (22225.0, 850.0)  # split as reported
+    assert validate(st) == []
+
+
+def test_tesla_ending_cash_is_the_cash_flow_statements_and_rolls_forward():
+    st = statements("tesla", years=2)
+    # FY2021 is tagged with the "including disposal group" variant: 18,144, not balance-sheet 17,576.
+    assert st.value("ending_cash", 2021) == 18144.0 and st.value("cash", 2021) == 17576.0
+    assert st.value("ending_cash", 2020) + st.value("net_change_cash", 2021) == st.value("ending_cash", 2021)
+    assert st.value("restricted_cash", 2021) == 345.0 + 223.0
+
+
+def test_tesla_fy2017_depreciation_is_the_reported_cash_flow_figure():
+    st = statements("tesla", years=3)
+    assert st.years[0] == 2017 and st.value("depreciation", 2017) == pytest.approx(1636.003)
+
+
+def test_ending_cash_that_does_not_roll_forward_is_a_finding(tmp_path):
+    doc = json.loads((FIXTURES / "tesla.json").read_text())
+    change = doc["facts"]["us-gaap"][
+        "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsPeriodIncreaseDecreaseIncludingExchangeRateEffect"]
+    for row in change["units"]["USD"]:
+        if row["end"] == "2021-12-31":
+            row["val"] = -1_000_000_000
+    path = tmp_path / "tesla_bad.json"
+    path.write_text(json.dumps(doc))
+    st = build_statements(load_companyfacts(path), ticker="TSLA", fiscal_year_end="December 31", years=2)
+    [finding] = [f for f in validate(st) if f.check == "cash_roll_forward"]
+    assert finding.message == ("FY2021: Ending Cash 18,144.0 does not roll forward from FY2020's 19,901.0 plus "
+                               "Net change in cash -1,000.0 = 18,901.0 (difference -757.0 USD m).")

@@ -91,7 +91,7 @@ def cash_tie_parts(st: Statements, year: int) -> tuple[bool, float | None, float
 def _roll_forward(st: Statements, y: int, cur: str) -> list[Finding]:
     """Previous ending cash + this year's net change = this year's ending cash."""
     index = st.years.index(y)
-    if index == 0:
+    if index == 0 or st.years[index - 1] != y - 1:  # no pair across a gap in the years
         return []
     prev, change, ending = st.value("ending_cash", st.years[index - 1]), st.value("net_change_cash", y), \
         st.value("ending_cash", y)
