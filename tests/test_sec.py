@@ -302,3 +302,18 @@ def test_ending_cash_that_does_not_roll_forward_is_a_finding(tmp_path):
     [finding] = [f for f in validate(st) if f.check == "cash_roll_forward"]
     assert finding.message == ("FY2021: Ending Cash 18,144.0 does not roll forward from FY2020's 19,901.0 plus "
                                "Net change in cash -1,000.0 = 18,901.0 (difference -757.0 USD m).")
+
+
+def test_bdc_shaped_like_a_real_10k_builds_an_investment_company_package():
+    st = statements("bdc_10k_shape", fye=None)
+    assert st.template.name == "investment-company" and st.fye.describe() == "December 31"
+    assert st.years == [2022, 2023, 2024]
+    assert [st.value("total_investment_income", y) for y in st.years] == [350.0, 450.0, 430.0]  # the 10-Q's 105 is not
+    assert st.value("net_investment_income", 2024) == 215.0 and st.value("nii_per_share", 2024) == 1.93
+    assert (st.value("investments", 2024), st.value("investments_cost", 2024)) == (3400.0, 3560.0)
+    assert st.value("total_equity", 2024) == 1570.0 and st.value("nav_per_share", 2024) == 13.95
+    # Ending cash includes restricted cash: 55 + 4 = 59, rolled forward from 55 + 4.
+    assert st.value("ending_cash", 2024) == 59.0 and st.value("restricted_cash", 2024) == 4.0
+    assert validate(st) == []
+    labels = {line.label for line in st.shown_lines()}
+    assert "Gross profit" not in labels and "Investing cash flow" not in labels

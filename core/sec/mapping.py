@@ -305,7 +305,7 @@ INVESTMENT_COMPANY = Template("investment-company", "us-gaap", (
     _money("realized_gains", "Net realized gains (losses)", IS, (
         "RealizedInvestmentGainsLosses", "RealizedGainLossInvestments")),
     _money("unrealized_gains", "Net change in unrealized gains (losses)", IS, (
-        "UnrealizedGainLossOnInvestments",)),
+        "UnrealizedGainLossOnInvestments", "DebtAndEquitySecuritiesUnrealizedGainLoss")),
     _money("net_income", "Net Income", IS, ("NetIncomeLoss",), required=True, always=True, bold=True,
            note="Net increase (decrease) in net assets resulting from operations."),
     Line("nii_per_share", "Net investment income per share", IS, (
@@ -314,11 +314,13 @@ INVESTMENT_COMPANY = Template("investment-company", "us-gaap", (
 
     _money("investments", "Investments at fair value", BS, (
         "InvestmentOwnedAtFairValue", "InvestmentsFairValueDisclosure"), always=True),
+    _money("investments_cost", "Investments at amortised cost", BS, ("InvestmentOwnedAtCost",)),
     _money("cash", "Cash and Cash Equivalents", BS, ("CashAndCashEquivalentsAtCarryingValue", "Cash"),
            required=True, always=True),
     *_RESTRICTED_CASH_US,
     _money("total_assets", "Total Assets", BS, ("Assets",), required=True, always=True, bold=True),
-    _money("debt", "Debt", BS, ("LongTermDebt", "DebtInstrumentCarryingAmount", "LongTermDebtNoncurrent")),
+    _money("debt", "Debt", BS, ("LongTermDebt", "DebtInstrumentCarryingAmount", "LongTermDebtNoncurrent",
+                                "DebtLongtermAndShorttermCombinedAmount")),
     _money("total_liabilities", "Total liabilities", BS, ("Liabilities",),
            formula=_f("+total_liabilities_and_equity", "-total_equity"), always=True, bold=True),
     _money("total_equity", "Net assets", BS, ("AssetsNet", "StockholdersEquity"), required=True, always=True,
