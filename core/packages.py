@@ -268,6 +268,7 @@ def overview(session: Session, *, include_inactive: bool = True) -> list[dict]:
         out.append({
             "ticker": company.ticker, "company": company.company_name, "active": bool(company.is_active),
             "revenue_model": company.revenue_model_type, "driver_notes": company.revenue_driver_notes,
+            "fiscal_year_end": company.fiscal_year_end,
             "current_version": pkg.version if pkg else None,
             "validation_status": pkg.validation_status if pkg else None,
             "package_date": pkg.package_date if pkg else None,
