@@ -323,3 +323,45 @@ def test_migration_0007_turns_package_dates_into_snapshot_dates(engine):
         fye = session.scalar(select(LearningCompany.fiscal_year_end))
     assert dates == [date(2024, 12, 19), date(2024, 10, 27)]  # no filings recorded: left alone
     assert fye == "last Sunday of October"
+
+
+def test_cli_add_reads_the_fiscal_year_end_from_the_filing_and_edit_corrects_it(db_url, engine, data_env,
+                                                                                 monkeypatch, capsys):
+    from core.cli import main
+    from core.models import LearningCompany
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["companies", "add", "SNOW", "--cik", "1640147", "--name", "Snowflake Inc.",
+                 "--companyfacts", str(shared_file(SNOW_FILE))]) == 0
+    assert "fiscal year end: January 31 (inferred from the filing)" in capsys.readouterr().out
+    assert main(["companies", "add", "WEEK", "--cik", "900002", "--name", "Fixture Warehouse Clubs"]) == 0
+    assert "read from the filing at the first build" in capsys.readouterr().out
+    # The first build infers the 52/53-week rule from the annual periods and stores it.
+    assert main(["packages", "build", "WEEK", "--companyfacts", str(FIXTURES / "week52.json")]) == 0
+    assert "fiscal year end: Sunday nearest August 31" in capsys.readouterr().out
+    assert main(["companies", "edit", "WEEK", "--fiscal-year-end", "last sunday of august"]) == 0
+    assert "WEEK fiscal year end is now last Sunday of August" in capsys.readouterr().out
+    with session_scope(engine) as session:
+        stored = dict(session.execute(select(LearningCompany.ticker, LearningCompany.fiscal_year_end)).all())
+        edits = session.scalars(select(AuditLog.details).where(AuditLog.action == "company.edit")).all()
+    assert stored == {"SNOW": "January 31", "WEEK": "last Sunday of August"}
+    assert edits == [{"fiscal_year_end": {"from": "Sunday nearest August 31", "to": "last Sunday of August"}}]
+    # A declared year end the filing contradicts is refused naming real dates.
+    assert main(["companies", "edit", "WEEK", "--fiscal-year-end", "March 31"]) == 0
+    assert main(["packages", "build", "WEEK", "--companyfacts", str(FIXTURES / "week52.json")]) == 1
+    err = capsys.readouterr().err
+    assert "end on 1 September 2024, 3 September 2023, 28 August 2022 (Sunday nearest August 31)" in err
+
+
+@pytest.mark.parametrize("ticker, name, cik", [
+    ("SNOW", "CIK0001640147.json", "1640147"), ("UBER", "CIK0001543151.json", "1543151"),
+    ("TSM", "CIK0001046179.json", "1046179"), ("LPA", "CIK0001997711.json", "1997711"),
+])
+def test_every_shared_filer_builds_a_passing_current_package(engine, admin, storage, ticker, name, cik):
+    from core import companies
+
+    with session_scope(engine) as session:
+        companies.add_company(session, ticker=ticker, company_name=ticker, cik=cik)
+    result = packages.build_package(engine, actor=admin, ticker=ticker, companyfacts=shared_file(name),
+                                    storage=storage)
+    assert (result.validation_status, result.is_current) == ("passed", True), result.validation_errors
