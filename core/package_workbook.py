@@ -159,8 +159,9 @@ def _fill_statement(ws, st: Statements, name: str, positions) -> None:
             else:
                 tried = ", ".join(f"{st.taxonomy}:{c}" for c in line.concepts) or "no concept (derived line)"
                 cell.comment = Comment(
-                    f"Not reported for FY{year} in the SEC companyfacts data (looked for {tried}). "
-                    "Left empty on purpose: it is not zero.", AUTHOR, width=320, height=110)
+                    f"Not reported for FY{year} in the SEC companyfacts data (looked for {tried}). Companyfacts "
+                    "holds only standard-taxonomy concepts, so a figure tagged with the filer's own extension is "
+                    "not in it. Left empty on purpose: it is not zero.", AUTHOR, width=320, height=130)
 
 
 def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> None:
