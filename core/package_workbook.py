@@ -184,8 +184,8 @@ def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> No
         ("Built from", info.source_file or "—"),
         ("Sources", "; ".join(f"{f['form']} {f['accession']} (filed {f['filed']})" for f in st.filings())),
         ("Note", f"Figures in {st.currency} millions unless stated."),
-        ("Colours", "Blue figures are as reported in the filings; black figures are formulas "
-                    "(marked \"computed\" on Sources)."),
+        ("Colours", ("Blue figures are as reported in the filings; black figures are formulas "
+                     "(marked \"computed\" on Sources).")),
         ("Not reported", ", ".join(line.label for line in st.not_reported_lines()) or "—"),
     ]
     for i, (key, value) in enumerate(rows, start=3):

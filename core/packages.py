@@ -31,7 +31,13 @@ from core.db import session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
-from core.sec import DEFAULT_YEARS, build_statements, check_cik, load_companyfacts, validate
+from core.sec import (
+    DEFAULT_YEARS,
+    build_statements,
+    check_cik,
+    load_companyfacts,
+    validate,
+)
 from core.storage import Storage, check_key, default_storage
 
 STALE_AFTER_MONTHS = 15

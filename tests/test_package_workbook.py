@@ -98,9 +98,10 @@ def test_checks_sheet_has_balance_and_cash_formulas_per_year():
     status = [r for r in ws.iter_rows(min_row=5) if r[0].value == "Status"]
     assert len(status) == 3 and all(c.value.startswith("=IF(") for c in status[0][1:3])
     assert "Roll-forward: previous ending cash + net change in cash = ending cash" in labels
-    previous = [r for r in ws.iter_rows(min_row=5) if r[0].value == "Previous ending cash + net change in cash"][0]
-    assert previous[1].value is None and previous[2].value == "='Cash Flow'!B{0}+'Cash Flow'!C{1}".format(
-        *[row for row in (rows(wb["Cash Flow"])["Ending Cash"][0].row, rows(wb["Cash Flow"])["Net change in cash"][0].row)])
+    previous = next(r for r in ws.iter_rows(min_row=5) if r[0].value == "Previous ending cash + net change in cash")
+    ending_row = rows(wb["Cash Flow"])["Ending Cash"][0].row
+    change_row = rows(wb["Cash Flow"])["Net change in cash"][0].row
+    assert previous[1].value is None and previous[2].value == f"='Cash Flow'!B{ending_row}+'Cash Flow'!C{change_row}"
     cash_terms = [r for r in ws.iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents")][0]
     assert "+" in cash_terms[1].value  # restricted cash added where ending cash includes it
 

@@ -7,7 +7,7 @@ for the period, in millions of the reporting currency), not produced by the code
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -54,7 +54,7 @@ def built(ticker: str, fye: str | None = None):
 
 def workbook(st, findings):
     info = PackageInfo(ticker="T", company_name=st.entity_name, fiscal_year_end=None, revenue_model_type="QxP",
-                       revenue_driver_notes=None, version=1, built_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+                       revenue_driver_notes=None, version=1, built_at=datetime(2026, 1, 1, tzinfo=UTC))
     return load_workbook(io.BytesIO(write_workbook(st, info, findings)))
 
 
@@ -89,10 +89,10 @@ def test_uber_cash_ends_with_restricted_cash_current_and_non_current():
     wb = workbook(st, [])
     labels = [r[0].value for r in wb["Balance Sheet"].iter_rows(min_row=5)]
     assert "Restricted cash, current" in labels and "Restricted cash, non-current" in labels
-    tie = [r for r in wb["Checks"].iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents")][0]
+    tie = next(r for r in wb["Checks"].iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents"))
     bs = {r[0].value: r[0].row for r in wb["Balance Sheet"].iter_rows(min_row=5) if r[0].value}
     assert tie[1].value == f"='Balance Sheet'!B{bs['Cash and Cash Equivalents']}+'Balance Sheet'!B{bs['Restricted cash, total']}"
-    total = [r for r in wb["Balance Sheet"].iter_rows(min_row=5) if r[0].value == "Restricted cash, total"][0]
+    total = next(r for r in wb["Balance Sheet"].iter_rows(min_row=5) if r[0].value == "Restricted cash, total")
     assert total[1].value == f"=B{bs['Restricted cash, current']}+B{bs['Restricted cash, non-current']}"
 
 

@@ -12,13 +12,31 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.errors import Invalid
-from core.sec.facts import CompanyFacts, Fact, annual_flow_ends, annual_values, filing_index_url
+from core.sec.facts import (
+    CompanyFacts,
+    Fact,
+    annual_flow_ends,
+    annual_values,
+    filing_index_url,
+)
 from core.sec.fiscal import (
-    FiscalYearEnd, describe_ends, fiscal_year_for, infer_fiscal_year_end, parse_fiscal_year_end,
+    FiscalYearEnd,
+    describe_ends,
+    fiscal_year_for,
+    infer_fiscal_year_end,
+    parse_fiscal_year_end,
 )
 from core.sec.mapping import (
-    CHANGE_INCLUDES_RESTRICTED, EXCLUDES_DA, IFRS, INCLUDES_RESTRICTED, INVESTMENT_COMPANY,
-    INVESTMENT_COMPANY_MARKERS, US_GAAP, Line, Template, revenue_key,
+    CHANGE_INCLUDES_RESTRICTED,
+    EXCLUDES_DA,
+    IFRS,
+    INCLUDES_RESTRICTED,
+    INVESTMENT_COMPANY,
+    INVESTMENT_COMPANY_MARKERS,
+    US_GAAP,
+    Line,
+    Template,
+    revenue_key,
 )
 
 DEFAULT_YEARS = 5
