@@ -172,3 +172,10 @@ def test_checks_show_ok_and_check_when_a_spreadsheet_recalculates(tmp_path):
     assert statuses("unbalanced")[0] == ["OK", "CHECK"]
     gross = rows(load_workbook(out / "restated.xlsx", data_only=True)["Income Statement"])["Gross profit"]
     assert gross[2].value == pytest.approx(480.0)
+
+
+def test_cover_shows_the_fiscal_year_end_rule_and_the_period_ends():
+    wb, _ = workbook("week52", fye="Sunday nearest August 31", fiscal_year_end=None)
+    cover = {r[0].value: r[1].value for r in wb["Cover"].iter_rows(min_row=3) if r[0].value}
+    assert cover["Fiscal year end"] == "Sunday nearest August 31"
+    assert cover["Period ends"] == "FY2022: 2022-08-28, FY2023: 2023-09-03, FY2024: 2024-09-01"

@@ -231,8 +231,8 @@ def build_statements(
             fact = stated[line.key].get(y)
             cells[y] = Cell(value=fact.val / scale[line.unit], fact=fact) if fact else Cell()
         st.lines[line.key] = cells
+    _sum_parts(st)  # before deriving, so lines computed from a total use the corrected one
     _derive(st)
-    _sum_parts(st)
     return st
 
 
@@ -244,9 +244,11 @@ def _one_cash_basis(stated: dict[str, dict[int, Fact]], tpl: Template) -> bool:
     ending, change = stated.get("ending_cash", {}), stated.get("net_change_cash", {})
     includes = any(f.concept in INCLUDES_RESTRICTED for f in ending.values()) or any(
         f.concept in CHANGE_INCLUDES_RESTRICTED for f in change.values())
-    if includes and tpl.taxonomy == "us-gaap":
+    if includes:
         stated["ending_cash"] = {y: f for y, f in ending.items() if f.concept in INCLUDES_RESTRICTED}
-        stated["net_change_cash"] = {y: f for y, f in change.items() if f.concept in CHANGE_INCLUDES_RESTRICTED}
+        if tpl.taxonomy == "us-gaap":  # IFRS has no separate net-change concept on that basis
+            stated["net_change_cash"] = {y: f for y, f in change.items()
+                                         if f.concept in CHANGE_INCLUDES_RESTRICTED}
     return includes
 
 
