@@ -365,3 +365,31 @@ def test_every_shared_filer_builds_a_passing_current_package(engine, admin, stor
     result = packages.build_package(engine, actor=admin, ticker=ticker, companyfacts=shared_file(name),
                                     storage=storage)
     assert (result.validation_status, result.is_current) == ("passed", True), result.validation_errors
+
+
+def test_workbook_is_stored_with_no_transaction_open_and_a_failed_store_leaves_nothing(engine, admin, storage):
+    from core.models import LearningCompany
+
+    add(engine, "RSTD")
+    seen = {}
+    real_put = storage.put
+
+    def put_while_checking(key, source, **kw):
+        # Another writer gets in while the file is stored: the build holds no lock here.
+        with session_scope(engine, immediate=True) as session:
+            session.scalars(select(LearningCompany)).first().revenue_driver_notes = "edited meanwhile"
+            seen["reserved"] = session.scalars(select(LearningPackage.validation_status)).all()
+        return real_put(key, source, **kw)
+
+    storage.put = put_while_checking
+    result = build(engine, admin, storage, "RSTD", "restated")
+    assert seen["reserved"] == ["building"] and result.validation_status == "passed"
+
+    def broken_put(key, source, **kw):
+        raise OSError("disk full")
+
+    storage.put = broken_put
+    with pytest.raises(OSError):
+        build(engine, admin, storage, "RSTD", "restated")
+    assert [(r.version, r.validation_status) for r in rows(engine)] == [(1, "passed")]
+    assert stored_files(storage) == ["RSTD_FY2023_v1.xlsx"]
