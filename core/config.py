@@ -31,6 +31,8 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_AI_FLAG_THRESHOLD": ("70", "AI-detection score (0-100) above which work is flagged"),
     "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+    "NGI_PSEUDONYM_KEY": (None, "HMAC key for student aliases; default: made once in $NGI_DATA_DIR/pseudonym.key; "
+                                "required with DATABASE_URL"),
 }
 
 
