@@ -26,7 +26,7 @@ import pandas as pd
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from core import config, progress, pseudonyms, rollup
+from core import config, exports, progress, pseudonyms, rollup
 from core.access import Actor, can, require
 from core.db import UTCDateTime
 from core.models import LearningCompany, Student
@@ -439,7 +439,7 @@ def at_risk(session: Session, actor: Actor, filters: Filters = Filters(), *, on:
 
 
 def at_risk_csv(session: Session, actor: Actor, filters: Filters = Filters(), *, on: date | None = None) -> bytes:
-    return at_risk(session, actor, filters, on=on).to_csv(index=False).encode("utf-8")
+    return exports.to_csv(at_risk(session, actor, filters, on=on))
 
 
 def at_risk_count(session: Session, actor: Actor, *, on: date | None = None) -> int:

@@ -9,8 +9,6 @@ this page to the leaderboard to put a student behind an entry.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
@@ -19,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, pseudonyms, submissions
+from core import audit, exports, pseudonyms, submissions
 from core.access import can, require
 from core.db import utcnow
 from core.errors import Invalid, NotFound
@@ -226,53 +224,13 @@ def file_bytes(session: Session, actor, submission_id: int, *, storage: Storage 
 
 # -- export -----------------------------------------------------------------------
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    return value
-
-
 def to_csv(rows: list[dict]) -> bytes:
-    """Text that a spreadsheet would read as a formula is prefixed with ' (OWASP CSV injection)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        values = []
-        for col in EXPORT_COLUMNS:
-            value = _cell(row.get(col))
-            if isinstance(value, str) and value.startswith(_DANGEROUS):
-                value = "'" + value
-            values.append("" if value is None else value)
-        writer.writerow(values)
-    return out.getvalue().encode("utf-8-sig")
+    """The queue as CSV; formula-like text is neutralised (core.exports)."""
+    return exports.to_csv(rows, EXPORT_COLUMNS)
 
 
 def to_xlsx(rows: list[dict]) -> bytes:
-    """Strings are written with write_string, so '=...' stays text and never becomes a formula."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                      "strings_to_numbers": False, "strings_to_urls": False})
-    ws = wb.add_worksheet("Review queue")
-    bold = wb.add_format({"bold": True})
-    for c, col in enumerate(EXPORT_COLUMNS):
-        ws.write_string(0, c, col, bold)
-    for r, row in enumerate(rows, start=1):
-        for c, col in enumerate(EXPORT_COLUMNS):
-            value = _cell(row.get(col))
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                ws.write_string(r, c, str(value))
-            else:
-                ws.write_number(r, c, value)
-    wb.close()
-    return buffer.getvalue()
+    return exports.to_xlsx(rows, EXPORT_COLUMNS, sheet="Review queue")
 
 
 def check_versions_comparable(session: Session, a_id: int, b_id: int) -> tuple[LearningSubmission, LearningSubmission]:
