@@ -72,8 +72,8 @@ def to_csv(rows, columns: Sequence[str] | None = None) -> bytes:
 
 
 def to_xlsx(rows, columns: Sequence[str] | None = None, *, sheet: str = "Export") -> bytes:
-    """Rows as one worksheet. Text goes through write_string (never a formula) and is
-    neutralised as well, in case the file is later saved as CSV."""
+    """Rows as one worksheet. Text goes through write_string, so it is stored as text and
+    never becomes a formula; it is kept as typed (a ' would show in the cell)."""
     import xlsxwriter
 
     columns, records = _records(rows, columns)
@@ -83,7 +83,7 @@ def to_xlsx(rows, columns: Sequence[str] | None = None, *, sheet: str = "Export"
     ws = wb.add_worksheet(sheet[:31])
     bold = wb.add_format({"bold": True})
     for c, col in enumerate(columns):
-        ws.write_string(0, c, neutralise(str(col)), bold)
+        ws.write_string(0, c, str(col), bold)
     for r, row in enumerate(records, start=1):
         for c, col in enumerate(columns):
             value = _plain(row.get(col))
@@ -92,6 +92,6 @@ def to_xlsx(rows, columns: Sequence[str] | None = None, *, sheet: str = "Export"
             if isinstance(value, int | float):
                 ws.write_number(r, c, value)
             else:
-                ws.write_string(r, c, neutralise(str(value)))
+                ws.write_string(r, c, str(value))
     wb.close()
     return buffer.getvalue()
