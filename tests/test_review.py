@@ -91,7 +91,8 @@ def test_rerun_records_a_new_validator_run(env):
         assert s.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "submission.revalidate")) == 1
         detail = review.detail(s, instructor, ids["other"])
-        assert detail["runs"][0]["run_by"] == "Test instructor" and detail["student"] == pseudonyms.alias(2, "instructor")
+        assert detail["runs"][0]["run_by"] == "Test instructor"
+        assert detail["student"] == pseudonyms.alias(2, "instructor")
 
 
 def test_diff_shows_new_hardcode_and_changed_check(env):
