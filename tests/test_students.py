@@ -185,3 +185,29 @@ def test_erased_name_and_email_leave_no_bytes_in_the_sqlite_files(sqlite_url):
         assert b"Quixote" not in data
     finally:
         engine.dispose()
+
+
+def test_the_erase_command_leaves_the_student_in_no_table(engine, db_url, data_env):
+    import sqlalchemy as sa
+
+    from core.db import Base
+    from core.models import AuditLog
+    from tests.test_cli import ngi
+
+    sid, sub_id, fb_id, _ = _audited_student(engine)
+    engine.dispose()
+    result = ngi("student", "erase", str(sid), db_url=db_url, env_extra={"NGI_DATA_DIR": str(data_env)})
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    dump = []
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in sa.inspect(engine).get_table_names():
+                dump += [str(tuple(row)) for row in conn.execute(table.select())]
+    text = "\n".join(dump).lower()
+    assert NAME.lower() not in text and EMAIL not in text and "quixote" not in text
+    with session_scope(engine) as session:
+        trail = session.execute(select(AuditLog.action, AuditLog.target_type, AuditLog.target_id)).all()
+    assert ("student.erase", "student", None) in trail
+    about = {(kind, str(i)) for kind, i in (("student", sid), ("submission", sub_id), ("feedback", fb_id))}
+    assert not about & {(kind, target) for _a, kind, target in trail}
