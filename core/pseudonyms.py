@@ -35,14 +35,21 @@ def _load_key(value: str | None, folder: Path, embedded: bool) -> bytes:
     path = folder / KEY_FILE
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
+        # Written aside, then linked into place: the key file appears whole or not at
+        # all, and when two processes start together the first link wins for both.
+        draft = folder / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
         try:
-            # O_EXCL: two processes starting together keep whichever key was written first.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
+        except OSError:  # a filesystem without hard links: rename, the same key for one process
+            if not path.exists():
+                os.replace(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
     key = path.read_text().strip()
     if not key:
         raise Unavailable(f"{path} is empty; delete it to have a new alias key made, or set NGI_PSEUDONYM_KEY.")
