@@ -66,16 +66,14 @@ def _scrub_audit(session: Session, student: Student) -> int:
     Review notes, reveal reasons and uploaded file names live in `details`, so the whole
     payload goes; actor, action and time stay, so the trail still shows the action.
     """
-    mine = {
-        "student": [str(student.id)],
-        "submission": select(cast(LearningSubmission.id, Text)).where(LearningSubmission.user_id == student.id),
-        "feedback": select(cast(LearningFeedback.id, Text)).where(
-            or_(LearningFeedback.user_id == student.id,
-                LearningFeedback.submission_id.in_(
-                    select(LearningSubmission.id).where(LearningSubmission.user_id == student.id)))),
-        "leaderboard": select(cast(LearningLeaderboard.id, Text)).where(LearningLeaderboard.user_id == student.id),
-    }
-    about = [and_(AuditLog.target_type == kind, AuditLog.target_id.in_(ids)) for kind, ids in mine.items()]
+    submissions = list(session.scalars(select(LearningSubmission.id).where(LearningSubmission.user_id == student.id)))
+    feedback = session.scalars(select(LearningFeedback.id).where(
+        or_(LearningFeedback.user_id == student.id, LearningFeedback.submission_id.in_(submissions))))
+    entries = session.scalars(select(LearningLeaderboard.id).where(LearningLeaderboard.user_id == student.id))
+    mine = {"student": [student.id], "submission": submissions, "feedback": list(feedback),
+            "leaderboard": list(entries)}
+    about = [and_(AuditLog.target_type == kind, AuditLog.target_id.in_([str(i) for i in ids]))
+             for kind, ids in mine.items() if ids]
     text = func.lower(cast(AuditLog.details, Text))
     # Free text anywhere else (a leaderboard reveal reason, a note on another target).
     for needle in {(student.email or "").strip().lower(), (student.full_name or "").strip().lower()} - {""}:
@@ -85,7 +83,7 @@ def _scrub_audit(session: Session, student: Student) -> int:
     result = session.execute(
         update(AuditLog).where(or_(*about)).values(target_id=None, details=TOMBSTONE)
         .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0
 
 
 def forget_freed_pages(engine: Engine) -> bool:
