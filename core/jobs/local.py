@@ -23,7 +23,7 @@ POLL_SECONDS = 2.0
 # itself must not hold the CLI forever).
 MAX_RUNS = 10_000
 
-_started: dict[str, threading.Thread] = {}
+_started: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
 
 
@@ -72,11 +72,20 @@ def start(url: str) -> threading.Thread | None:
     if not enabled(url):
         return None
     with _lock:
-        thread = _started.get(url)
-        if thread is not None and thread.is_alive():
-            return thread
-        engine = make_engine(url)
-        thread = threading.Thread(target=loop, args=(engine, threading.Event()), name="ngi-jobs", daemon=True)
+        running = _started.get(url)
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop_event = threading.Event()
+        thread = threading.Thread(target=loop, args=(make_engine(url), stop_event), name="ngi-jobs", daemon=True)
         thread.start()
-        _started[url] = thread
+        _started[url] = (thread, stop_event)
         return thread
+
+
+def stop(url: str, *, timeout: float = 30) -> None:
+    """Stop the runner for `url` after its current job (tests; the app's thread dies with it)."""
+    with _lock:
+        running = _started.pop(url, None)
+    if running is not None:
+        running[1].set()
+        running[0].join(timeout)
