@@ -17,7 +17,13 @@ from core.db import session_scope, utcnow
 from core.errors import Forbidden, Invalid
 from core.jobs import handlers, local
 from core.models import (
-    AuditLog, LearningFeedback, LearningJob, LearningSubmission, LearningTelemetry, Student, ValidatorRun,
+    AuditLog,
+    LearningFeedback,
+    LearningJob,
+    LearningSubmission,
+    LearningTelemetry,
+    Student,
+    ValidatorRun,
 )
 from core.submissions import submit
 from core.validation import recalc, templates
@@ -257,3 +263,18 @@ def test_the_runner_is_off_unless_the_database_is_the_embedded_default(monkeypat
     assert not local.enabled("postgresql+psycopg://x@db/ngi")  # there, `ngi worker` runs them
     monkeypatch.setenv("NGI_JOBS_IN_PROCESS", "1")
     assert local.enabled("postgresql+psycopg://x@db/ngi")
+
+
+def test_ngi_worker_drain_runs_what_submissions_add_queued(env, db_url, monkeypatch, tmp_path, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    path = tmp_path / "model.xlsx"
+    path.write_bytes(_model())
+    assert main(["submissions", "add", "--student", "1", "--activity", "a2_wc_debt", "--company", "TSLA",
+                 "--file", str(path)]) == 0
+    [job] = _jobs(env)
+    assert job.status == "queued"
+    assert main(["worker", "--drain"]) == 0
+    assert "ran 1 job(s)" in capsys.readouterr().out
+    assert _feedback_count(env, job.submission_id) == 1

@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import pandas as pd
 from sqlalchemy import or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
 
 from core import audit, config
@@ -103,10 +104,10 @@ def _claim(engine: Engine, job_id: int) -> LearningJob | None:
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
         # One conditional UPDATE: of two runners racing for a row, exactly one sees rowcount 1.
-        claimed = session.execute(
+        result = cast(CursorResult, session.execute(
             update(LearningJob).where(LearningJob.id == job_id, _claimable(now))
-            .values(status="running", attempts=LearningJob.attempts + 1, updated_at=now)
-        ).rowcount
+            .values(status="running", attempts=LearningJob.attempts + 1, updated_at=now)))
+        claimed = result.rowcount
         return session.get(LearningJob, job_id) if claimed else None
 
 
@@ -119,7 +120,7 @@ def run(engine: Engine, job_id: int) -> RunResult:
 
     try:
         handlers.HANDLERS[job.task](engine, **job.payload)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried or parked
+    except Exception as exc:  # every failure is recorded, then retried or parked
         if not isinstance(exc, JobFailed):
             log.exception("job %s (%s) crashed", job.id, job.task)
         return _fail(engine, job, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JobFailed) else str(exc))
@@ -136,7 +137,7 @@ def _fail(engine: Engine, job: LearningJob, error: str) -> RunResult:
     with session_scope(engine, immediate=True) as session:
         session.execute(update(LearningJob).where(LearningJob.id == job.id).values(
             status="parked" if parked else "failed", last_error=error[:ERROR_CHARS], updated_at=now,
-            run_after=now if parked else now + timedelta(seconds=delay)))
+            run_after=now + timedelta(seconds=delay or 0)))
     log.warning("job %s (%s) attempt %s failed%s: %s", job.id, job.task, job.attempts,
                 " and is parked" if parked else f"; next try in {delay:g} s", error)
     return RunResult(job.id, "parked" if parked else "failed", retry_in=delay, error=error)

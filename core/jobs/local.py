@@ -44,9 +44,10 @@ def drain(engine: Engine) -> int:
 
 
 def _database_gone(engine: Engine) -> bool:
-    database = engine.url.database
-    return engine.dialect.name == "sqlite" and bool(database) and not database.startswith("file:") \
-        and database != ":memory:" and not Path(database).exists()
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    return not Path(database).exists()
 
 
 def loop(engine: Engine, stop: threading.Event, *, interval: float = POLL_SECONDS) -> None:
@@ -54,7 +55,7 @@ def loop(engine: Engine, stop: threading.Event, *, interval: float = POLL_SECOND
     while not stop.is_set() and not _database_gone(engine):
         try:
             drain(engine)
-        except Exception:  # noqa: BLE001 - a poll that fails (locked, unmigrated) is tried again
+        except Exception:  # a poll that fails (locked, unmigrated) is tried again
             log.exception("in-process job runner: poll failed")
         stop.wait(interval)
 

@@ -14,12 +14,15 @@ backoff and the parking rule live in one place for both engines.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import procrastinate
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from core.db import utcnow
 
 QUEUE = "ngi_learning"
 TASK_NAME = "ngi.run_learning_job"
@@ -45,7 +48,7 @@ class Parked(Exception):
 class _FollowOurDecision(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
         if isinstance(exception, RetryLater):
-            return RetryDecision(retry_in={"seconds": exception.seconds})
+            return RetryDecision(retry_at=utcnow() + timedelta(seconds=exception.seconds))
         return None
 
 
