@@ -278,3 +278,30 @@ def test_ngi_worker_drain_runs_what_submissions_add_queued(env, db_url, monkeypa
     assert main(["worker", "--drain"]) == 0
     assert "ran 1 job(s)" in capsys.readouterr().out
     assert _feedback_count(env, job.submission_id) == 1
+
+
+def test_a_running_ngi_worker_picks_up_a_new_upload(env, db_url, data_env, tmp_path):
+    """The real `ngi worker` process, started before the upload: on PostgreSQL a
+    procrastinate worker woken by the commit's NOTIFY, on SQLite the poll loop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support import APP
+
+    env_vars = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(APP.parent), "NGI_DATA_DIR": str(data_env)}
+    env_vars.pop("NGI_STORAGE_URL", None)
+    worker = subprocess.Popen([sys.executable, "-m", "core.cli", "worker"], env=env_vars, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        result = _submit(env, _model())
+        deadline = time.monotonic() + 120
+        while _feedback_count(env, result.submission_id) == 0 and worker.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=60)[0].decode(errors="replace")
+    assert _feedback_count(env, result.submission_id) == 1, output
+    assert [j.status for j in _jobs(env)] == ["done"]
