@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from core import jobs
 from core.cli._common import engine
 
 
@@ -24,6 +23,8 @@ def register(subparsers) -> None:
 
 def _worker(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from core import jobs
+
     eng = engine()
     if args.drain:
         ran = jobs.drain(eng)
