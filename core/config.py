@@ -34,6 +34,9 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
     "NGI_PSEUDONYM_KEY": (None, "HMAC key for student aliases; default: made once in $NGI_DATA_DIR/pseudonym.key; "
                                 "required with DATABASE_URL"),
+    "NGI_JOB_ATTEMPTS": ("4", "tries a background job gets before it is parked on the moderation page"),
+    "NGI_JOB_BACKOFF_SECONDS": ("30", "wait before a failed job's second try; each later wait is four times longer"),
+    "NGI_JOBS_IN_PROCESS": (None, "1/0: run background jobs in the app's process; default on only for the embedded SQLite"),
 }
 
 

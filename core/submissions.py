@@ -8,8 +8,9 @@ Order of work, and why:
    SELECT ... FOR UPDATE on the student row): version = previous + 1, flip is_latest,
    insert the row, its validator run, telemetry, progress and the leaderboard entry.
    If anything fails before commit the stored file is deleted: no orphan file, no row.
-4. After commit, slow or optional work that must never block a submission:
-   AI-detection of PDF text, then feedback generation.
+   The same transaction enqueues the follow-up jobs (core.jobs, an outbox): LibreOffice
+   recalculation of a workbook saved without values, AI-detection of PDF text, and
+   feedback. The upload returns as soon as it commits; workers do the slow part.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import ai_detection, audit, catalogue, companies, config, leaderboard_entries, telemetry, validation
+from core import audit, catalogue, companies, jobs, leaderboard_entries, telemetry, validation
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
@@ -115,6 +116,25 @@ def record_run(session: Session, submission: LearningSubmission, report: validat
     return run
 
 
+def record_outcome(session: Session, submission: LearningSubmission, report: validation.Report, *,
+                   ip_address: str | None = None, user_agent: str | None = None) -> None:
+    """The validator event and, for a capstone workbook, the leaderboard entry: at upload,
+    or when a recalculation job settles a pending workbook."""
+    common = dict(user_id=submission.user_id, module=submission.module, activity=submission.activity_id,
+                  company_id=submission.company_id, submission_id=submission.id, ip_address=ip_address,
+                  user_agent=user_agent)
+    failed = [c.id for c in report.checks if c.status == "failed"]
+    telemetry.record_event(session, event_type="validator_pass" if report.status == "passed" else "validator_fail",
+                           event_category="submission",
+                           event_data={"status": report.status, "failed_checks": failed}, **common)
+    # Progress (current activity, capstone_submitted) follows from the events above:
+    # record_event derives it, so a recompute from events gives the same result.
+    if submission.activity_id == "capstone" and submission.submission_type == "excel" and report.outputs:
+        leaderboard_entries.upsert_entry(session, user_id=submission.user_id, company_id=submission.company_id,
+                                         submission_id=submission.id, targets=report.outputs,
+                                         valuation_date=utcnow().date())
+
+
 def submit(
     engine: Engine, *, student_id: int, activity_id: str, company_ticker: str, fileobj: BinaryIO, filename: str,
     notes: str | None = None, submission_type: str | None = None, actor=None, storage: Storage | None = None,
@@ -145,8 +165,10 @@ def submit(
         if ext == "pdf":
             report, text = validation.read_pdf(tmp, name=name)
         else:
+            # A workbook without saved values comes back "pending": LibreOffice runs in a job.
             report, text = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
-                                                    required_sheets=rules.get("required_sheets", [])), ""
+                                                    required_sheets=rules.get("required_sheets", []),
+                                                    defer_recalc=True), ""
         if report.status == "rejected":
             raise Invalid(report.message or f"{name} was rejected.")
         storage = storage or default_storage()
@@ -160,25 +182,24 @@ def submit(
         submission_id, version = _record(
             engine, student_id=student_id, activity_id=activity_id, module=spec["module"], company_id=company_id,
             submission_type=submission_type, stored=stored, name=name, notes=notes, report=report, actor=actor,
-            ip_address=ip_address, user_agent=user_agent,
+            ip_address=ip_address, user_agent=user_agent, follow_ups=jobs.follow_ups(report.status, has_text=bool(text)),
         )
     except BaseException:
         storage.delete(stored.key)
         raise
-    ai_status = _after_commit(engine, submission_id, report, text)
     return SubmitResult(submission_id=submission_id, version=version, status=report.status, report=report.to_dict(),
-                        file_key=stored.key, ai_detection_status=ai_status)
+                        file_key=stored.key, ai_detection_status="pending" if text else "not_run")
 
 
 def _record(engine: Engine, *, student_id, activity_id, module, company_id, submission_type, stored, name, notes,
-            report, actor, ip_address, user_agent) -> tuple[int, int]:
+            report, actor, ip_address, user_agent, follow_ups) -> tuple[int, int]:
     for attempt in range(ATTEMPTS):
         try:
             with session_scope(engine, immediate=True) as session:
                 return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
                                company_id=company_id, submission_type=submission_type, stored=stored, name=name,
                                notes=notes, report=report, actor=actor, ip_address=ip_address,
-                               user_agent=user_agent)
+                               user_agent=user_agent, follow_ups=follow_ups)
         except IntegrityError:
             # Another writer took this version between our read and our insert (only
             # possible where the row lock is unavailable); read again and retry.
@@ -188,14 +209,14 @@ def _record(engine: Engine, *, student_id, activity_id, module, company_id, subm
 
 
 def _insert(session: Session, *, student_id, activity_id, module, company_id, submission_type, stored, name,
-            notes, report, actor, ip_address, user_agent) -> tuple[int, int]:
+            notes, report, actor, ip_address, user_agent, follow_ups=()) -> tuple[int, int]:
     _lock_student(session, student_id)
     scope = (LearningSubmission.user_id == student_id, LearningSubmission.activity_id == activity_id)
     version = (session.scalar(select(func.max(LearningSubmission.version)).where(*scope)) or 0) + 1
     # Flip the old latest first: the partial unique index allows one latest at a time.
     session.execute(update(LearningSubmission).where(*scope, LearningSubmission.is_latest.is_(True))
                     .values(is_latest=False))
-    ai_status = "not_run"
+    ai_status = "pending" if jobs.AI_DETECTION in follow_ups else "not_run"
     submission = LearningSubmission(
         user_id=student_id, company_id=company_id, activity_id=activity_id, module=module or "",
         submission_type=submission_type, version=version, file_path=stored.key, file_name=name,
@@ -210,42 +231,15 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
     telemetry.record_event(session, event_type="submission", event_category="submission",
                            event_data={"version": version, "submission_type": submission_type,
                                        "file_size_bytes": stored.size}, **common)
-    failed = [c.id for c in report.checks if c.status == "failed"]
-    telemetry.record_event(session, event_type="validator_pass" if report.status == "passed" else "validator_fail",
-                           event_category="submission",
-                           event_data={"status": report.status, "failed_checks": failed}, **common)
-    # Progress (current activity, capstone_submitted) follows from the events above:
-    # record_event derives it, so a recompute from events gives the same result.
-    if activity_id == "capstone" and submission_type == "excel" and report.outputs:
-        leaderboard_entries.upsert_entry(session, user_id=student_id, company_id=company_id,
-                                         submission_id=submission.id, targets=report.outputs,
-                                         valuation_date=utcnow().date())
+    if report.status != "pending":
+        record_outcome(session, submission, report, ip_address=ip_address, user_agent=user_agent)
+    for task in follow_ups:  # the outbox: committed with the submission, or not at all
+        jobs.enqueue(session, task, submission_id=submission.id)
     if actor is not None:
         audit.record(session, actor, "submission.upload_on_behalf", target_type="submission",
                      target_id=submission.id, details={"student_id": student_id, "activity_id": activity_id,
                                                        "version": version, "file_name": name})
     return submission.id, version
-
-
-def _after_commit(engine: Engine, submission_id: int, report: validation.Report, text: str) -> str | None:
-    status = None
-    if text:
-        try:
-            detection = ai_detection.detect_text(text)
-            with session_scope(engine) as session:
-                ai_detection.apply(session.get(LearningSubmission, submission_id), detection)
-            status = detection.status
-        except Exception:  # noqa: BLE001 - the submission is committed; detection can be re-run
-            log.exception("AI-detection for submission %s failed", submission_id)
-            status = "not_run"
-    if report.status == "passed" and config.env_flag("NGI_FEEDBACK_ON_SUBMIT"):
-        try:
-            from core import feedback
-
-            feedback.on_submission_validated(engine, submission_id)
-        except Exception:  # noqa: BLE001 - feedback must never block or undo a submission
-            log.exception("feedback generation after submission %s failed", submission_id)
-    return status
 
 
 def revalidate(engine: Engine, *, submission_id: int, actor=None, storage: Storage | None = None) -> validation.Report:

@@ -13,6 +13,7 @@ from core import auth, config, schema
 from core.access import ROLE_LABELS, Actor, can
 from core.db import check_connection, make_engine, session_scope
 from core.errors import DomainError, Unavailable
+from core.jobs import local as jobs_local
 
 T = TypeVar("T")
 _ACTOR_KEY = "ngi_actor_id"
@@ -41,6 +42,8 @@ def engine() -> Engine:
     if problem:
         st.error(problem, icon=":material/database:")
         st.stop()
+    # The embedded default has no worker: run background jobs in this process (once).
+    jobs_local.start(url)
     return _engine_for(url)
 
 

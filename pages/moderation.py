@@ -9,7 +9,7 @@ from datetime import date
 import plotly.express as px
 import streamlit as st
 
-from core import config, ui
+from core import config, jobs, ui
 from core.db import session_scope, utcnow
 from core.feedback import moderation, pricing
 from core.feedback.personas import PERSONAS
@@ -48,6 +48,12 @@ def load_agreement(url: str, who):
         return moderation.agreement(session, who), moderation.retry_queue(session, who)
 
 
+@st.cache_data(ttl=15, show_spinner=False)
+def load_parked(url: str, who):
+    with session_scope(ui.engine()) as session:
+        return jobs.parked(session, actor=who)
+
+
 def act(fn, message: str) -> None:
     """Run one admin action in its own transaction; on success rerun so every panel shows it."""
     def unit():
@@ -62,7 +68,9 @@ def act(fn, message: str) -> None:
 
 url = config.database_url()
 options, flagged = load_options(url, actor)
-queue_tab, cost_tab, agreement_tab = st.tabs([f"Queue ({flagged} flagged)", "Cost", "Agreement"])
+parked_jobs = load_parked(url, actor)
+queue_tab, cost_tab, agreement_tab, jobs_tab = st.tabs(
+    [f"Queue ({flagged} flagged)", "Cost", "Agreement", f"Background jobs ({len(parked_jobs)} parked)"])
 
 with queue_tab:
     c1, c2, c3, c4 = st.columns(4)
@@ -228,3 +236,20 @@ with agreement_tab:
             done = sum(1 for r in results if r is not None and r.ok)
             st.session_state["mod_notice"] = f"Retried {len(results)} waiting submissions; {done} now have feedback."
             st.rerun()
+
+with jobs_tab:
+    st.caption("Recalculation, AI-detection and feedback run in the background after an upload. A job that "
+               "keeps failing is tried again with growing waits, then parked here until someone retries it.")
+    if parked_jobs.empty:
+        ui.empty_state("No parked jobs: every background job has finished or is still being tried.")
+    else:
+        st.dataframe(parked_jobs.drop(columns=["job_id"]), hide_index=True,
+                     column_config={"last_error": st.column_config.TextColumn("Last error", width="large")})
+        if moderator:
+            labels = {int(r.job_id): f"{r.task} · {r.student or 'removed student'} · {r.activity or ''} "
+                                     f"v{r.version or '?'}" for r in parked_jobs.itertuples()}
+            chosen = st.selectbox("Parked job", list(labels), format_func=labels.get, key="mod_jobs_pick")
+            if st.button("Retry this job", key="mod_jobs_retry") and ui.run_action(
+                    lambda: jobs.retry(ui.engine(), actor=actor, job_id=chosen) or True):
+                st.session_state["mod_notice"] = f"{labels[chosen]}: back in the queue."
+                st.rerun()

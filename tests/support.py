@@ -75,6 +75,8 @@ def truncate_all(engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     inspector_tables = set(sa.inspect(engine).get_table_names())
     tables = [t for t in tables if t in inspector_tables]
+    # procrastinate's jobs point at learning_jobs ids, which RESTART IDENTITY reuses.
+    tables += [t for t in ("procrastinate_events", "procrastinate_jobs") if t in inspector_tables]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")

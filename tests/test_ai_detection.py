@@ -117,6 +117,7 @@ def test_without_key_nothing_is_sent(server, monkeypatch):
 def test_submission_of_a_memo_stores_the_detection(server, seeded_engine, data_env, monkeypatch):
     import io
 
+    from core import jobs
     from core.db import session_scope
     from core.models import LearningSubmission, Student
     from core.submissions import submit
@@ -129,9 +130,11 @@ def test_submission_of_a_memo_stores_the_detection(server, seeded_engine, data_e
     pdf = templates.build_memo_pdf([TEXT])
     result = submit(seeded_engine, student_id=9, activity_id="capstone", company_ticker="TSLA",
                     fileobj=io.BytesIO(pdf), filename="memo.pdf")
-    assert result.ai_detection_status == "flagged"
+    assert result.ai_detection_status == "pending" and server.seen == []  # the upload never waits for GPTZero
+    assert jobs.drain(seeded_engine) == 1
     with session_scope(seeded_engine) as s:
         row = s.get(LearningSubmission, result.submission_id)
+        assert row.ai_detection_status == "flagged"
         assert float(row.ai_detection_score) == 81.0 and row.ai_detection_run_at is not None
         assert row.ai_detection_details["model_version"] == "2025-01-09-base"
     assert "deliveries grew faster" in server.seen[0][2]["document"]

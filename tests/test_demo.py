@@ -33,7 +33,8 @@ from tests.support import truncate_all
 TODAY = date(2026, 11, 20)
 N = 30
 # Filled only by `ngi telemetry import` (idempotency keys of imported events).
-NOT_DEMO_TABLES = {"learning_telemetry_keys"}
+# learning_jobs: the demo writes its feedback directly, so no background job is left over.
+NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs"}
 
 
 def _seed(engine, tmp_path, seed=7, students=N):

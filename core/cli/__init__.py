@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "submissions": "student submissions",
     "telemetry": "import telemetry events, rebuild the rollup",
     "validate": "validate a workbook or PDF (no database needed)",
+    "worker": "run background jobs (recalculation, AI-detection, feedback)",
 }
 
 

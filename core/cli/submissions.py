@@ -19,6 +19,8 @@ def register(subparsers) -> None:
     add.add_argument("--notes", default=None)
     add.add_argument("--type", dest="submission_type", choices=["excel", "pdf_memo", "pdf_deck"], default=None,
                      help="for PDFs: memo (default) or deck")
+    add.add_argument("--wait", action="store_true",
+                     help="also run the background jobs now (recalculation, AI-detection, feedback)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=_add)
 
@@ -33,6 +35,10 @@ def _add(args) -> int:
     with open(path, "rb") as fh:
         result = submit(eng, student_id=args.student, activity_id=args.activity, company_ticker=args.company,
                         fileobj=fh, filename=path.name, notes=args.notes, submission_type=args.submission_type)
+    if args.wait:
+        from core import jobs
+
+        jobs.drain(eng)
     if args.json:
         print_json({"submission_id": result.submission_id, "version": result.version, "status": result.status,
                     "file_key": result.file_key, "ai_detection_status": result.ai_detection_status,

@@ -248,8 +248,8 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
 
 
 def on_submission_validated(engine: Engine, submission_id: int) -> None:
-    """Called after a passing submit. Never raises: feedback trouble must not undo or
-    block the submission; at worst the submission is left marked for retry."""
+    """Feedback inline, for callers outside the job queue. Never raises: at worst the
+    submission is left marked for retry. Uploads use the `feedback` job instead (core.jobs)."""
     try:
         if config.env_flag("NGI_FEEDBACK_ON_SUBMIT") is False:
             return

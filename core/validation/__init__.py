@@ -89,13 +89,20 @@ def _missing_message(label: str, workbook: Workbook, reason: str) -> str:
             "save it, and upload it again.")
 
 
-def validate_excel(path: Path, *, name: str | None = None, checks: list[str], required_sheets: list[str]) -> Report:
+def validate_excel(path: Path, *, name: str | None = None, checks: list[str], required_sheets: list[str],
+                   defer_recalc: bool = False) -> Report:
     label = name or Path(path).name
     try:
         workbook = read_workbook(path, name=label)
     except Rejected as err:
         return rejected(str(err))
     details: dict = {}
+    if workbook.missing_values and defer_recalc and recalc.soffice_path() is not None:
+        # Safe and readable, but LibreOffice must calculate it first: that takes seconds
+        # to minutes, so the upload stores it as pending and a job finishes the validation.
+        return Report(status="pending", message=(
+            f"{label}: {len(workbook.missing_values)} formula cell(s) have no saved values; LibreOffice is "
+            "recalculating the workbook and the checks run after that."), details={"sheets": list(workbook.order)})
     if workbook.missing_values:
         try:
             recalculated = recalc.recalculate(path)
@@ -119,8 +126,9 @@ def validate_excel(path: Path, *, name: str | None = None, checks: list[str], re
 
 def validate_path(path: Path | str, *, activity_id: str | None = None, name: str | None = None,
                   checks: list[str] | None = None, required_sheets: list[str] | None = None,
-                  kind: str | None = None) -> Report:
-    """Validate a file on disk. Unsafe or unreadable input gives status 'rejected'."""
+                  kind: str | None = None, defer_recalc: bool = False) -> Report:
+    """Validate a file on disk. Unsafe or unreadable input gives status 'rejected'; with
+    `defer_recalc`, a workbook that needs LibreOffice gives 'pending' (nothing checked yet)."""
     path = Path(path)
     label = name or path.name
     if not path.is_file():
@@ -132,4 +140,4 @@ def validate_path(path: Path | str, *, activity_id: str | None = None, name: str
         rubric = rubric_for(activity_id) if activity_id else {}
         checks = checks if checks is not None else rubric.get("checks", list(_checks.CHECKS))
         required_sheets = required_sheets if required_sheets is not None else rubric.get("required_sheets", [])
-    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets)
+    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets, defer_recalc=defer_recalc)

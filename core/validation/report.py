@@ -41,7 +41,7 @@ def _plain(value):
 
 @dataclass
 class Report:
-    status: str  # passed | failed | rejected
+    status: str  # passed | failed | rejected | pending (waiting for LibreOffice, see core.jobs)
     checks: list[CheckResult] = field(default_factory=list)
     outputs: dict[str, float] = field(default_factory=dict)
     message: str | None = None
