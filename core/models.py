@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core import statuses
 from core.db import Base, JSONType, UTCDateTime
 
 STAFF_ROLES = ("instructor", "admin", "program_lead")
@@ -128,6 +129,7 @@ class LearningPackage(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
+        statuses.allowed("validation_status", statuses.PACKAGE_VALIDATION),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -206,6 +208,9 @@ class LearningSubmission(Base):
             sqlite_where=text("is_latest"),
             postgresql_where=text("is_latest"),
         ),
+        statuses.allowed("validator_status", statuses.VALIDATOR),
+        statuses.allowed("ai_detection_status", statuses.AI_DETECTION),
+        statuses.allowed("feedback_status", statuses.FEEDBACK),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -261,7 +266,7 @@ class LearningFeedback(Base):
         Index("idx_learning_feedback_user", "user_id"),
         Index("idx_learning_feedback_flagged", "is_flagged"),
         Index("idx_learning_feedback_created", "created_at"),
-        CheckConstraint("release_state IN ('held', 'released')", name="release_state"),
+        statuses.allowed("release_state", statuses.RELEASE),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -461,7 +466,10 @@ class ValidatorRun(Base):
     """Each run of the validators on a submission; the submission row mirrors the latest."""
 
     __tablename__ = "learning_validator_runs"
-    __table_args__ = (Index("idx_learning_validator_runs_submission", "submission_id"),)
+    __table_args__ = (
+        Index("idx_learning_validator_runs_submission", "submission_id"),
+        statuses.allowed("status", statuses.VALIDATOR),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("learning_submissions.id", ondelete="CASCADE"))
@@ -611,7 +619,10 @@ class SubmissionOutcome(Base):
     Refreshed with ValidatorCheckFailure, and on feedback_issued events."""
 
     __tablename__ = "learning_submission_outcomes"
-    __table_args__ = (Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),)
+    __table_args__ = (
+        Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),
+        statuses.allowed("validator_status", statuses.OUTCOME),
+    )
 
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True
