@@ -77,9 +77,8 @@ def _row(model, column: str, value, ids, n: int):
 def test_database_refuses_an_unknown_status(engine, parents, case):
     model, column, _ = COLUMNS[case]
     table = model.__tablename__
-    with pytest.raises(IntegrityError) as refused:
-        with session_scope(engine) as session:
-            session.add(_row(model, column, "Passed ", parents, 0))  # a near miss is refused too
+    with pytest.raises(IntegrityError) as refused, session_scope(engine) as session:
+        session.add(_row(model, column, "Passed ", parents, 0))  # a near miss is refused too
     assert f"ck_{table}_{column}" in str(refused.value)
     with session_scope(engine) as session:
         stored = session.scalar(sa.select(sa.func.count()).select_from(model).where(getattr(model, column) == "Passed "))
@@ -103,9 +102,8 @@ def test_every_known_status_is_accepted(engine, parents, case):
 
 def test_a_service_writing_a_misspelt_status_is_refused_at_commit(engine, parents):
     """An update through the ORM (what generation does with feedback_status) is checked too."""
-    with pytest.raises(IntegrityError):
-        with session_scope(engine) as session:
-            session.get(LearningSubmission, parents["submission"]).feedback_status = "retrying"
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.get(LearningSubmission, parents["submission"]).feedback_status = "retrying"
     with session_scope(engine) as session:
         assert session.get(LearningSubmission, parents["submission"]).feedback_status is None
 
