@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
     false,
     func,
     text,
@@ -35,6 +36,12 @@ from core import statuses
 from core.db import Base, JSONType, UTCDateTime
 
 STAFF_ROLES = ("instructor", "admin", "program_lead")
+
+
+def _allowed(column_name: str, values: tuple[str, ...]) -> CheckConstraint:
+    """`<column> IN (...)`, named ck_<table>_<column> by the naming convention. NULL
+    passes, as in any CHECK, so nullable status columns stay nullable."""
+    return CheckConstraint(column(column_name).in_(values), name=column_name)
 
 
 def _created_at() -> Mapped[datetime]:
@@ -129,7 +136,7 @@ class LearningPackage(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
-        statuses.allowed("validation_status", statuses.PACKAGE_VALIDATION),
+        _allowed("validation_status", statuses.PACKAGE_VALIDATION),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -208,9 +215,9 @@ class LearningSubmission(Base):
             sqlite_where=text("is_latest"),
             postgresql_where=text("is_latest"),
         ),
-        statuses.allowed("validator_status", statuses.VALIDATOR),
-        statuses.allowed("ai_detection_status", statuses.AI_DETECTION),
-        statuses.allowed("feedback_status", statuses.FEEDBACK),
+        _allowed("validator_status", statuses.VALIDATOR),
+        _allowed("ai_detection_status", statuses.AI_DETECTION),
+        _allowed("feedback_status", statuses.FEEDBACK),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -266,7 +273,7 @@ class LearningFeedback(Base):
         Index("idx_learning_feedback_user", "user_id"),
         Index("idx_learning_feedback_flagged", "is_flagged"),
         Index("idx_learning_feedback_created", "created_at"),
-        statuses.allowed("release_state", statuses.RELEASE),
+        _allowed("release_state", statuses.RELEASE),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -468,7 +475,7 @@ class ValidatorRun(Base):
     __tablename__ = "learning_validator_runs"
     __table_args__ = (
         Index("idx_learning_validator_runs_submission", "submission_id"),
-        statuses.allowed("status", statuses.VALIDATOR),
+        _allowed("status", statuses.VALIDATOR),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -621,7 +628,7 @@ class SubmissionOutcome(Base):
     __tablename__ = "learning_submission_outcomes"
     __table_args__ = (
         Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),
-        statuses.allowed("validator_status", statuses.OUTCOME),
+        _allowed("validator_status", statuses.OUTCOME),
     )
 
     submission_id: Mapped[int] = mapped_column(

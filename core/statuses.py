@@ -2,14 +2,13 @@
 
 The models build a named CHECK constraint (`ck_<table>_<column>`) from each set below,
 so an unknown value is refused by the database on SQLite and PostgreSQL alike; code
-that writes a status imports the name, so a misspelt name fails at import. Migration
+that writes a status imports the name, so a misspelt name fails at import. Plain
+strings only: the validators and the CLI import this without SQLAlchemy. Migration
 0008 copies the sets as they were then (a migration must not change when this file
 does): widening a set needs a new migration.
 """
 
 from __future__ import annotations
-
-from sqlalchemy import CheckConstraint, column
 
 # Validators (packages, submissions, validator runs). A submission is "pending" while
 # its workbook waits for LibreOffice recalculation in a job; "rejected" is a file the
@@ -41,8 +40,3 @@ AI_DETECTION = (PENDING, CLEAN, FLAGGED, NOT_RUN)
 FEEDBACK = (GENERATED, RETRY)
 RELEASE = (HELD, RELEASED)
 
-
-def allowed(column_name: str, values: tuple[str, ...]) -> CheckConstraint:
-    """`<column> IN (...)`, named `<column>` (the naming convention makes it
-    ck_<table>_<column>). NULL passes, as in any CHECK: nullable columns stay nullable."""
-    return CheckConstraint(column(column_name).in_(values), name=column_name)
