@@ -27,7 +27,6 @@ from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
 from core.sec import DEFAULT_YEARS, build_statements, check_cik, load_companyfacts, validate
-from core.statuses import FAILED, PASSED
 from core.storage import Storage, check_key, default_storage
 
 STALE_AFTER_MONTHS = 15
@@ -155,7 +154,7 @@ def build_package(
                 company_id=company_id, version=version, package_date=st.period_ends[st.years[-1]],
                 file_path=stored.key, file_size_bytes=stored.size, file_hash=stored.sha256,
                 data_sources=data_sources, ingestion_method=ingestion_method,
-                validation_status=PASSED if passed else FAILED,
+                validation_status="passed" if passed else "failed",
                 validation_errors=[f.as_dict() for f in findings], is_current=make_current, created_by=actor.id,
             )
             session.add(row)
