@@ -31,7 +31,6 @@ from core import ai_detection, audit, catalogue, companies, config, leaderboard_
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
-from core.statuses import NOT_RUN
 from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename
 
 log = logging.getLogger(__name__)
@@ -196,7 +195,7 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
     # Flip the old latest first: the partial unique index allows one latest at a time.
     session.execute(update(LearningSubmission).where(*scope, LearningSubmission.is_latest.is_(True))
                     .values(is_latest=False))
-    ai_status = NOT_RUN
+    ai_status = "not_run"
     submission = LearningSubmission(
         user_id=student_id, company_id=company_id, activity_id=activity_id, module=module or "",
         submission_type=submission_type, version=version, file_path=stored.key, file_name=name,
@@ -238,7 +237,7 @@ def _after_commit(engine: Engine, submission_id: int, report: validation.Report,
             status = detection.status
         except Exception:  # noqa: BLE001 - the submission is committed; detection can be re-run
             log.exception("AI-detection for submission %s failed", submission_id)
-            status = NOT_RUN
+            status = "not_run"
     if report.status == "passed" and config.env_flag("NGI_FEEDBACK_ON_SUBMIT"):
         try:
             from core import feedback

@@ -43,7 +43,7 @@ def _plain(value):
 
 @dataclass
 class Report:
-    status: str  # core.statuses.VALIDATOR: passed | failed | rejected
+    status: str  # passed | failed | rejected
     checks: list[CheckResult] = field(default_factory=list)
     outputs: dict[str, float] = field(default_factory=dict)
     message: str | None = None
