@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    column,
     false,
     func,
     text,
@@ -36,12 +35,6 @@ from core import statuses
 from core.db import Base, JSONType, UTCDateTime
 
 STAFF_ROLES = ("instructor", "admin", "program_lead")
-
-
-def _allowed(column_name: str, values: tuple[str, ...]) -> CheckConstraint:
-    """`<column> IN (...)`, named ck_<table>_<column> by the naming convention. NULL
-    passes, as in any CHECK, so nullable status columns stay nullable."""
-    return CheckConstraint(column(column_name).in_(values), name=column_name)
 
 
 def _created_at() -> Mapped[datetime]:
@@ -136,7 +129,6 @@ class LearningPackage(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
-        _allowed("validation_status", statuses.PACKAGE_VALIDATION),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -215,9 +207,6 @@ class LearningSubmission(Base):
             sqlite_where=text("is_latest"),
             postgresql_where=text("is_latest"),
         ),
-        _allowed("validator_status", statuses.VALIDATOR),
-        _allowed("ai_detection_status", statuses.AI_DETECTION),
-        _allowed("feedback_status", statuses.FEEDBACK),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -273,7 +262,7 @@ class LearningFeedback(Base):
         Index("idx_learning_feedback_user", "user_id"),
         Index("idx_learning_feedback_flagged", "is_flagged"),
         Index("idx_learning_feedback_created", "created_at"),
-        _allowed("release_state", statuses.RELEASE),
+        CheckConstraint("release_state IN ('held', 'released')", name="release_state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -473,10 +462,7 @@ class ValidatorRun(Base):
     """Each run of the validators on a submission; the submission row mirrors the latest."""
 
     __tablename__ = "learning_validator_runs"
-    __table_args__ = (
-        Index("idx_learning_validator_runs_submission", "submission_id"),
-        _allowed("status", statuses.VALIDATOR),
-    )
+    __table_args__ = (Index("idx_learning_validator_runs_submission", "submission_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("learning_submissions.id", ondelete="CASCADE"))
@@ -626,10 +612,7 @@ class SubmissionOutcome(Base):
     Refreshed with ValidatorCheckFailure, and on feedback_issued events."""
 
     __tablename__ = "learning_submission_outcomes"
-    __table_args__ = (
-        Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),
-        _allowed("validator_status", statuses.OUTCOME),
-    )
+    __table_args__ = (Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),)
 
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True
@@ -641,3 +624,23 @@ class SubmissionOutcome(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     validator_status: Mapped[str] = mapped_column(String(20))
     rubric_composite: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+
+# --- Status columns (migration 0008) -----------------------------------------------
+# Each accepts only its values from core.statuses: a named CHECK constraint
+# (ck_<table>_<column>) refuses anything else on both engines. NULL passes, as in any
+# CHECK, so nullable columns stay nullable. learning_feedback.release_state has had its
+# constraint since 0004 (statuses.RELEASE; tests/test_statuses.py keeps them equal).
+
+
+def _allowed(model: type[Base], column_name: str, values: tuple[str, ...]) -> None:
+    table = Base.metadata.tables[model.__tablename__]
+    table.append_constraint(CheckConstraint(table.c[column_name].in_(values), name=column_name))
+
+
+_allowed(LearningPackage, "validation_status", statuses.PACKAGE_VALIDATION)
+_allowed(LearningSubmission, "validator_status", statuses.VALIDATOR)
+_allowed(LearningSubmission, "ai_detection_status", statuses.AI_DETECTION)
+_allowed(LearningSubmission, "feedback_status", statuses.FEEDBACK)
+_allowed(ValidatorRun, "status", statuses.VALIDATOR)
+_allowed(SubmissionOutcome, "validator_status", statuses.OUTCOME)
