@@ -17,6 +17,7 @@ import httpx
 
 from core import config
 from core.db import utcnow
+from core.statuses import CLEAN, FLAGGED, NOT_RUN
 
 MAX_CHARS = 50_000  # GPTZero's per-document limit is about this size
 TIMEOUT_SECONDS = 30.0
@@ -24,7 +25,7 @@ TIMEOUT_SECONDS = 30.0
 
 @dataclass
 class Detection:
-    status: str  # clean | flagged | not_run
+    status: str  # core.statuses.AI_DETECTION
     score: float | None = None  # 0-100
     details: dict[str, Any] = field(default_factory=dict)
     run_at: datetime | None = None
@@ -38,10 +39,10 @@ def detect_text(text: str, *, api_key: str | None = None, base_url: str | None =
                 timeout: float = TIMEOUT_SECONDS, retries: int = 1) -> Detection:
     api_key = api_key if api_key is not None else config.env("GPTZERO_API_KEY")
     if not api_key:
-        return Detection("not_run", details={"reason": "GPTZERO_API_KEY is not set"})
+        return Detection(NOT_RUN, details={"reason": "GPTZERO_API_KEY is not set"})
     text = (text or "").strip()
     if len(text) < 50:
-        return Detection("not_run", details={"reason": "too little text to analyse"})
+        return Detection(NOT_RUN, details={"reason": "too little text to analyse"})
     url = (base_url or config.env("NGI_GPTZERO_BASE_URL") or "").rstrip("/") + "/v2/predict/text"
     body = {"document": text[:MAX_CHARS]}
     headers = {"x-api-key": api_key, "Accept": "application/json"}
@@ -49,19 +50,19 @@ def detect_text(text: str, *, api_key: str | None = None, base_url: str | None =
         try:
             response = httpx.post(url, json=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
-            return Detection("not_run", details={"reason": f"GPTZero did not answer within {timeout:g} s",
+            return Detection(NOT_RUN, details={"reason": f"GPTZero did not answer within {timeout:g} s",
                                                  "retryable": True})
         except httpx.HTTPError as exc:
-            return Detection("not_run", details={"reason": f"GPTZero could not be reached ({exc})", "retryable": True})
+            return Detection(NOT_RUN, details={"reason": f"GPTZero could not be reached ({exc})", "retryable": True})
         if response.status_code == 429:
             wait = _retry_after(response)
             if attempt < retries and wait <= 5:
                 time.sleep(wait)
                 continue
-            return Detection("not_run", details={"reason": "GPTZero rate limit reached (HTTP 429)",
+            return Detection(NOT_RUN, details={"reason": "GPTZero rate limit reached (HTTP 429)",
                                                  "retry_after_seconds": wait, "retryable": True})
         if response.status_code >= 400:
-            return Detection("not_run", details={"reason": f"GPTZero answered HTTP {response.status_code}",
+            return Detection(NOT_RUN, details={"reason": f"GPTZero answered HTTP {response.status_code}",
                                                  "retryable": response.status_code >= 500})
         return _parse(response)
     raise AssertionError("unreachable")
@@ -80,7 +81,7 @@ def _parse(response: httpx.Response) -> Detection:
         document = payload["documents"][0]
         probability = float(document["completely_generated_prob"])
     except (ValueError, KeyError, IndexError, TypeError):
-        return Detection("not_run", details={"reason": "GPTZero's answer did not have the expected shape"})
+        return Detection(NOT_RUN, details={"reason": "GPTZero's answer did not have the expected shape"})
     score = round(100 * probability, 2)
     limit = threshold()
     details = {
@@ -92,7 +93,7 @@ def _parse(response: httpx.Response) -> Detection:
         "confidence_category": document.get("confidence_category"),
         "threshold": limit,
     }
-    return Detection("flagged" if score > limit else "clean", score=score,
+    return Detection(FLAGGED if score > limit else CLEAN, score=score,
                      details={k: v for k, v in details.items() if v is not None}, run_at=utcnow())
 
 

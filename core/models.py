@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core import statuses
 from core.db import Base, JSONType, UTCDateTime
 
 STAFF_ROLES = ("instructor", "admin", "program_lead")
@@ -648,3 +649,23 @@ class LearningJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime | None] = _created_at()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- Status columns (migration 0008) -----------------------------------------------
+# Each accepts only its values from core.statuses: a named CHECK constraint
+# (ck_<table>_<column>) refuses anything else on both engines. NULL passes, as in any
+# CHECK, so nullable columns stay nullable. learning_feedback.release_state has had its
+# constraint since 0004 (statuses.RELEASE; tests/test_statuses.py keeps them equal).
+
+
+def _allowed(model: type[Base], column_name: str, values: tuple[str, ...]) -> None:
+    table = Base.metadata.tables[model.__tablename__]
+    table.append_constraint(CheckConstraint(table.c[column_name].in_(values), name=column_name))
+
+
+_allowed(LearningPackage, "validation_status", statuses.PACKAGE_VALIDATION)
+_allowed(LearningSubmission, "validator_status", statuses.VALIDATOR)
+_allowed(LearningSubmission, "ai_detection_status", statuses.AI_DETECTION)
+_allowed(LearningSubmission, "feedback_status", statuses.FEEDBACK)
+_allowed(ValidatorRun, "status", statuses.VALIDATOR)
+_allowed(SubmissionOutcome, "validator_status", statuses.OUTCOME)

@@ -31,6 +31,7 @@ from core.feedback.providers import (
     CRITERIA, InvalidReply, Provider, ProviderFailed, Reply, RubricProvider, by_name,
 )
 from core.models import FeedbackFailure, LearningFeedback, LearningSubmission
+from core.statuses import GENERATED, HELD, RELEASED, RETRY
 
 log = logging.getLogger(__name__)
 SCHEMA_ATTEMPTS = 2  # the first reply plus one retry
@@ -196,7 +197,7 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
             has_feedback = session.scalar(select(LearningFeedback.id).where(
                 LearningFeedback.submission_id == submission_id).limit(1)) is not None
             if submission is not None and not has_feedback:
-                submission.feedback_status = "retry"
+                submission.feedback_status = RETRY
             session.flush()
             audit.record(session, actor, "feedback.failed", target_type="submission", target_id=submission_id,
                          details={"failure_id": failure.id, "provider": provider.name, "error": failure.error})
@@ -210,7 +211,7 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
     flags = checks.run(data, report=prompt.context["report"], secrets=prompt.context["secrets"],
                        reference_scores=reference)
     hold_reasons = checks.out_of_range(data["scores"]) + [f["message"] for f in flags]
-    state = "held" if hold_reasons else "released"
+    state = HELD if hold_reasons else RELEASED
     scores = data["scores"]
     stored_prompt = prompt.stored(provider=provider.name, model=outcome.model, attempts=len(replies),
                                   notices=notices or None, reference_scores=reference)
@@ -228,15 +229,15 @@ def generate(target: Engine | Session, *, submission_id: int, provider: str | Pr
             openai_cost_usd=cost, provider=provider.name, prompt=stored_prompt,
             is_flagged=bool(flags), flag_reason=("; ".join(f["code"] for f in flags)[:255] or None),
             auto_flags=flags, hold_reasons=hold_reasons, release_state=state,
-            released_at=now if state == "released" else None,
+            released_at=now if state == RELEASED else None,
             regenerated_from_id=regenerated_from_id, created_at=now,
         )
         session.add(row)
         submission = session.get(LearningSubmission, submission_id)
         if submission is not None:
-            submission.feedback_status = "generated"
+            submission.feedback_status = GENERATED
         session.flush()
-        if state == "released" and submission is not None:
+        if state == RELEASED and submission is not None:
             record_issued(session, row, submission, now)
         audit.record(session, actor, "feedback.regenerate" if regenerated_from_id else "feedback.generate",
                      target_type="feedback", target_id=row.id,
@@ -264,7 +265,7 @@ def on_submission_validated(engine: Engine, submission_id: int) -> None:
             with session_scope(engine) as session:
                 submission = session.get(LearningSubmission, submission_id)
                 if submission is not None:
-                    submission.feedback_status = "retry"
+                    submission.feedback_status = RETRY
         except Exception:  # noqa: BLE001
             log.exception("could not mark submission %s for feedback retry", submission_id)
 

@@ -25,6 +25,7 @@ from core.feedback import generation, personas, pricing
 from core.feedback.prompt import compact_report, validator_report
 from core.feedback.providers import CRITERIA
 from core.models import AuditLog, FeedbackFailure, LearningCompany, LearningFeedback, LearningSubmission
+from core.statuses import HELD, RELEASED, RETRY
 
 QUEUE_COLUMNS = [
     "id", "created_at", "submission_id", "student", "activity", "company", "persona", "provider", "model",
@@ -208,10 +209,10 @@ def edit_text(session: Session, actor: Actor, feedback_id: int, *, text: str) ->
 def hold(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
-    if fb.release_state == "held":
+    if fb.release_state == HELD:
         raise Conflict(f"Feedback {feedback_id} is already held.")
     reason = _reason(reason, "hold this feedback")
-    fb.release_state, fb.released_at, fb.released_by = "held", None, None
+    fb.release_state, fb.released_at, fb.released_by = HELD, None, None
     fb.hold_reasons = [*(fb.hold_reasons or []), f"Held by {actor.display_name}: {reason}"]
     audit.record(session, actor, "feedback.hold", target_type="feedback", target_id=fb.id, details={"reason": reason})
 
@@ -219,13 +220,13 @@ def hold(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> No
 def release(session: Session, actor: Actor, feedback_id: int) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
-    if fb.release_state == "released":
+    if fb.release_state == RELEASED:
         raise Conflict(f"Feedback {feedback_id} is already released.")
     bad = [f"{k} {float(v):g}" for k in CRITERIA if (v := getattr(fb, f"rubric_{k}")) is not None and not 0 <= v <= 100]
     if bad:
         raise Conflict(f"Feedback {feedback_id} has scores outside 0-100 ({', '.join(bad)}); "
                        "regenerate it instead of releasing it.")
-    fb.release_state, fb.released_at, fb.released_by = "released", utcnow(), actor.id
+    fb.release_state, fb.released_at, fb.released_by = RELEASED, utcnow(), actor.id
     generation.record_issued(session, fb, fb.submission, fb.released_at)
     audit.record(session, actor, "feedback.release", target_type="feedback", target_id=fb.id,
                  details={"hold_reasons": fb.hold_reasons or []})
@@ -253,7 +254,7 @@ def retry_queue(session: Session, actor: Actor) -> pd.DataFrame:
     """Passed submissions whose feedback generation failed, with the last error."""
     require(actor, "feedback.read")
     subs = session.scalars(
-        select(LearningSubmission).where(LearningSubmission.feedback_status == "retry").order_by(LearningSubmission.id)
+        select(LearningSubmission).where(LearningSubmission.feedback_status == RETRY).order_by(LearningSubmission.id)
     ).all()
     rows = []
     for sub in subs:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core import catalogue
 from core.errors import Invalid
+from core.statuses import FAILED, PASSED
 from core.validation import checks as _checks
 from core.validation import recalc
 from core.validation.pdf import read_pdf
@@ -58,7 +59,7 @@ def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets:
         else:
             result = fn(ctx)
         results.append(result)
-    status = "failed" if any(r.status == "failed" for r in results) else "passed"
+    status = FAILED if any(r.status == FAILED for r in results) else PASSED
     return Report(status=status, checks=results, outputs=outputs, details={"figures": _figures(ctx)})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.statuses import PASSED
 from core.validation.report import CheckResult, Report, rejected
 
 MAX_TEXT_CHARS = 200_000
@@ -42,6 +43,6 @@ def read_pdf(path: Path, *, name: str | None = None) -> tuple[Report, str]:
         return rejected(f"{label} has no pages.", kind="pdf"), ""
     text = "\n".join(parts)[:MAX_TEXT_CHARS]
     check = CheckResult("pdf_readable", note=f"{pages} page(s), {len(text)} characters of text")
-    report = Report(status="passed", checks=[check], kind="pdf",
+    report = Report(status=PASSED, checks=[check], kind="pdf",
                     details={"pages": pages, "text_chars": len(text)})
     return report, text

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.statuses import REJECTED
+
 
 @dataclass
 class Finding:
@@ -67,7 +69,7 @@ class Report:
     @property
     def errors(self) -> list[dict[str, Any]]:
         """Flat list mirrored into learning_submissions.validator_errors."""
-        if self.status == "rejected":
+        if self.status == REJECTED:
             return [{"check": None, "sheet": None, "cell": None, "period": None, "message": self.message}]
         return [
             {"check": c.id, **asdict(f)} for c in self.checks for f in c.findings
@@ -78,4 +80,4 @@ class Report:
 
 
 def rejected(message: str, *, kind: str = "excel") -> Report:
-    return Report(status="rejected", message=message, kind=kind)
+    return Report(status=REJECTED, message=message, kind=kind)
