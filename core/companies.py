@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.access import Actor, require
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany
 
@@ -142,10 +143,11 @@ def normalize_cik(cik: str | int) -> str:
 
 
 def add_company(
-    session: Session, *, ticker: str, company_name: str, cik: str | int | None = None,
+    session: Session, *, actor: Actor, ticker: str, company_name: str, cik: str | int | None = None,
     fiscal_year_end: str | None = None, **fields,
 ) -> LearningCompany:
     """Add a company beyond the curated ten (admin action; the caller audits it)."""
+    require(actor, "companies.manage")
     ticker = ticker.strip().upper()
     if not ticker or len(ticker) > 10 or not ticker.replace(".", "").replace("-", "").isalnum():
         raise Invalid(f"Ticker {ticker!r} must be 1-10 letters or digits.")
@@ -162,8 +164,9 @@ def add_company(
     return company
 
 
-def set_active(session: Session, ticker: str, active: bool) -> LearningCompany:
+def set_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
     """Deactivating hides a company from new work but keeps all its history."""
+    require(actor, "companies.manage")
     company = get_by_ticker(session, ticker)
     company.is_active = active
     session.flush()

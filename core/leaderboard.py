@@ -52,7 +52,7 @@ def _entry(row: LearningLeaderboard, ticker: str) -> dict:
                 final_price_target=as_float(row.final_price_target), valuation_date=row.valuation_date)
 
 
-def board(session: Session, actor: Actor) -> dict:
+def board(session: Session, *, actor: Actor) -> dict:
     """{'companies': per-company stats, 'entries': the entries this actor may see}.
 
     Companies without entries are listed too (count 0), so the page can say so.
@@ -85,7 +85,7 @@ def board(session: Session, actor: Actor) -> dict:
     return {"companies": stats, "entries": entries, "min_entries": MIN_ENTRIES, "identities_allowed": full}
 
 
-def reveal_identities(session: Session, actor: Actor, *, ticker: str, reason: str) -> list[dict]:
+def reveal_identities(session: Session, *, actor: Actor, ticker: str, reason: str) -> list[dict]:
     """Admins only: who is behind each anonymous id for one company. Audited."""
     require(actor, "leaderboard.identities")
     reason = (reason or "").strip()
