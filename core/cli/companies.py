@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core import audit, companies
-from core.access import SYSTEM
+from core import companies, packages
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -35,21 +35,20 @@ def _list(args) -> int:
 
 
 def _add(args) -> int:
-    with session_scope(engine()) as session:
-        company = companies.add_company(
-            session, ticker=args.ticker, company_name=args.name, cik=args.cik,
+    eng = engine()
+    with session_scope(eng) as session:
+        company = packages.add_company(
+            session, actor=system_actor(eng), ticker=args.ticker, company_name=args.name, cik=args.cik,
             fiscal_year_end=args.fiscal_year_end, industry=args.industry, revenue_model_type=args.revenue_model,
         )
-        audit.record(session, SYSTEM, "company.add", target_type="company", target_id=company.ticker,
-                     details={"cik": company.sec_cik, "name": company.company_name})
         print(f"added {company.ticker} ({company.company_name}, CIK {company.sec_cik})")
     return 0
 
 
 def _set_active(args) -> int:
-    with session_scope(engine()) as session:
-        company = companies.set_active(session, args.ticker, args.active)
-        audit.record(session, SYSTEM, "company.activate" if args.active else "company.deactivate",
-                     target_type="company", target_id=company.ticker)
+    eng = engine()
+    with session_scope(eng) as session:
+        company = packages.set_company_active(session, actor=system_actor(eng), ticker=args.ticker,
+                                              active=args.active)
         print(f"{company.ticker} is now {'active' if args.active else 'inactive'}")
     return 0

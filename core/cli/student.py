@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import audit, students
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -20,10 +20,11 @@ def _erase(args) -> int:
     from core.storage import default_storage
 
     eng = engine()
+    actor = system_actor(eng)
     with session_scope(eng) as session:
         keys = students.file_keys(session, args.student_id)
-        counts = students.erase(session, args.student_id)
-        audit.record(session, SYSTEM, "student.erase", target_type="student", target_id=args.student_id,
+        counts = students.erase(session, actor=actor, student_id=args.student_id)
+        audit.record(session, actor, "student.erase", target_type="student", target_id=args.student_id,
                      details={"rows": counts})
     # Files go after the rows are gone for good; a leftover file is harmless, a row
     # pointing at a deleted file is not.
