@@ -46,7 +46,7 @@ def board_engine(seeded_engine):
 def _board(engine, role):
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
-        return leaderboard.board(session, actor)
+        return leaderboard.board(session, actor=actor)
 
 
 @pytest.mark.parametrize("role", ["instructor", "program_lead"])
@@ -62,7 +62,7 @@ def test_non_admins_get_anonymized_entries_and_nothing_for_small_companies(board
     assert all(set(e) == {"ticker", "anonymous_id", "dcf_price_target", "comps_price_target",
                           "final_price_target", "valuation_date"} for e in data["entries"])
     with pytest.raises(Forbidden), session_scope(board_engine) as session:
-        leaderboard.reveal_identities(session, staff_actor(board_engine, role), ticker="KO", reason="curious")
+        leaderboard.reveal_identities(session, actor=staff_actor(board_engine, role), ticker="KO", reason="curious")
 
 
 def test_admins_see_small_companies_and_reveals_are_audited(board_engine):
@@ -71,9 +71,9 @@ def test_admins_see_small_companies_and_reveals_are_audited(board_engine):
     assert "Secret Name" not in repr(data)  # the board itself stays anonymized for admins too
     admin = staff_actor(board_engine, "admin")
     with pytest.raises(Invalid, match="reason"), session_scope(board_engine) as session:
-        leaderboard.reveal_identities(session, admin, ticker="KO", reason=" ")
+        leaderboard.reveal_identities(session, actor=admin, ticker="KO", reason=" ")
     with session_scope(board_engine) as session:
-        people = leaderboard.reveal_identities(session, admin, ticker="ko", reason="awarding the prize")
+        people = leaderboard.reveal_identities(session, actor=admin, ticker="ko", reason="awarding the prize")
     assert [p["student"] for p in people] == ["Secret Name KO1", "Secret Name KO0"]  # highest target first
     with session_scope(board_engine) as session:
         entry = session.scalar(select(AuditLog).where(AuditLog.action == "leaderboard.reveal"))

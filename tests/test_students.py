@@ -21,6 +21,7 @@ from core.models import (
     Student,
     ValidatorRun,
 )
+from tests.support import SETUP_ADMIN
 
 USER_TABLES = [LearningProgress, LearningSubmission, LearningFeedback, LearningLeaderboard, LearningTelemetry]
 
@@ -60,7 +61,7 @@ def test_erase_removes_everything_of_one_student_only(engine):
         gone, kept = _fill(session, company, 1), _fill(session, company, 2)
 
     with session_scope(engine) as session:
-        counts = students.erase(session, gone)
+        counts = students.erase(session, actor=SETUP_ADMIN, student_id=gone)
     assert counts["students"] == 1
     assert all(counts[m.__tablename__] == 1 for m in USER_TABLES)
     assert counts["learning_validator_runs"] == 1
@@ -76,4 +77,4 @@ def test_erase_removes_everything_of_one_student_only(engine):
 
 def test_erasing_an_unknown_student_says_so(engine):
     with session_scope(engine) as session, pytest.raises(NotFound, match="No student with id 999"):
-        students.erase(session, 999)
+        students.erase(session, actor=SETUP_ADMIN, student_id=999)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core import catalogue, companies
+from core.auth import system_actor
 from core.db import make_engine, session_scope
 from core.models import AuditLog, LearningSubmission, Student, ValidatorRun
 from core.submissions import submit
@@ -31,7 +32,7 @@ def prepared(db_url, data_env, monkeypatch):
                                                  ("v2", 1, "a2_wc_debt", "TSLA", "hardcoded_forecast"),
                                                  ("other", 2, "a1_drivers_map", "KO", None)]:
         data = templates.build_model(activity, company_ticker=ticker, rng=random.Random(1), flaw=flaw)
-        ids[key] = submit(engine, student_id=student, activity_id=activity, company_ticker=ticker,
+        ids[key] = submit(engine, actor=system_actor(engine), student_id=student, activity_id=activity, company_ticker=ticker,
                           fileobj=io.BytesIO(data), filename=f"{key}.xlsx").submission_id
     yield engine, ids
     engine.dispose()
