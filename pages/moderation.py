@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import config, ui
-from core.db import session_scope, utcnow
+from core.db import utcnow
 from core.feedback import moderation, pricing
 from core.feedback.personas import PERSONAS
 
@@ -20,44 +20,26 @@ st.title("Feedback moderation")
 moderator = actor.can("feedback.moderate")
 if not moderator:
     st.caption("Read-only view: only admins can flag, edit, regenerate, hold or release feedback.")
-if notice := st.session_state.pop("mod_notice", None):
-    st.success(notice)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_queue(url: str, who, filters: tuple):
-    with session_scope(ui.engine()) as session:
-        return moderation.queue(session, who, **dict(filters))
+    return ui.read(moderation.queue, actor=who, **dict(filters))
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_options(url: str, who):
-    with session_scope(ui.engine()) as session:
-        return moderation.filter_options(session, who), moderation.flagged_count(session, who)
+    return ui.read(moderation.filter_options, actor=who), ui.read(moderation.flagged_count, actor=who)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_costs(url: str, who, today: date):
-    with session_scope(ui.engine()) as session:
-        return moderation.cost_panel(session, who, today=today)
+    return ui.read(moderation.cost_panel, actor=who, today=today)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_agreement(url: str, who):
-    with session_scope(ui.engine()) as session:
-        return moderation.agreement(session, who), moderation.retry_queue(session, who)
-
-
-def act(fn, message: str) -> None:
-    """Run one admin action in its own transaction; on success rerun so every panel shows it."""
-    def unit():
-        with session_scope(ui.engine()) as session:
-            fn(session)
-        return True
-
-    if ui.run_action(unit):  # None when a DomainError was shown instead
-        st.session_state["mod_notice"] = message
-        st.rerun()
+    return ui.read(moderation.agreement, actor=who), ui.read(moderation.retry_queue, actor=who)
 
 
 url = config.database_url()
@@ -96,8 +78,9 @@ with queue_tab:
         labels = {int(r.id): f"#{r.id} · {r.student} · {r.activity} · {r.persona} · {r.release_state}"
                   + (" · flagged" if r.is_flagged else "") for r in table.itertuples()}
         chosen = st.selectbox("Feedback item", list(labels), format_func=labels.get, key="mod_item")
-        with session_scope(ui.engine()) as session:
-            shown = moderation.item(session, actor, chosen)
+        shown = ui.read(moderation.item, feedback_id=chosen)
+        if shown is None:
+            st.stop()
 
         left, right = st.columns(2)
         with left:
@@ -153,18 +136,18 @@ with queue_tab:
             reason = st.text_input("Reason (for flag, unflag and hold)", key="mod_reason")
             b1, b2, b3, b4 = st.columns(4)
             if not shown["is_flagged"] and b1.button("Flag", key="mod_flag"):
-                act(lambda s: moderation.flag(s, actor, fid, reason=reason), f"Feedback #{fid} flagged.")
+                ui.write(moderation.flag, feedback_id=fid, reason=reason, success=f"Feedback #{fid} flagged.")
             if shown["is_flagged"] and b1.button("Unflag", key="mod_unflag"):
-                act(lambda s: moderation.unflag(s, actor, fid, reason=reason), f"Flag cleared on feedback #{fid}.")
+                ui.write(moderation.unflag, feedback_id=fid, reason=reason, success=f"Flag cleared on feedback #{fid}.")
             if shown["release_state"] == "released" and b2.button("Hold", key="mod_hold"):
-                act(lambda s: moderation.hold(s, actor, fid, reason=reason), f"Feedback #{fid} held.")
+                ui.write(moderation.hold, feedback_id=fid, reason=reason, success=f"Feedback #{fid} held.")
             if shown["release_state"] == "held" and b2.button("Release to student", key="mod_release"):
-                act(lambda s: moderation.release(s, actor, fid), f"Feedback #{fid} released.")
+                ui.write(moderation.release, feedback_id=fid, success=f"Feedback #{fid} released.")
 
             text = st.text_area("Feedback text", value=shown["feedback_text"], height=220, key=f"mod_text_{fid}")
             if st.button("Save edit", key="mod_save"):
-                act(lambda s: moderation.edit_text(s, actor, fid, text=text),
-                    f"Feedback #{fid} edited; the original is kept.")
+                ui.write(moderation.edit_text, feedback_id=fid, text=text,
+                         success=f"Feedback #{fid} edited; the original is kept.")
 
             r1, r2, r3 = st.columns(3)
             new_persona = r1.selectbox("Persona", list(PERSONAS), index=list(PERSONAS).index(shown["persona"])
@@ -173,15 +156,14 @@ with queue_tab:
             new_model = r3.text_input("Model (openai only)", value=config.env("NGI_OPENAI_MODEL") or "",
                                       key="mod_regen_model")
             if st.button("Regenerate (keeps this version)", key="mod_regenerate"):
-                outcome = ui.run_action(lambda: moderation.regenerate(
-                    ui.engine(), actor, fid, persona=new_persona, provider=provider,
-                    model=new_model if provider == "openai" else None))
-                if outcome is not None and outcome.ok:
+                def regenerated(outcome) -> list[tuple[str, str]]:
+                    if not outcome.ok:
+                        return [("warning", f"Regeneration failed and was recorded: {outcome.error}")]
                     extra = " " + " ".join(outcome.notices) if outcome.notices else ""
-                    st.session_state["mod_notice"] = f"Feedback #{outcome.feedback_id} generated from #{fid}.{extra}"
-                    st.rerun()
-                elif outcome is not None:
-                    st.warning(f"Regeneration failed and was recorded: {outcome.error}")
+                    return [("success", f"Feedback #{outcome.feedback_id} generated from #{fid}.{extra}")]
+
+                ui.write(moderation.regenerate, feedback_id=fid, persona=new_persona, provider=provider,
+                         model=new_model if provider == "openai" else None, success=regenerated)
 
 with cost_tab:
     panel = load_costs(url, actor, pricing.local_day(utcnow()))
@@ -223,8 +205,6 @@ with agreement_tab:
     else:
         st.dataframe(retries, hide_index=True)
         if moderator and st.button("Retry all now", key="mod_retry"):
-            results = [ui.run_action(lambda sid=int(s): moderation.retry(ui.engine(), actor, sid))
-                       for s in retries["submission_id"]]
+            results = [ui.write(moderation.retry, submission_id=int(s), rerun=False) for s in retries["submission_id"]]
             done = sum(1 for r in results if r is not None and r.ok)
-            st.session_state["mod_notice"] = f"Retried {len(results)} waiting submissions; {done} now have feedback."
-            st.rerun()
+            st.success(f"Retried {len(results)} waiting submissions; {done} now have feedback.")
