@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "leaderboard.identities": frozenset({"admin"}),
     "analytics.read": frozenset({"instructor", "admin", "program_lead"}),
     "analytics.full": frozenset({"admin", "program_lead"}),
+    # Names and emails in lists (analytics, home page); everyone else sees core.pseudonyms aliases.
+    "students.identify": frozenset({"admin"}),
     "staff.manage": frozenset({"admin"}),
     "submissions.submit": frozenset({"instructor", "admin"}),
     "students.erase": frozenset({"admin"}),

@@ -19,7 +19,6 @@ check they agree with the rollup and the benchmark times them.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -27,7 +26,7 @@ import pandas as pd
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from core import config, progress, rollup
+from core import config, exports, progress, pseudonyms, rollup
 from core.access import Actor, can, require
 from core.db import UTCDateTime
 from core.models import LearningCompany, Student
@@ -411,13 +410,9 @@ def _at_risk_query(filters: Filters, on: date) -> _Query:
     return q
 
 
-def pseudonym(user_id: int) -> str:
-    return "Student " + hashlib.sha256(f"ngi-student:{user_id}".encode()).hexdigest()[:8]
-
-
 def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on: date | None = None) -> pd.DataFrame:
     """Students active before, silent for 7+ days and not finished, longest-silent first.
-    Names and emails only for roles with analytics.full; others see a stable pseudonym."""
+    Names and emails only for roles with students.identify; others see their alias."""
     require(actor, "analytics.read")
     on = on or progress.today()
     q = _at_risk_query(filters, on)
@@ -432,11 +427,11 @@ def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on:
     frame = _dates(q.frame(session, body), "last_activity_date")
     frame["days_inactive"] = frame["last_activity_date"].map(lambda d: (on - d).days).astype("Int64")
     frame["completion_percentage"] = pd.to_numeric(frame["completion_percentage"]).astype(float)
-    if can(actor, "analytics.full"):
+    if can(actor, "students.identify"):
         frame["student"] = frame["full_name"].fillna(frame["email"])
         columns = ["student", "email", "user_id"]
     else:
-        frame["student"] = frame["user_id"].map(pseudonym)
+        frame["student"] = frame["user_id"].map(pseudonyms.aliases(frame["user_id"], actor.role))
         columns = ["student"]
     columns += ["cohort", "company", "last_activity_date", "days_inactive", "current_module", "current_unit",
                 "current_activity", "completion_percentage"]
@@ -444,7 +439,7 @@ def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on:
 
 
 def at_risk_csv(session: Session, *, actor: Actor, filters: Filters = Filters(), on: date | None = None) -> bytes:
-    return at_risk(session, actor=actor, filters=filters, on=on).to_csv(index=False).encode("utf-8")
+    return exports.to_csv(at_risk(session, actor=actor, filters=filters, on=on))
 
 
 def at_risk_count(session: Session, *, actor: Actor, on: date | None = None) -> int:

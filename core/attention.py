@@ -60,7 +60,7 @@ def flagged_feedback(session: Session, *, actor: Actor) -> dict:
 
 def at_risk(session: Session, *, actor: Actor, today: date | None = None) -> dict:
     """The analytics page's at-risk list (same definition, same identity rules: names
-    only for analytics.full), most recently lapsed first."""
+    only for students.identify, aliases otherwise), most recently lapsed first."""
     frame = analytics.at_risk(session, actor=actor, on=today)
     # Most recently lapsed first: they are the ones a nudge can still bring back.
     frame = frame.sort_values("last_activity_date", ascending=False, kind="stable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -24,8 +25,9 @@ MIN_PASSWORD_LENGTH = 10
 REFUSAL = "Sign-in refused: wrong email or password, or too many failed attempts (then wait 15 minutes)."
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-000")
+# Verified against when the email is unknown, so both paths cost the same time. Stands
+# for `_dummy_hash()`: 64 MiB of argon2 at import would slow every command that imports us.
+_DUMMY_HASH = "<dummy hash, computed on first use>"
 
 DEMO_PASSWORD = "demo-ngi-2026"
 DEMO_ACCOUNTS = [
@@ -152,9 +154,14 @@ def sign_in(engine: Engine, *, email: str, password: str, now: datetime | None =
     return actor
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not-a-real-password-000")
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
-        return _hasher.verify(hashed, password)
+        return _hasher.verify(_dummy_hash() if hashed is _DUMMY_HASH else hashed, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

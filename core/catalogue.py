@@ -7,10 +7,12 @@ types it accepts. `ngi seed` upserts this tree by `content_key`.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
-from core.models import LearningContent
+if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` reads them)
+    from sqlalchemy.orm import Session
+
+    from core.models import LearningContent
 
 STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
 
@@ -147,6 +149,10 @@ def seed_catalogue(session: Session, *, publish: bool = True) -> int:
     Existing rows keep their editorial fields (title, description, published state)
     so that re-seeding never undoes an admin's edit.
     """
+    from sqlalchemy import select
+
+    from core.models import LearningContent
+
     existing = {c.content_key: c for c in session.scalars(select(LearningContent))}
     created = 0
 

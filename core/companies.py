@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.access import Actor, require
+from core.db import session_scope
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany
+from core.sec.fiscal import parse_fiscal_year_end
 
 # The ten curated companies: the appendix's sample rows plus real metadata.
 CURATED: list[dict] = [
@@ -56,10 +60,10 @@ CURATED: list[dict] = [
     dict(
         ticker="DE", company_name="Deere & Company", industry="Industrial",
         sub_industry="Agricultural and Construction Machinery", headquarters="Moline, Illinois",
-        fiscal_year_end="Sunday nearest October 31", sec_cik="315189", ir_website_url="https://investor.deere.com",
+        fiscal_year_end="last Sunday of October", sec_cik="315189", ir_website_url="https://investor.deere.com",
         revenue_model_type="QxP", revenue_driver_notes="Units/Shipments × ASP", data_quality_score=8,
         description="Farm, construction and forestry equipment maker with a captive finance arm; "
-        "52/53-week fiscal year ending near October 31.",
+        "52/53-week fiscal year ending on the last Sunday of October (FY2024 ended 27 October 2024).",
     ),
     dict(
         ticker="GE", company_name="General Electric", industry="Aerospace", sub_industry="Jet Engines and Services",
@@ -156,12 +160,34 @@ def add_company(
     if session.scalar(select(LearningCompany.id).where(LearningCompany.ticker == ticker)):
         raise Conflict(f"A company with ticker {ticker} already exists.")
     company = LearningCompany(
-        ticker=ticker, company_name=company_name.strip(), fiscal_year_end=fiscal_year_end,
+        ticker=ticker, company_name=company_name.strip(), fiscal_year_end=canonical_fiscal_year_end(fiscal_year_end),
         sec_cik=normalize_cik(cik) if cik is not None else None, is_active=True, **fields,
     )
     session.add(company)
     session.flush()
     return company
+
+
+def canonical_fiscal_year_end(text: str | None) -> str | None:
+    """'Jan 31' → 'January 31', 'last sat of september' refused, '' → None (inferred at
+    the first build). Invalid names the value when it is not understood."""
+    fye = parse_fiscal_year_end(text)
+    return fye.describe() if fye else None
+
+
+def edit_company(engine: Engine, *, actor: Actor, ticker: str, fiscal_year_end: str) -> str:
+    """Admin: correct a company's fiscal year end (audited). Returns the stored rule."""
+    require(actor, "companies.manage")
+    stored = canonical_fiscal_year_end(fiscal_year_end)
+    if stored is None:
+        raise Invalid("Fiscal year end must not be empty; write it like 'December 31' or 'last Saturday of September'.")
+    with session_scope(engine, immediate=True) as session:
+        company = get_by_ticker(session, ticker)
+        before = company.fiscal_year_end
+        company.fiscal_year_end = stored
+        audit.record(session, actor, "company.edit", target_type="company", target_id=company.ticker,
+                     details={"fiscal_year_end": {"from": before, "to": stored}})
+    return stored
 
 
 def set_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:

@@ -30,7 +30,10 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_GPTZERO_BASE_URL": ("https://api.gptzero.me", "GPTZero API base URL"),
     "NGI_AI_FLAG_THRESHOLD": ("70", "AI-detection score (0-100) above which work is flagged"),
     "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
+    "NGI_VALIDATION_CPU_SECONDS": ("20", "CPU seconds reading one uploaded workbook may take before it is rejected"),
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+    "NGI_PSEUDONYM_KEY": (None, "HMAC key for student aliases; default: made once in $NGI_DATA_DIR/pseudonym.key; "
+                                "required with DATABASE_URL"),
 }
 
 

@@ -4,7 +4,11 @@ Privacy rules, enforced here rather than in the page:
 - user ids, names and emails never leave this module for non-admins;
 - for a company with fewer than MIN_ENTRIES entries, non-admins get the count only
   (no entries, and no median or spread, which with one or two entries would be them);
-- an admin may reveal identities for one company, and every reveal is audited.
+- an admin may reveal identities for one company, and every reveal is audited;
+- a role that may reveal no identity anywhere (neither here nor in review) gets the
+  entries without their anonymous ids: the review pages show it each student's work and
+  targets under an alias, so an id here would let it join the two and put a student
+  behind every entry.
 """
 
 from __future__ import annotations
@@ -44,10 +48,15 @@ def _rows(session: Session, company_id: int | None = None):
     return session.execute(query).all()
 
 
-def _entry(row: LearningLeaderboard, ticker: str) -> dict:
+def may_link(*, actor: Actor) -> bool:
+    """May this actor see something that ties an entry to a student (its anonymous id)?"""
+    return can(actor, "leaderboard.identities") or can(actor, "review.reveal")
+
+
+def _entry(row: LearningLeaderboard, ticker: str, *, with_id: bool = True) -> dict:
     """The anonymized view of one entry: no user id, no submission id."""
     as_float = lambda v: None if v is None else float(v)  # noqa: E731
-    return dict(ticker=ticker, anonymous_id=row.anonymous_id, dcf_price_target=as_float(row.dcf_price_target),
+    return dict(ticker=ticker, anonymous_id=row.anonymous_id if with_id else None, dcf_price_target=as_float(row.dcf_price_target),
                 comps_price_target=as_float(row.comps_price_target),
                 final_price_target=as_float(row.final_price_target), valuation_date=row.valuation_date)
 
@@ -59,9 +68,10 @@ def board(session: Session, *, actor: Actor) -> dict:
     """
     require(actor, "leaderboard.read")
     full = can(actor, "leaderboard.identities")
+    with_ids = may_link(actor=actor)
     by_company: dict[str, list[dict]] = {}
     for row, ticker, _name in _rows(session):
-        by_company.setdefault(ticker, []).append(_entry(row, ticker))
+        by_company.setdefault(ticker, []).append(_entry(row, ticker, with_id=with_ids))
     companies = session.execute(
         select(LearningCompany.ticker, LearningCompany.company_name, LearningCompany.is_active)
         .order_by(LearningCompany.ticker)
@@ -82,7 +92,8 @@ def board(session: Session, *, actor: Actor) -> dict:
         stats.append(stat)
         if shown:
             entries.extend(items)
-    return {"companies": stats, "entries": entries, "min_entries": MIN_ENTRIES, "identities_allowed": full}
+    return {"companies": stats, "entries": entries, "min_entries": MIN_ENTRIES, "identities_allowed": full,
+            "ids_shown": with_ids}
 
 
 def reveal_identities(session: Session, *, actor: Actor, ticker: str, reason: str) -> list[dict]:

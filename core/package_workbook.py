@@ -3,7 +3,8 @@
 Sheets: Cover, Income Statement, Balance Sheet, Cash Flow, Revenue Drivers, Sources,
 Checks. Stated figures are typed values in blue (the finance convention for inputs),
 unstated subtotals are Excel formulas in black, a missing figure is an empty cell
-with a comment (never a zero). The workbook recalculates fully when opened.
+with a comment (never a zero). A core line the filer never reports is one row saying
+"not reported", never a row of empty cells. The workbook recalculates fully when opened.
 """
 
 from __future__ import annotations
@@ -103,6 +104,18 @@ def _statement_sheet(ws, st: Statements, info: PackageInfo, name: str, positions
             continue
         positions[line.key] = (name, row)
         row += 1
+    missing = [line for line in st.not_reported_lines() if line.sheet == name]
+    if missing:
+        row += 1
+        for line in missing:
+            ws.cell(row, 1, line.label).font = Font(italic=True, color="595959")
+            tried = ", ".join(line.concepts) or "its formula"
+            note = ws.cell(row, 2, "not reported")
+            note.font = Font(italic=True, color="595959")
+            note.comment = Comment(f"{st.entity_name or 'The filer'} reports none of {tried} in any year of this "
+                                   "package, so the line is left out rather than shown as empty cells.", AUTHOR,
+                                   width=320, height=110)
+            row += 1
 
 
 def _ref(positions, key: str, year_index: int, from_sheet: str) -> str | None:
@@ -113,9 +126,9 @@ def _ref(positions, key: str, year_index: int, from_sheet: str) -> str | None:
     return addr if sheet == from_sheet else f"'{sheet}'!{addr}"
 
 
-def formula_for(line: Line, year_index: int, positions, sheet: str) -> str:
+def formula_for(line: Line, year_index: int, positions, sheet: str, formula: tuple | None = None) -> str:
     terms = []
-    for sign, key, _optional in line.formula:
+    for sign, key, _optional in (line.formula if formula is None else formula):
         ref = _ref(positions, key, year_index, sheet)
         if ref is not None:  # an optional line with no figures in any year is not shown
             terms.append(("-" if sign < 0 else "+") + ref)
@@ -127,7 +140,7 @@ def _fill_statement(ws, st: Statements, name: str, positions) -> None:
         if line.sheet != name:
             continue
         _, row = positions[line.key]
-        label = ws.cell(row, 1, line.label)
+        label = ws.cell(row, 1, st.label(line))
         if line.bold:
             label.font = BOLD
         if line.note:
@@ -140,14 +153,15 @@ def _fill_statement(ws, st: Statements, name: str, positions) -> None:
                 cell.value = data.value
                 cell.font = INPUT_FONT
             elif data.derived:
-                cell.value = formula_for(line, i, positions, name)
+                cell.value = formula_for(line, i, positions, name, st.formula(line))
                 if line.bold:
                     cell.font = BOLD
             else:
                 tried = ", ".join(f"{st.taxonomy}:{c}" for c in line.concepts) or "no concept (derived line)"
                 cell.comment = Comment(
-                    f"Not reported for FY{year} in the SEC companyfacts data (looked for {tried}). "
-                    "Left empty on purpose: it is not zero.", AUTHOR, width=320, height=110)
+                    f"Not reported for FY{year} in the SEC companyfacts data (looked for {tried}). Companyfacts "
+                    "holds only standard-taxonomy concepts, so a figure tagged with the filer's own extension is "
+                    "not in it. Left empty on purpose: it is not zero.", AUTHOR, width=320, height=130)
 
 
 def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> None:
@@ -158,7 +172,8 @@ def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> No
         ("SEC entity name", st.entity_name),
         ("Ticker", info.ticker),
         ("CIK", st.cik),
-        ("Fiscal year end", info.fiscal_year_end or st.fye.describe()),
+        ("Fiscal year end", st.fye.describe()),
+        ("Period ends", ", ".join(f"FY{y}: {st.period_ends[y].isoformat()}" for y in st.years)),
         ("Version", info.version),
         ("Data as of", st.period_ends[newest]),
         ("Fiscal years", f"FY{st.years[0]}–FY{newest}"),
@@ -169,7 +184,9 @@ def _cover(ws, st: Statements, info: PackageInfo, findings: list[Finding]) -> No
         ("Built from", info.source_file or "—"),
         ("Sources", "; ".join(f"{f['form']} {f['accession']} (filed {f['filed']})" for f in st.filings())),
         ("Note", f"Figures in {st.currency} millions unless stated."),
-        ("Colours", "Blue figures are as reported in the filings; black figures are formulas."),
+        ("Colours", ("Blue figures are as reported in the filings; black figures are formulas "
+                     "(marked \"computed\" on Sources).")),
+        ("Not reported", ", ".join(line.label for line in st.not_reported_lines()) or "—"),
     ]
     for i, (key, value) in enumerate(rows, start=3):
         ws.cell(i, 1, key).font = BOLD
@@ -258,14 +275,15 @@ def _sources(ws, st: Statements) -> None:
     for line in st.shown_lines():
         for year in st.years:
             data = st.cell(line.key, year)
-            values = [line.sheet, line.label, f"FY{year}", data.value]
+            values = [line.sheet, st.label(line), f"FY{year}", data.value]
             if data.fact is not None:
                 f = data.fact
                 period = f"{f.start.isoformat()} to {f.end.isoformat()}" if f.start else f"at {f.end.isoformat()}"
                 values += [f.unit, f.taxonomy, f.concept, f.form, f.accn, f.filed, period, f.filing_url]
             elif data.derived:
                 values += [st.currency, "", "formula: " + " ".join(
-                    ("- " if s < 0 else "+ ") + st.template.line(k).label for s, k, _ in line.formula).lstrip("+ ")]
+                    ("- " if s < 0 else "+ ") + st.template.line(k).label for s, k, _ in st.formula(line)
+                    if st.reported(k)).lstrip("+ "), "computed"]
             else:
                 values += ["", "", "not reported"]
             for col, value in enumerate(values, start=1):
@@ -278,9 +296,34 @@ def _sources(ws, st: Statements) -> None:
                 link.style = "Hyperlink"
             ws.cell(row, 4).number_format = FORMATS[line.unit]
             row += 1
+    for line in st.not_reported_lines():
+        ws.cell(row, 1, line.sheet)
+        ws.cell(row, 2, line.label)
+        ws.cell(row, 3, "all years")
+        ws.cell(row, 7, "not reported: " + (", ".join(line.concepts) or "no concept"))
+        row += 1
     for col, width in zip("ABCDEFGHIJKL", (18, 50, 11, 14, 12, 10, 60, 8, 22, 11, 26, 40)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "C4"
+
+
+def _roll_forward_block(ws, row: int, st: Statements, positions) -> None:
+    """Previous ending cash + net change = ending cash, live, from the second year on."""
+    ws.cell(row, 1, "Roll-forward: previous ending cash + net change in cash = ending cash").font = BOLD
+    for offset, text in enumerate(("Ending cash (Cash Flow)", "Previous ending cash + net change in cash",
+                                   "Difference", "Status"), start=1):
+        ws.cell(row + offset, 1, text)
+    for i in range(len(st.years)):
+        col = year_col(i)
+        ending = _ref(positions, "ending_cash", i, "Checks")
+        change = _ref(positions, "net_change_cash", i, "Checks")
+        prev = _ref(positions, "ending_cash", i - 1, "Checks") if i else None
+        ws.cell(row + 1, 2 + i, f"={ending}" if ending else None).number_format = FORMATS["money"]
+        ws.cell(row + 2, 2 + i, f"={prev}+{change}" if prev and change else None).number_format = FORMATS["money"]
+        ca, cb = f"{col}{row + 1}", f"{col}{row + 2}"
+        ws.cell(row + 3, 2 + i, f'=IF(COUNT({ca},{cb})<2,"",{ca}-{cb})').number_format = FORMATS["money"]
+        ws.cell(row + 4, 2 + i, f'=IF(COUNT({ca},{cb})<2,"n/a",IF(ABS({ca}-{cb})<=MAX(0.5,0.0005*MAX(ABS({ca}),'
+                                f'ABS({cb}))),"OK","CHECK"))').font = BOLD
 
 
 def _checks(ws, st: Statements, positions, findings: list[Finding]) -> None:
@@ -317,9 +360,11 @@ def _checks(ws, st: Statements, positions, findings: list[Finding]) -> None:
         includes, _, _ = cash_tie_parts(st, st.years[i])
         return ["cash", "restricted_cash"] if includes else ["cash"]
 
-    block("Cash tie: ending cash = balance-sheet cash (+ restricted cash where included)",
-          "Ending cash (Cash Flow)", "ending_cash", "Cash and equivalents (+ restricted cash) (Balance Sheet)",
-          cash_terms)
+    block("Cash tie: ending cash = balance-sheet cash (+ restricted cash, current and non-current, where included)",
+          "Ending cash (Cash Flow)", "ending_cash",
+          "Cash and equivalents (+ restricted cash total) (Balance Sheet)", cash_terms)
+    _roll_forward_block(ws, row, st, positions)
+    row += 6
     ws.cell(row, 1, "Validation at build time").font = BOLD
     row += 1
     if not findings:

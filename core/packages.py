@@ -1,10 +1,15 @@
 """Company packages: build from companyfacts, validate, store, version, compare, download.
 
 One build is: read the company → parse, map and validate the file (no lock held) →
-in one write transaction that serialises builds for the company (BEGIN IMMEDIATE on
-SQLite, SELECT ... FOR UPDATE of the company row on PostgreSQL): next version, write
-the workbook, store it, record the row, flip `is_current`. If anything fails after the
-file was stored, the file is deleted, so no half package is left behind.
+reserve the next version in a short write that serialises builds for the company
+(BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE of the company row on PostgreSQL) →
+write and store the workbook with no transaction open → record it and flip
+`is_current` in a second short write. A failure before that commit removes the stored
+file and the reserved row, so no half package is left behind (issue 11's rule: store
+first, commit after, compensate on failure).
+
+`package_date` is the date of the data snapshot: the filed date of the newest filing
+in the package (or the fetch date). Staleness counts 15 months from it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -26,11 +31,19 @@ from core.db import session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
-from core.sec import DEFAULT_YEARS, build_statements, check_cik, load_companyfacts, validate
+from core.sec import (
+    DEFAULT_YEARS,
+    build_statements,
+    check_cik,
+    load_companyfacts,
+    validate,
+)
 from core.storage import Storage, check_key, default_storage
 
 STALE_AFTER_MONTHS = 15
 KEY_PREFIX = "learning-packages"
+BUILDING = "building"  # a reserved version whose workbook is being stored
+RESTATED_BELOW = 1e-6  # millions: smaller differences are float noise, not a restatement
 
 
 @dataclass(frozen=True)
@@ -45,11 +58,13 @@ class BuildResult:
     validation_errors: list[dict]
     fiscal_years: list[str]
     is_current: bool
+    fiscal_year_end: str = ""
+    package_date: date | None = None
 
     def as_json(self) -> dict:
         keys = ("ticker", "version", "file_path", "file_hash", "file_size_bytes", "validation_status",
-                "validation_errors", "fiscal_years")
-        return {k: getattr(self, k) for k in keys}
+                "validation_errors", "fiscal_years", "fiscal_year_end")
+        return {k: getattr(self, k) for k in keys} | {"package_date": self.package_date.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,7 @@ class PackageVersion:
 
 
 def is_stale(package_date: date, today: date | None = None) -> bool:
-    """Stale when the newest fiscal year ended more than 15 months ago."""
+    """Stale when the data snapshot (the newest filing) is more than 15 months old."""
     today = today or utcnow().date()
     month = package_date.month - 1 + STALE_AFTER_MONTHS
     year, month = package_date.year + month // 12, month % 12 + 1
@@ -98,7 +113,7 @@ def package_key(ticker: str, fiscal_year: int, version: int) -> str:
 def build_package(
     engine: Engine, *, actor: Actor, ticker: str, companyfacts: str | Path | bytes, source_name: str | None = None,
     years: int = DEFAULT_YEARS, ingestion_method: str = "manual", force_current: bool = False,
-    storage: Storage | None = None, template: str | None = None,
+    storage: Storage | None = None, template: str | None = None, fetched_on: date | None = None,
 ) -> BuildResult:
     """Build, validate, store and record a new package version for `ticker`.
 
@@ -116,6 +131,7 @@ def build_package(
                            revenue_model_type=company.revenue_model_type,
                            revenue_driver_notes=company.revenue_driver_notes)
         expected_cik = company.sec_cik
+        declared_fye = company.fiscal_year_end
 
     cf = load_companyfacts(companyfacts, name=source_name)
     check_cik(cf, expected_cik, ticker)
@@ -124,6 +140,7 @@ def build_package(
     findings = validate(st)
     passed = not findings
     fiscal_years = [f"FY{y}" for y in st.years]
+    info_fields["fiscal_year_end"] = st.fye.describe()
     data_sources = {
         "source_file": cf.source_name, "taxonomy": st.taxonomy, "template": st.template.name,
         "currency": st.currency, "fiscal_year_end": st.fye.describe(), "fiscal_years": fiscal_years,
@@ -131,37 +148,44 @@ def build_package(
         "filings": st.filings(), "figures": st.figures(),
     }
 
-    stored_key: str | None = None
+    built_at = utcnow()
+    package_date = snapshot_date(st, fetched_on)
+    # Reserve the version (a short write, no I/O), store the workbook with no lock
+    # held, then record and flip current in a second short write. A failure after
+    # the reservation removes the reserved row; a failure before the final commit
+    # also removes the stored file, but never once that commit may have happened.
+    package_id, version, key = _reserve(engine, company_id=company_id, ticker=ticker, year=st.years[-1],
+                                        package_date=package_date, data_sources=data_sources,
+                                        ingestion_method=ingestion_method, actor=actor)
+    stored = None
+    committing = False
     try:
+        content = write_workbook(st, PackageInfo(ticker=ticker, version=version, built_at=built_at,
+                                                   source_file=cf.source_name, **info_fields), findings)
+        stored = storage.put(key, io.BytesIO(content))
         with session_scope(engine, immediate=True) as session:
-            # Serialise builds of one company: the row lock (PostgreSQL) or the
-            # write lock taken by BEGIN IMMEDIATE (SQLite) is held until commit.
             session.execute(select(LearningCompany.id).where(LearningCompany.id == company_id).with_for_update())
-            version = (session.scalar(
-                select(func.max(LearningPackage.version)).where(LearningPackage.company_id == company_id)) or 0) + 1
-            key = package_key(ticker, st.years[-1], version)
-            content = write_workbook(st, PackageInfo(ticker=ticker, version=version, built_at=utcnow(),
-                                                       source_file=cf.source_name, **info_fields),
-                                     findings)
-            stored_key = key
-            stored = storage.put(key, io.BytesIO(content))
-            make_current = passed or force_current
+            row = session.get(LearningPackage, package_id)
+            newest_current = session.scalar(select(func.max(LearningPackage.version)).where(
+                LearningPackage.company_id == company_id, LearningPackage.is_current.is_(True)))
+            # Two builds racing: the higher version wins, whichever finishes first.
+            make_current = (passed or force_current) and (newest_current is None or newest_current < version)
             if make_current:
                 session.execute(update(LearningPackage).where(
                     LearningPackage.company_id == company_id, LearningPackage.is_current.is_(True),
                 ).values(is_current=False))
-            row = LearningPackage(
-                company_id=company_id, version=version, package_date=st.period_ends[st.years[-1]],
-                file_path=stored.key, file_size_bytes=stored.size, file_hash=stored.sha256,
-                data_sources=data_sources, ingestion_method=ingestion_method,
-                validation_status="passed" if passed else "failed",
-                validation_errors=[f.as_dict() for f in findings], is_current=make_current, created_by=actor.id,
-            )
-            session.add(row)
-            session.flush()
+                session.flush()
+            row.file_size_bytes, row.file_hash = stored.size, stored.sha256
+            row.validation_status = "passed" if passed else "failed"
+            row.validation_errors = [f.as_dict() for f in findings]
+            row.is_current = make_current
+            if not declared_fye:
+                company = session.get(LearningCompany, company_id)
+                company.fiscal_year_end = company.fiscal_year_end or st.fye.describe()
             audit.record(session, actor, "package.build", target_type="package", target_id=row.id, details={
                 "ticker": ticker, "version": version, "status": row.validation_status, "file": stored.key,
                 "ingestion_method": ingestion_method, "source_file": cf.source_name,
+                **({"fiscal_year_end_inferred": st.fye.describe()} if not declared_fye else {}),
             })
             if force_current and not passed:
                 audit.record(session, actor, "package.force_current", target_type="package", target_id=row.id,
@@ -170,12 +194,47 @@ def build_package(
                 package_id=row.id, ticker=ticker, version=version, file_path=stored.key, file_hash=stored.sha256,
                 file_size_bytes=stored.size, validation_status=row.validation_status,
                 validation_errors=row.validation_errors, fiscal_years=fiscal_years, is_current=make_current,
+                fiscal_year_end=st.fye.describe(), package_date=package_date,
             )
+            committing = True
     except BaseException:
-        if stored_key is not None:
-            storage.delete(stored_key)
+        if not committing:
+            if stored is not None:
+                storage.delete(key)
+            _release(engine, package_id)
         raise
     return result
+
+
+def snapshot_date(st, fetched_on: date | None = None) -> date:
+    """The date of the data snapshot: when the newest filing in the package was filed,
+    or the fetch date when no filing date is known."""
+    filed = [date.fromisoformat(f["filed"]) for f in st.filings()]
+    return max(filed) if filed else (fetched_on or utcnow().date())
+
+
+def _reserve(engine: Engine, *, company_id: int, ticker: str, year: int, package_date: date, data_sources: dict,
+             ingestion_method: str, actor: Actor) -> tuple[int, int, str]:
+    with session_scope(engine, immediate=True) as session:
+        # Serialise version numbers: the row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite).
+        session.execute(select(LearningCompany.id).where(LearningCompany.id == company_id).with_for_update())
+        version = (session.scalar(
+            select(func.max(LearningPackage.version)).where(LearningPackage.company_id == company_id)) or 0) + 1
+        key = package_key(ticker, year, version)
+        row = LearningPackage(company_id=company_id, version=version, package_date=package_date, file_path=key,
+                              data_sources=data_sources, ingestion_method=ingestion_method,
+                              validation_status=BUILDING, validation_errors=[], is_current=False,
+                              created_by=actor.id)
+        session.add(row)
+        session.flush()
+        return row.id, version, key
+
+
+def _release(engine: Engine, package_id: int) -> None:
+    """Compensation: remove a reserved version whose build did not complete."""
+    with session_scope(engine, immediate=True) as session:
+        session.execute(delete(LearningPackage).where(LearningPackage.id == package_id,
+                                                      LearningPackage.validation_status == BUILDING))
 
 
 def fetch_and_build(engine: Engine, *, actor: Actor, ticker: str, years: int = DEFAULT_YEARS,
@@ -192,7 +251,8 @@ def fetch_and_build(engine: Engine, *, actor: Actor, ticker: str, years: int = D
     content = fetch_companyfacts(cik)
     return build_package(engine, actor=actor, ticker=ticker, companyfacts=content,
                          source_name=companyfacts_url(cik).rsplit("/", 1)[-1], years=years,
-                         ingestion_method="automated", force_current=force_current, storage=storage)
+                         ingestion_method="automated", force_current=force_current, storage=storage,
+                         fetched_on=utcnow().date())
 
 
 def list_versions(session: Session, *, actor: Actor, ticker: str) -> list[PackageVersion]:
@@ -216,6 +276,7 @@ def overview(session: Session, *, actor: Actor, include_inactive: bool = True) -
         out.append({
             "ticker": company.ticker, "company": company.company_name, "active": bool(company.is_active),
             "revenue_model": company.revenue_model_type, "driver_notes": company.revenue_driver_notes,
+            "fiscal_year_end": company.fiscal_year_end,
             "current_version": pkg.version if pkg else None,
             "validation_status": pkg.validation_status if pkg else None,
             "package_date": pkg.package_date if pkg else None,
@@ -238,6 +299,8 @@ def make_current(engine: Engine, *, actor: Actor, package_id: int, force: bool =
     with session_scope(engine, immediate=True) as session:
         row, ticker = _package(session, package_id)
         session.execute(select(LearningCompany.id).where(LearningCompany.id == row.company_id).with_for_update())
+        if row.validation_status == BUILDING:
+            raise Conflict(f"{ticker} v{row.version} is still being built; it cannot be made current yet.")
         if row.validation_status != "passed" and not force:
             raise Conflict(f"{ticker} v{row.version} failed validation; only an admin forcing it can make it current.")
         session.execute(update(LearningPackage).where(
@@ -263,7 +326,11 @@ def download(session: Session, *, actor: Actor, package_id: int, storage: Storag
 
 
 def compare(session: Session, *, actor: Actor, old_id: int, new_id: int) -> list[dict]:
-    """Every figure of two versions side by side: sheet, line, year, old, new, changed."""
+    """Every figure of two versions side by side: sheet, line, year, old, new, and what
+    happened to it: "restated" (same line and year, a different value; `difference`
+    and `percent` give the size), "added" or "dropped" (a year or line only one version
+    has), or "same". `changed` is true for restatements only, so a new fiscal year
+    does not bury a real restatement."""
     require(actor, "packages.read")
     old_row, _ = _package(session, old_id)
     new_row, _ = _package(session, new_id)
@@ -276,13 +343,27 @@ def compare(session: Session, *, actor: Actor, old_id: int, new_id: int) -> list
             old_vals, new_vals = old_fig.get(sheet, {}).get(line, {}), new_fig.get(sheet, {}).get(line, {})
             for year in sorted(set(old_vals) | set(new_vals)):
                 a, b = old_vals.get(year), new_vals.get(year)
-                changed = (a is None) != (b is None) or (a is not None and abs(a - b) > 1e-9)
-                rows.append({"sheet": sheet, "line": line, "year": year, "old": a, "new": b, "changed": changed})
+                if a is not None and b is not None:
+                    change = "restated" if abs(a - b) > RESTATED_BELOW else "same"
+                else:
+                    change = "added" if b is not None else "dropped" if a is not None else "same"
+                difference = b - a if change == "restated" else None
+                rows.append({"sheet": sheet, "line": line, "year": year, "old": a, "new": b, "change": change,
+                             "changed": change == "restated", "difference": difference,
+                             "percent": (difference / abs(a) * 100) if difference is not None and a else None})
     return rows
 
 
+def compare_summary(rows: list[dict]) -> dict[str, int]:
+    """How many figures were restated, added, dropped and unchanged."""
+    counts = dict.fromkeys(("restated", "added", "dropped", "same"), 0)
+    for row in rows:
+        counts[row["change"]] += 1
+    return counts
+
+
 def add_company(session: Session, *, actor: Actor, ticker: str, company_name: str, cik: str,
-                fiscal_year_end: str, revenue_model_type: str | None = None,
+                fiscal_year_end: str | None = None, revenue_model_type: str | None = None,
                 revenue_driver_notes: str | None = None, industry: str | None = None) -> LearningCompany:
     """Admin: add a company beyond the curated ten (audited)."""
     require(actor, "companies.manage")

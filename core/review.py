@@ -1,14 +1,14 @@
 """The instructor review workflow: the queue, a submission's detail, blind identities with
 an audited reveal, marking reviewed, re-running validators, the version diff, export.
 
-Review is blind by default: students appear as "Student #<id>"; a permitted reveal
-returns the name and writes an audit row each time it is used.
+Review is blind by default: students appear under their keyed alias (core.pseudonyms); a
+permitted reveal returns the name and writes an audit row each time it is used. Roles that
+may not reveal get no student id and no exact price targets either, so they cannot join
+this page to the leaderboard to put a student behind an entry.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
@@ -17,8 +17,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, submissions
-from core.access import Actor, require
+from core import audit, exports, pseudonyms, submissions
+from core.access import Actor, can, require
 from core.db import utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
@@ -42,8 +42,20 @@ class QueueFilters:
     reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
 
 
-def blind_label(student_id: int) -> str:
-    return f"Student #{student_id}"
+def blind_label(student_id: int, *, actor: Actor) -> str:
+    return pseudonyms.alias(student_id, actor.role)
+
+
+def _linkable(actor) -> bool:
+    """May this actor hold data that ties a student to their leaderboard entry?"""
+    return can(actor, "review.reveal")
+
+
+def _withhold_targets(report: dict | None) -> dict | None:
+    """The report without its exact price targets (the leaderboard's join key)."""
+    if not report or "outputs" not in report:
+        return report
+    return {**report, "outputs": {}}
 
 
 def _day_start(day: date) -> datetime:
@@ -83,10 +95,12 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
     elif filters.reviewed is False:
         query = query.where(LearningSubmission.reviewed_at.is_(None))
     rows = []
+    linkable = _linkable(actor)
     for sub, ticker, cohort in session.execute(query):
         failed = sorted({e.get("check") for e in (sub.validator_errors or []) if e.get("check")})
         rows.append({
-            "id": sub.id, "student_id": sub.user_id, "student": blind_label(sub.user_id), "cohort": cohort,
+            "id": sub.id, "student_id": sub.user_id if linkable else None,
+            "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,
             "activity_id": sub.activity_id, "company": ticker, "version": sub.version,
             "submission_type": sub.submission_type, "validator_status": sub.validator_status or "pending",
             "failed_checks": ", ".join(failed), "ai_detection_status": sub.ai_detection_status,
@@ -142,14 +156,16 @@ def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, A
     feedback = session.scalars(select(LearningFeedback).where(LearningFeedback.submission_id == sub.id)
                                .order_by(LearningFeedback.id)).all()
     reviewer = session.get(StaffUser, sub.reviewed_by) if sub.reviewed_by else None
+    linkable = _linkable(actor)
+    report = runs[0][0].report if runs else None
     return {
-        "id": sub.id, "student": blind_label(sub.user_id), "student_id": sub.user_id,
+        "id": sub.id, "student": blind_label(sub.user_id, actor=actor), "student_id": sub.user_id if linkable else None,
         "activity_id": sub.activity_id, "module": sub.module, "company": ticker, "version": sub.version,
         "submission_type": sub.submission_type, "file_name": sub.file_name, "file_path": sub.file_path,
         "file_size_bytes": sub.file_size_bytes, "file_hash": sub.file_hash, "created_at": sub.created_at,
         "notes": sub.submission_notes, "is_latest": bool(sub.is_latest),
         "validator_status": sub.validator_status, "validator_run_at": sub.validator_run_at,
-        "report": runs[0][0].report if runs else None,
+        "report": report if linkable else _withhold_targets(report),
         "runs": [{"id": r.id, "status": r.status, "run_at": r.run_at, "run_by": name or "submission"}
                  for r, name in runs],
         "ai": {"status": sub.ai_detection_status,
@@ -208,53 +224,13 @@ def file_bytes(session: Session, *, actor: Actor, submission_id: int, storage: S
 
 # -- export -----------------------------------------------------------------------
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    return value
-
-
 def to_csv(rows: list[dict]) -> bytes:
-    """Text that a spreadsheet would read as a formula is prefixed with ' (OWASP CSV injection)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        values = []
-        for col in EXPORT_COLUMNS:
-            value = _cell(row.get(col))
-            if isinstance(value, str) and value.startswith(_DANGEROUS):
-                value = "'" + value
-            values.append("" if value is None else value)
-        writer.writerow(values)
-    return out.getvalue().encode("utf-8-sig")
+    """The queue as CSV; formula-like text is neutralised (core.exports)."""
+    return exports.to_csv(rows, EXPORT_COLUMNS)
 
 
 def to_xlsx(rows: list[dict]) -> bytes:
-    """Strings are written with write_string, so '=...' stays text and never becomes a formula."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                      "strings_to_numbers": False, "strings_to_urls": False})
-    ws = wb.add_worksheet("Review queue")
-    bold = wb.add_format({"bold": True})
-    for c, col in enumerate(EXPORT_COLUMNS):
-        ws.write_string(0, c, col, bold)
-    for r, row in enumerate(rows, start=1):
-        for c, col in enumerate(EXPORT_COLUMNS):
-            value = _cell(row.get(col))
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                ws.write_string(r, c, str(value))
-            else:
-                ws.write_number(r, c, value)
-    wb.close()
-    return buffer.getvalue()
+    return exports.to_xlsx(rows, EXPORT_COLUMNS, sheet="Review queue")
 
 
 def check_versions_comparable(session: Session, a_id: int, b_id: int) -> tuple[LearningSubmission, LearningSubmission]:

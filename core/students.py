@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core.access import Actor, require
 from core.db import Base
 from core.errors import NotFound
-from core.models import FeedbackFailure, LearningSubmission, Student, ValidatorRun
+from core.models import (
+    AuditLog,
+    FeedbackFailure,
+    LearningFeedback,
+    LearningLeaderboard,
+    LearningSubmission,
+    Student,
+    ValidatorRun,
+)
+
+# What an audit row about an erased student keeps: who did what, when; never about whom.
+TOMBSTONE = {"erased": True}
 
 def _owned_tables() -> list[tuple[str, Any]]:
     """Every table with a `user_id` that references students: the rows erasure removes."""
@@ -42,9 +55,52 @@ def erase(session: Session, *, actor: Actor, student_id: int) -> dict[str, int]:
         counts[model.__tablename__] = session.scalar(
             select(func.count()).select_from(model).where(model.submission_id.in_(submission_ids))
         ) or 0
+    counts["audit_log (scrubbed)"] = _scrub_audit(session, student)
     session.execute(delete(Student).where(Student.id == student_id))
     session.expunge_all()
     return counts
+
+
+def _scrub_audit(session: Session, student: Student) -> int:
+    """Tombstone every audit row about the student, their submissions, feedback or
+    leaderboard entries, and every row whose staff free text names them.
+
+    Review notes, reveal reasons and uploaded file names live in `details`, so the whole
+    payload goes; actor, action and time stay, so the trail still shows the action.
+    """
+    submissions = list(session.scalars(select(LearningSubmission.id).where(LearningSubmission.user_id == student.id)))
+    feedback = session.scalars(select(LearningFeedback.id).where(
+        or_(LearningFeedback.user_id == student.id, LearningFeedback.submission_id.in_(submissions))))
+    entries = session.scalars(select(LearningLeaderboard.id).where(LearningLeaderboard.user_id == student.id))
+    mine = {"student": [student.id], "submission": submissions, "feedback": list(feedback),
+            "leaderboard": list(entries)}
+    about = [and_(AuditLog.target_type == kind, AuditLog.target_id.in_([str(i) for i in ids]))
+             for kind, ids in mine.items() if ids]
+    text = func.lower(cast(AuditLog.details, Text))
+    # Free text anywhere else (a leaderboard reveal reason, a note on another target).
+    for needle in {(student.email or "").strip().lower(), (student.full_name or "").strip().lower()} - {""}:
+        # SQLite's JSON keeps non-ASCII escaped (\u00e9); PostgreSQL's jsonb text does not.
+        for form in {needle, json.dumps(needle)[1:-1]}:
+            about.append(text.contains(form, autoescape=True))
+    result = session.execute(
+        update(AuditLog).where(or_(*about)).values(target_id=None, details=TOMBSTONE)
+        .execution_options(synchronize_session=False))
+    return getattr(result, "rowcount", 0) or 0
+
+
+def forget_freed_pages(engine: Engine) -> bool:
+    """After an erasure commits: on SQLite, move the WAL into the database file and
+    truncate it, so the erased text survives in neither file.
+
+    `secure_delete` (core.db) has already zeroed the freed cells; the WAL still holds
+    older page images until a checkpoint. PostgreSQL needs nothing here. False when a
+    reader kept the checkpoint from finishing (run it again once the app is idle).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return not busy
 
 
 def file_keys(session: Session, student_id: int) -> list[str]:

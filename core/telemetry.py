@@ -2,8 +2,8 @@
 Lines or xAPI 1.0.3 statements.
 
 Every event passes through `mask_ip` before it is stored (IPv4 keeps its first three
-octets, IPv6 its first /48), including IP-shaped strings inside `event_data`: the raw
-address is never written. Each event also updates the rollup (core/rollup.py) and the
+octets, IPv6 its first /48), and so does every address inside `event_data` text (nested
+JSON strings too) and inside `user_agent`: the raw address is never written. Each event also updates the rollup (core/rollup.py) and the
 student's learning_progress (core/progress.py) in the same transaction.
 """
 
@@ -44,18 +44,37 @@ def mask_ip(raw: str | None) -> str | None:
     return str(ipaddress.IPv6Address(int(address) & ~((1 << 80) - 1)))
 
 
+# Candidates only; ipaddress decides. IPv6 (with an optional zone) first, since an
+# IPv4-mapped address ends in a dotted quad; then dotted quads not inside longer numbers.
+_IPV6_CANDIDATE = re.compile(r"(?<![0-9A-Za-z:.])[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.-]+)?")
+_IPV4_CANDIDATE = re.compile(r"(?<![0-9.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+
+
+def _mask_match(match: re.Match) -> str:
+    text = match.group(0)
+    core, trail = (text[:-1], ".") if text.endswith(".") else (text, "")  # "from 2001:db8::1."
+    masked = mask_ip(core)
+    return text if masked is None else masked + trail
+
+
+def mask_ips_in_text(text: str | None) -> str | None:
+    """Every IPv4 or IPv6 address inside free text (a user agent, a JSON string in a
+    payload) masked like `ip_address`: /24 and /48."""
+    if not text or ("." not in text and ":" not in text):
+        return text
+    text = _IPV6_CANDIDATE.sub(_mask_match, text) if text.count(":") >= 2 else text
+    return _IPV4_CANDIDATE.sub(_mask_match, text)
+
+
 def _scrub(value: Any) -> Any:
-    """Mask anything in a payload that parses as an IP address."""
+    """Mask every IP address in a payload: whole values, addresses inside text (nested
+    JSON strings included, whose addresses appear literally) and keys."""
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v) for v in value]
-    if isinstance(value, str) and 2 <= len(value) <= 64 and (":" in value or "." in value):
-        try:
-            ipaddress.ip_address(value.strip())
-        except ValueError:
-            return value
-        return mask_ip(value)
+    if isinstance(value, str):
+        return mask_ips_in_text(value)
     return value
 
 
@@ -72,7 +91,8 @@ def record_event(
         user_id=user_id, event_type=event_type, event_category=event_category, module=module, unit=unit,
         lesson=lesson, activity=activity, company_id=company_id, submission_id=submission_id,
         event_data=_scrub(event_data), session_id=session_id, time_spent_seconds=time_spent_seconds,
-        user_agent=user_agent, ip_address=mask_ip(ip_address), event_timestamp=event_timestamp or utcnow(),
+        user_agent=mask_ips_in_text(user_agent), ip_address=mask_ip(ip_address),
+        event_timestamp=event_timestamp or utcnow(),
     )
     session.add(event)
     session.flush()
@@ -226,7 +246,7 @@ def _row_from_jsonl(record: Any, lookup: _Lookup) -> dict:
         raise BadLine("event_data must be a JSON object.")
     row["event_data"] = data
     agent = record.get("user_agent")
-    row["user_agent"] = str(agent) if agent is not None else None
+    row["user_agent"] = mask_ips_in_text(str(agent)) if agent is not None else None
     ip = record.get("ip_address")
     row["ip_address"] = mask_ip(str(ip)) if ip is not None else None
     if ip is not None and row["ip_address"] is None:

@@ -162,5 +162,5 @@ else:
     )
     st.download_button("Download at-risk list (CSV)", data=_csv(url, who, filters),
                        file_name=f"at-risk-{today.isoformat()}.csv", mime="text/csv", key="an_at_risk_csv")
-if not actor.can("analytics.full"):
-    st.caption("Students are shown by pseudonym; names need the analytics.full permission.")
+if not actor.can("students.identify"):
+    st.caption("Students are shown by alias (a keyed pseudonym, the same on every page); only admins see names.")

@@ -22,6 +22,9 @@ data = load_board(config.database_url(), actor)
 stats = pd.DataFrame(data["companies"])
 entries = pd.DataFrame(data["entries"])
 minimum = data["min_entries"]
+hover = ["anonymous_id"] if data["ids_shown"] else None
+if not data["ids_shown"] and not entries.empty:  # withheld for this role (core.leaderboard.may_link)
+    entries = entries.drop(columns=["anonymous_id"])
 
 if stats.empty or stats["count"].sum() == 0:
     ui.empty_state("No capstone price targets yet.",
@@ -58,7 +61,7 @@ if entries.empty:
 # its company's median; the detail view below shows dollars.
 medians = entries.groupby("ticker")["final_price_target"].transform("median")
 entries["vs_median"] = (entries["final_price_target"] / medians - 1) * 100
-overview = px.box(entries, x="ticker", y="vs_median", points="all", hover_data=["anonymous_id"],
+overview = px.box(entries, x="ticker", y="vs_median", points="all", hover_data=hover,
                   labels={"ticker": "", "vs_median": "Final target vs company median (%)"})
 overview.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=380)
 st.plotly_chart(overview, key="leaderboard_overview")
@@ -66,12 +69,12 @@ st.plotly_chart(overview, key="leaderboard_overview")
 tickers = sorted(entries["ticker"].unique())
 ticker = st.selectbox("Company", tickers, key="leaderboard_company")
 company = entries[entries["ticker"] == ticker].sort_values("final_price_target", ascending=False)
-long = company.melt(id_vars=["anonymous_id"], value_vars=["dcf_price_target", "comps_price_target",
+long = company.melt(id_vars=hover or [], value_vars=["dcf_price_target", "comps_price_target",
                                                           "final_price_target"],
                     var_name="method", value_name="target").dropna()
 long["method"] = long["method"].map({"dcf_price_target": "DCF", "comps_price_target": "Comps",
                                      "final_price_target": "Final"})
-detail = px.box(long, x="method", y="target", points="all", hover_data=["anonymous_id"],
+detail = px.box(long, x="method", y="target", points="all", hover_data=hover,
                 labels={"method": "", "target": "Price target (USD)"})
 detail.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=340)
 st.plotly_chart(detail, key="leaderboard_detail")

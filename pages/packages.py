@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import companies as company_service
 from core import config, packages, ui
 from core.access import Actor
 from core.sec import DEFAULT_YEARS
@@ -40,7 +41,8 @@ if not companies:
 
 overview = pd.DataFrame([{
     "Ticker": c["ticker"], "Company": c["company"], "Revenue model": c["revenue_model"],
-    "Driver notes": c["driver_notes"], "Current version": c["current_version"],
+    "Driver notes": c["driver_notes"], "Fiscal year end": c["fiscal_year_end"] or "from the first build",
+    "Current version": c["current_version"],
     "Validation": c["validation_status"] or "no package", "Data as of": c["package_date"],
     "Freshness": ("⚠️ stale" if c["stale"] else "fresh") if c["stale"] is not None else "—",
     "Active": "yes" if c["active"] else "deactivated",
@@ -68,7 +70,9 @@ else:
     st.dataframe(history, hide_index=True, width="stretch", key="pkg_history")
 
     by_label = {f"v{v['version']}": v for v in versions}
-    chosen = by_label[st.selectbox("Version", list(by_label), key="pkg_version")]
+    # Keyed by company: switching company starts from that company's newest version
+    # instead of keeping the previous company's version number.
+    chosen = by_label[st.selectbox("Version", list(by_label), key=f"pkg_version_{ticker}")]
     if chosen["validation_errors"]:
         with st.expander(f"v{chosen['version']} validation findings ({len(chosen['validation_errors'])})"):
             for finding in chosen["validation_errors"]:
@@ -84,8 +88,9 @@ else:
 
     if actor.can("packages.build") and not chosen["is_current"]:
         force = chosen["validation_status"] != "passed"
-        label = "Force this failed version current (audited)" if force else "Make this version current"
-        if st.button(label, key="pkg_make_current"):
+        label = (f"Force {ticker} v{chosen['version']} current although it failed validation (audited)" if force
+                 else f"Make {ticker} v{chosen['version']} current")
+        if st.button(label, key=f"pkg_make_current_{ticker}_{chosen['version']}"):
             ui.write(packages.make_current, package_id=chosen["id"], force=force,
                      success=f"{ticker} v{chosen['version']} is now current.")
 
@@ -93,19 +98,24 @@ else:
         st.subheader("Compare versions")
         labels = list(by_label)
         col_new, col_old = st.columns(2)
-        new_label = col_new.selectbox("Version", labels, index=0, key="pkg_cmp_new")
-        old_label = col_old.selectbox("Against", labels, index=min(1, len(labels) - 1), key="pkg_cmp_old")
+        new_label = col_new.selectbox("Version", labels, index=0, key=f"pkg_cmp_new_{ticker}")
+        old_label = col_old.selectbox("Against", labels, index=min(1, len(labels) - 1), key=f"pkg_cmp_old_{ticker}")
         rows = load_comparison(url, by_label[old_label]["id"], by_label[new_label]["id"], actor)
-        changed = [r for r in rows if r["changed"]]
-        st.write(f"{len(changed)} of {len(rows)} figures differ between {old_label} and {new_label}.")
-        only_changed = st.toggle("Only changed figures", value=bool(changed), key="pkg_cmp_only")
-        table = pd.DataFrame(changed if only_changed else rows)
+        counts = packages.compare_summary(rows)
+        restated = [r for r in rows if r["changed"]]
+        st.write(f"{counts['restated']} restated figures differ between {old_label} and {new_label}; "
+                 f"{counts['added']} added and {counts['dropped']} dropped (years or lines only one version has) "
+                 "are counted apart.")
+        only_changed = st.toggle("Only restated figures", value=bool(restated), key=f"pkg_cmp_only_{ticker}")
+        table = pd.DataFrame(restated if only_changed else rows)
         if not table.empty:
-            table = table.rename(columns={"sheet": "Sheet", "line": "Line", "year": "Year", "old": old_label,
-                                          "new": new_label, "changed": "Changed"})
+            table = table.drop(columns=["changed"]).rename(columns={
+                "sheet": "Sheet", "line": "Line", "year": "Year", "old": old_label, "new": new_label,
+                "change": "Change", "difference": "Restated by", "percent": "Restated by (%)"})
             styled = table.style.apply(
-                lambda r: ["background-color: #FFE699" if r["Changed"] else "" for _ in r], axis=1
-            ).format({old_label: "{:,.2f}", new_label: "{:,.2f}"}, na_rep="—")
+                lambda r: ["background-color: #FFE699" if r["Change"] == "restated" else "" for _ in r], axis=1
+            ).format({old_label: "{:,.2f}", new_label: "{:,.2f}", "Restated by": "{:+,.2f}",
+                      "Restated by (%)": "{:+.2f}%"}, na_rep="—")
             st.dataframe(styled, hide_index=True, width="stretch", key="pkg_cmp_table")
 
 if actor.can("packages.build"):
@@ -134,17 +144,23 @@ if actor.can("companies.manage"):
         new_ticker = st.text_input("Ticker", key="co_ticker")
         new_name = st.text_input("Company name", key="co_name")
         new_cik = st.text_input("SEC CIK", key="co_cik")
-        new_fye = st.text_input("Fiscal year end", value="December 31", key="co_fye")
+        new_fye = st.text_input("Fiscal year end", key="co_fye",
+                                placeholder="read from the filing at the first build, or e.g. 'June 30'")
         new_model = st.selectbox("Revenue model", ["QxP", "QxPxT", "QxP+Membership", "QxPxT+Subscription"],
                                  key="co_model")
         new_notes = st.text_input("Driver notes", key="co_notes")
         if st.button("Add company", key="co_add"):
             ui.write(packages.add_company, ticker=new_ticker, company_name=new_name, cik=new_cik,
-                     fiscal_year_end=new_fye, revenue_model_type=new_model, revenue_driver_notes=new_notes or None,
-                     success=lambda company: f"Added {company.ticker}.")
+                     fiscal_year_end=new_fye or None, revenue_model_type=new_model,
+                     revenue_driver_notes=new_notes or None, success=lambda company: f"Added {company.ticker}.")
     with right.container(border=True):
         active = company["active"]
         st.markdown(f"**{ticker}** is {'active' if active else 'deactivated'}. Deactivating keeps its history.")
         if st.button("Deactivate" if active else "Activate", key="co_toggle"):
             ui.write(packages.set_company_active, ticker=ticker, active=not active,
                      success=f"{ticker} is now {'deactivated' if active else 'active'}.")
+        edited_fye = st.text_input(f"{ticker} fiscal year end", key=f"co_fye_edit_{ticker}",
+                                   placeholder="e.g. 'last Sunday of October'")
+        if st.button("Save fiscal year end", key=f"co_fye_save_{ticker}", disabled=not edited_fye.strip()):
+            ui.write(company_service.edit_company, ticker=ticker, fiscal_year_end=edited_fye,
+                     success=f"{ticker}'s fiscal year end is saved.")

@@ -7,6 +7,7 @@ and truncated between tests. A missing server skips locally and fails with CI=tr
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from core.db import make_engine
 from tests.support import fresh_postgres_database, truncate_all
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Aliases need a key, and DATABASE_URL runs refuse to invent one; servers and CLI
+# subprocesses the tests start inherit this. tests/test_pseudonyms.py covers the default.
+os.environ.setdefault("NGI_PSEUDONYM_KEY", "test-pseudonym-key")
 
 
 @pytest.fixture(scope="session")

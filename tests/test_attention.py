@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from core import analytics, attention
+from core import attention, pseudonyms
 from core.db import session_scope
 from core.models import (
     LearningCompany, LearningFeedback, LearningPackage, LearningProgress, LearningSubmission, Student,
@@ -69,8 +69,8 @@ def test_each_section_counts_what_its_definition_says(seeded_engine):
     assert review["items"][0]["activity"] == "Drivers map for your company"
     assert summary["flagged_feedback"]["count"] == 1 and summary["flagged_feedback"]["held"] == 1
     risk = summary["at_risk"]
-    # Instructors see the analytics page's stable pseudonym, never the name.
-    assert risk["count"] == 1 and risk["items"][0]["student"] == analytics.pseudonym(lapsed.id)
+    # Instructors see the alias every page shows them, never the name.
+    assert risk["count"] == 1 and risk["items"][0]["student"] == pseudonyms.alias(lapsed.id, "instructor")
     assert risk["items"][0]["days_inactive"] == 7 and risk["by_cohort"] == {"2026-fall": 1}
     stale = summary["stale_packages"]
     assert [i["ticker"] for i in stale["items"]] == ["GSBD", "GE"]  # missing first, then oldest

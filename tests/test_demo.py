@@ -213,7 +213,9 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
             cover = " ".join(str(v) for row in book["Cover"].values for v in row if v is not None)
             assert "generated demo data, not SEC filings" in cover  # a download cannot pass for SEC data
             last_year = int(pkg.data_sources["fiscal_years"][-1][2:])
-            assert pkg.package_date == fiscal_year_end_date(company.fiscal_year_end, last_year) < TODAY
+            # the snapshot date: the newest filing the package was built from, after its year ended
+            assert pkg.package_date == max(date.fromisoformat(f["filed"]) for f in pkg.data_sources["filings"]) < TODAY
+            assert pkg.package_date > fiscal_year_end_date(company.fiscal_year_end, last_year)
             assert "generated for the NGI demo" in pkg.data_sources["source_file"]
             assert "generated for the NGI demo" in cover  # the Cover's "Built from" line
             assert pkg.created_by == admin and pkg.created_at.date() <= TODAY
@@ -230,7 +232,8 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
         assert packages.is_stale(by_ticker["GE"][-1].package_date, TODAY)
         assert not any(packages.is_stale(v[-1].package_date, TODAY) for t, v in by_ticker.items() if t != "GE")
         cost = by_ticker["COST"][-1]
-        assert cost.package_date == date(2026, 8, 30) and cost.package_date.weekday() == 6
+        cost_year_end = fiscal_year_end_date("Sunday nearest August 31", 2026)
+        assert cost_year_end == date(2026, 8, 30) and cost.package_date > cost_year_end
 
         # KO's latest 10-K restated the prior years' revenue: the version comparison shows it
         ko_old, ko_new = by_ticker["KO"]

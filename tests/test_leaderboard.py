@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import leaderboard
+from core import leaderboard, review
 from core.db import session_scope
 from core.errors import Forbidden, Invalid
-from core.models import AuditLog, LearningCompany, LearningLeaderboard, LearningSubmission, Student
+from core.models import AuditLog, LearningCompany, LearningLeaderboard, LearningSubmission, Student, ValidatorRun
 from tests.support import staff_actor
 
 
@@ -30,6 +30,10 @@ def _add_entries(engine, ticker: str, targets: list[float]) -> None:
                                      validator_status="passed", is_latest=True)
             session.add(sub)
             session.flush()
+            outputs = {"dcf_price_target": round(target * 1.1, 2), "comps_price_target": round(target * 0.9, 2),
+                       "final_price_target": float(target)}
+            session.add(ValidatorRun(submission_id=sub.id, status="passed",
+                                     report={"status": "passed", "checks": [], "outputs": outputs}))
             session.add(LearningLeaderboard(
                 user_id=student.id, company_id=company.id, submission_id=sub.id, valuation_date=date(2026, 11, 1),
                 anonymous_id=f"Analyst_{i:06X}", dcf_price_target=Decimal(str(target * 1.1)),
@@ -61,6 +65,8 @@ def test_non_admins_get_anonymized_entries_and_nothing_for_small_companies(board
     assert "Secret Name" not in text and "students.example" not in text
     assert all(set(e) == {"ticker", "anonymous_id", "dcf_price_target", "comps_price_target",
                           "final_price_target", "valuation_date"} for e in data["entries"])
+    # Program leads may reveal no identity anywhere, so they get no id to link (see below).
+    assert all((e["anonymous_id"] is None) == (role == "program_lead") for e in data["entries"])
     with pytest.raises(Forbidden), session_scope(board_engine) as session:
         leaderboard.reveal_identities(session, actor=staff_actor(board_engine, role), ticker="KO", reason="curious")
 
@@ -85,3 +91,33 @@ def test_no_entries_lists_companies_with_zero_counts(seeded_engine):
     data = _board(seeded_engine, "instructor")
     assert len(data["companies"]) == 10 and data["entries"] == []
     assert all(s["count"] == 0 and not s["suppressed"] for s in data["companies"])
+
+
+def _join_review_to_board(engine, role) -> dict[tuple, tuple]:
+    """The probe from issue 10: join the review detail's price targets to the board's."""
+    actor = staff_actor(engine, role)
+    with session_scope(engine) as session:
+        board = leaderboard.board(session, actor=actor)
+        details = [review.detail(session, actor=actor, submission_id=row["id"]) for row in review.queue(session, actor=actor)]
+    by_target = {(e["ticker"], e["final_price_target"]): e["anonymous_id"] for e in board["entries"]}
+    links = {}
+    for d in details:
+        target = ((d["report"] or {}).get("outputs") or {}).get("final_price_target")
+        anonymous_id = by_target.get((d["company"], target))
+        if target is not None and anonymous_id is not None:
+            links[(d["company"], anonymous_id)] = (d["student_id"], d["student"])
+    return links
+
+
+def test_program_leads_cannot_link_leaderboard_entries_to_students(board_engine):
+    # The probe works: an admin (who may reveal anyway) links every entry to its student.
+    admin_links = _join_review_to_board(board_engine, "admin")
+    assert len(admin_links) == 8 and all(student_id for student_id, _ in admin_links.values())
+    # A program lead, through the same services, finds nothing to link.
+    assert _join_review_to_board(board_engine, "program_lead") == {}
+    lead = staff_actor(board_engine, "program_lead")
+    with session_scope(board_engine) as session:
+        rows = review.queue(session, actor=lead)
+        detail = review.detail(session, actor=lead, submission_id=rows[0]["id"])
+    assert all(r["student_id"] is None for r in rows) and detail["student_id"] is None
+    assert detail["report"]["outputs"] == {}

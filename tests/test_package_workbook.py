@@ -58,9 +58,17 @@ def test_unstated_subtotal_is_a_formula_and_missing_figure_an_empty_commented_ce
     assert gross.startswith("=") and "-" in gross
     opex = r["Operating expenses"][2]
     assert opex.value.startswith("=")
-    wb2, _ = workbook("eur_ifrs")
-    cost = rows(wb2["Income Statement"])["Cost of revenue"][1]
-    assert cost.value is None and "not zero" in cost.comment.text
+
+def test_a_line_the_filer_never_reports_is_one_not_reported_cell_not_a_row_of_empty_cells():
+    wb, _ = workbook("eur_ifrs")
+    for sheet in ("Income Statement", "Balance Sheet", "Cash Flow"):
+        for row in wb[sheet].iter_rows(min_row=5):
+            if row[0].value:
+                assert any(c.value is not None for c in row[1:]), f"{sheet}: {row[0].value} is a row of empty cells"
+    cost = rows(wb["Income Statement"])["Cost of revenue"]
+    assert cost[1].value == "not reported" and all(c.value is None for c in cost[2:])
+    sources = [r for r in wb["Sources"].iter_rows(min_row=4, values_only=True) if r[1] == "Cost of revenue"]
+    assert len(sources) == 1 and sources[0][6].startswith("not reported")
 
 
 def test_cover_names_company_version_currency_and_sources():
@@ -88,7 +96,12 @@ def test_checks_sheet_has_balance_and_cash_formulas_per_year():
     labels = [r[0].value for r in ws.iter_rows(min_row=5)]
     assert "Balance: assets = liabilities + equity" in labels
     status = [r for r in ws.iter_rows(min_row=5) if r[0].value == "Status"]
-    assert len(status) == 2 and all(c.value.startswith("=IF(") for c in status[0][1:3])
+    assert len(status) == 3 and all(c.value.startswith("=IF(") for c in status[0][1:3])
+    assert "Roll-forward: previous ending cash + net change in cash = ending cash" in labels
+    previous = next(r for r in ws.iter_rows(min_row=5) if r[0].value == "Previous ending cash + net change in cash")
+    ending_row = rows(wb["Cash Flow"])["Ending Cash"][0].row
+    change_row = rows(wb["Cash Flow"])["Net change in cash"][0].row
+    assert previous[1].value is None and previous[2].value == f"='Cash Flow'!B{ending_row}+'Cash Flow'!C{change_row}"
     cash_terms = [r for r in ws.iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents")][0]
     assert "+" in cash_terms[1].value  # restricted cash added where ending cash includes it
 
@@ -155,7 +168,14 @@ def test_checks_show_ok_and_check_when_a_spreadsheet_recalculates(tmp_path):
         ws = load_workbook(out / f"{name}.xlsx", data_only=True)["Checks"]
         return [[c.value for c in r[1:3]] for r in ws.iter_rows(min_row=5) if r[0].value == "Status"]
 
-    assert statuses("restated") == [["OK", "OK"], ["OK", "OK"]]
+    assert statuses("restated") == [["OK", "OK"], ["OK", "OK"], ["n/a", "OK"]]
     assert statuses("unbalanced")[0] == ["OK", "CHECK"]
     gross = rows(load_workbook(out / "restated.xlsx", data_only=True)["Income Statement"])["Gross profit"]
     assert gross[2].value == pytest.approx(480.0)
+
+
+def test_cover_shows_the_fiscal_year_end_rule_and_the_period_ends():
+    wb, _ = workbook("week52", fye="Sunday nearest August 31", fiscal_year_end=None)
+    cover = {r[0].value: r[1].value for r in wb["Cover"].iter_rows(min_row=3) if r[0].value}
+    assert cover["Fiscal year end"] == "Sunday nearest August 31"
+    assert cover["Period ends"] == "FY2022: 2022-08-28, FY2023: 2023-09-03, FY2024: 2024-09-01"

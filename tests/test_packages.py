@@ -60,11 +60,14 @@ def test_build_records_version_file_hash_sources_and_audit(engine, admin, storag
     content = storage.read_bytes(result.file_path)
     assert hashlib.sha256(content).hexdigest() == result.file_hash and len(content) == result.file_size_bytes
     [row] = rows(engine)
-    assert row.package_date == date(2023, 12, 31) and row.created_by == admin.id
+    # The snapshot date: when the newest filing in the package was filed, not the year end.
+    assert row.package_date == date(2024, 2, 14) and row.created_by == admin.id
     assert row.ingestion_method == "manual" and row.validation_errors == []
     assert [(f["form"], f["accession"]) for f in row.data_sources["filings"]] == [("10-K", "0000900001-24-000012")]
     assert set(result.as_json()) == {"ticker", "version", "file_path", "file_hash", "file_size_bytes",
-                                     "validation_status", "validation_errors", "fiscal_years"}
+                                     "validation_status", "validation_errors", "fiscal_years",
+                                     "fiscal_year_end", "package_date"}
+    assert result.as_json()["package_date"] == "2024-02-14"
     with session_scope(engine) as session:
         actions = session.scalars(select(AuditLog.action)).all()
     assert "package.build" in actions
@@ -89,8 +92,17 @@ def test_comparison_highlights_the_restated_value(engine, admin, storage):
         diff = packages.compare(session, actor=SETUP_ADMIN, old_id=v1.package_id, new_id=v2.package_id)
     revenue_2022 = next(r for r in diff if r["line"] == "Revenue" and r["year"] == "FY2022")
     assert (revenue_2022["old"], revenue_2022["new"], revenue_2022["changed"]) == (1000.0, 1010.0, True)
+    assert revenue_2022["change"] == "restated" and revenue_2022["difference"] == pytest.approx(10.0)
+    assert revenue_2022["percent"] == pytest.approx(1.0)
     assets_2022 = next(r for r in diff if r["line"] == "Total Assets" and r["year"] == "FY2022")
-    assert not assets_2022["changed"]
+    assert not assets_2022["changed"] and assets_2022["change"] == "same"
+    # v1 has FY2021, v2 has FY2023: years added and dropped are counted apart, not as differences.
+    assert {r["change"] for r in diff if r["year"] == "FY2023" and r["new"] is not None} == {"added"}
+    assert {r["change"] for r in diff if r["year"] == "FY2021" and r["old"] is not None} == {"dropped"}
+    summary = packages.compare_summary(diff)
+    restated = {(r["line"], r["year"]) for r in diff if r["changed"]}
+    assert summary["restated"] == len(restated) and ("Revenue", "FY2022") in restated
+    assert all(year == "FY2022" for _, year in restated)
 
 
 def test_failed_validation_is_stored_failed_and_not_current(engine, admin, storage):
@@ -237,7 +249,7 @@ def test_deactivated_company_keeps_history_and_refuses_new_builds(engine, admin,
     (date(2025, 1, 31), date(2026, 4, 30), False),
     (date(2025, 1, 31), date(2026, 5, 1), True),
 ])
-def test_stale_when_newest_fiscal_year_is_over_15_months_old(package_date, today, stale):
+def test_stale_when_the_data_snapshot_is_over_15_months_old(package_date, today, stale):
     assert packages.is_stale(package_date, today) is stale
 
 
@@ -249,7 +261,7 @@ def test_real_us_gaap_filer_builds_a_passing_current_package(engine, admin, stor
     assert result.fiscal_years == ["FY2021", "FY2022", "FY2023", "FY2024", "FY2025"]
     with session_scope(engine) as session:
         [row] = session.scalars(select(LearningPackage)).all()
-        assert row.package_date == date(2025, 1, 31)
+        assert row.package_date == date(2025, 3, 21)  # the FY2025 10-K's filing date
         assert {f["accession"] for f in row.data_sources["filings"]} >= {"0001640147-25-000052"}
 
 
@@ -270,7 +282,7 @@ def test_cli_build_json_and_list(db_url, engine, data_env, monkeypatch, capsys):
     assert "UNBL v1: failed, not current" in printed and "FY2023: Total Assets 600.0" in printed
 
     assert main(["packages", "list", "RSTD"]) == 0
-    assert "v1   2023-12-31 passed  manual" in capsys.readouterr().out
+    assert "v1   2024-02-14 passed  manual" in capsys.readouterr().out
 
 
 def test_cli_bad_input_is_one_error_line(db_url, engine, data_env, monkeypatch, capsys):
@@ -282,3 +294,102 @@ def test_cli_bad_input_is_one_error_line(db_url, engine, data_env, monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("error: not_json.json is not JSON") and err.count("\n") == 1
     assert not (data_env / "files").exists() or not any((data_env / "files").rglob("*.xlsx"))
+
+
+def test_migration_0007_turns_package_dates_into_snapshot_dates(engine):
+    import importlib.util
+
+    from core import schema
+    from core.models import LearningCompany
+    from tests.sec_support import ROOT
+
+    path = next((ROOT / "migrations" / "versions").glob("0007_*.py"))
+    spec = importlib.util.spec_from_file_location("m0007", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    schema.downgrade(engine, module.down_revision)
+    with session_scope(engine) as session:
+        deere = LearningCompany(ticker="DE", company_name="Deere & Company", fiscal_year_end="Sunday nearest October 31")
+        session.add(deere)
+        session.flush()
+        old = {"filings": [{"filed": "2024-12-19"}, {"filed": "2023-12-15"}], "period_ends": {"FY2024": "2024-10-27"}}
+        session.add(LearningPackage(company_id=deere.id, version=1, package_date=date(2024, 10, 27),
+                                    file_path="learning-packages/DE_FY2024_v1.xlsx", data_sources=old))
+        session.add(LearningPackage(company_id=deere.id, version=2, package_date=date(2024, 10, 27),
+                                    file_path="learning-packages/DE_FY2024_v2.xlsx", data_sources={}, is_current=False))
+    schema.upgrade(engine)
+    with session_scope(engine) as session:
+        dates = session.scalars(select(LearningPackage.package_date).order_by(LearningPackage.version)).all()
+        fye = session.scalar(select(LearningCompany.fiscal_year_end))
+    assert dates == [date(2024, 12, 19), date(2024, 10, 27)]  # no filings recorded: left alone
+    assert fye == "last Sunday of October"
+
+
+def test_cli_add_reads_the_fiscal_year_end_from_the_filing_and_edit_corrects_it(db_url, engine, data_env,
+                                                                                 monkeypatch, capsys):
+    from core.cli import main
+    from core.models import LearningCompany
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["companies", "add", "SNOW", "--cik", "1640147", "--name", "Snowflake Inc.",
+                 "--companyfacts", str(shared_file(SNOW_FILE))]) == 0
+    assert "fiscal year end: January 31 (inferred from the filing)" in capsys.readouterr().out
+    assert main(["companies", "add", "WEEK", "--cik", "900002", "--name", "Fixture Warehouse Clubs"]) == 0
+    assert "read from the filing at the first build" in capsys.readouterr().out
+    # The first build infers the 52/53-week rule from the annual periods and stores it.
+    assert main(["packages", "build", "WEEK", "--companyfacts", str(FIXTURES / "week52.json")]) == 0
+    assert "fiscal year end: Sunday nearest August 31" in capsys.readouterr().out
+    assert main(["companies", "edit", "WEEK", "--fiscal-year-end", "last sunday of august"]) == 0
+    assert "WEEK fiscal year end is now last Sunday of August" in capsys.readouterr().out
+    with session_scope(engine) as session:
+        stored = dict(session.execute(select(LearningCompany.ticker, LearningCompany.fiscal_year_end)).all())
+        edits = session.scalars(select(AuditLog.details).where(AuditLog.action == "company.edit")).all()
+    assert stored == {"SNOW": "January 31", "WEEK": "last Sunday of August"}
+    assert edits == [{"fiscal_year_end": {"from": "Sunday nearest August 31", "to": "last Sunday of August"}}]
+    # A declared year end the filing contradicts is refused naming real dates.
+    assert main(["companies", "edit", "WEEK", "--fiscal-year-end", "March 31"]) == 0
+    assert main(["packages", "build", "WEEK", "--companyfacts", str(FIXTURES / "week52.json")]) == 1
+    err = capsys.readouterr().err
+    assert "end on 1 September 2024, 3 September 2023, 28 August 2022 (Sunday nearest August 31)" in err
+
+
+@pytest.mark.parametrize("ticker, name, cik", [
+    ("SNOW", "CIK0001640147.json", "1640147"), ("UBER", "CIK0001543151.json", "1543151"),
+    ("TSM", "CIK0001046179.json", "1046179"), ("LPA", "CIK0001997711.json", "1997711"),
+])
+def test_every_shared_filer_builds_a_passing_current_package(engine, admin, storage, ticker, name, cik):
+    from core import companies
+
+    with session_scope(engine) as session:
+        companies.add_company(session, actor=admin, ticker=ticker, company_name=ticker, cik=cik)
+    result = packages.build_package(engine, actor=admin, ticker=ticker, companyfacts=shared_file(name),
+                                    storage=storage)
+    assert (result.validation_status, result.is_current) == ("passed", True), result.validation_errors
+
+
+def test_workbook_is_stored_with_no_transaction_open_and_a_failed_store_leaves_nothing(engine, admin, storage):
+    from core.models import LearningCompany
+
+    add(engine, "RSTD")
+    seen = {}
+    real_put = storage.put
+
+    def put_while_checking(key, source, **kw):
+        # Another writer gets in while the file is stored: the build holds no lock here.
+        with session_scope(engine, immediate=True) as session:
+            session.scalars(select(LearningCompany)).first().revenue_driver_notes = "edited meanwhile"
+            seen["reserved"] = session.scalars(select(LearningPackage.validation_status)).all()
+        return real_put(key, source, **kw)
+
+    storage.put = put_while_checking
+    result = build(engine, admin, storage, "RSTD", "restated")
+    assert seen["reserved"] == ["building"] and result.validation_status == "passed"
+
+    def broken_put(key, source, **kw):
+        raise OSError("disk full")
+
+    storage.put = broken_put
+    with pytest.raises(OSError):
+        build(engine, admin, storage, "RSTD", "restated")
+    assert [(r.version, r.validation_status) for r in rows(engine)] == [(1, "passed")]
+    assert stored_files(storage) == ["RSTD_FY2023_v1.xlsx"]

@@ -25,7 +25,9 @@ def statements(name: str, fye: str | None = "December 31", **kw):
     ("--01-31", FiscalYearEnd(1, 31)),
     ("Sunday nearest August 31", FiscalYearEnd(8, 31, weekday=6)),
     ("Sunday nearest October 31", FiscalYearEnd(10, 31, weekday=6)),
-    ("last Saturday of January", FiscalYearEnd(1, 31, weekday=5)),
+    ("last Saturday of January", FiscalYearEnd(1, 31, weekday=5, last=True)),
+    ("last Saturday of September", FiscalYearEnd(9, 31, weekday=5, last=True)),
+    ("June 30", FiscalYearEnd(6, 31)),
 ])
 def test_fiscal_year_end_strings_are_understood(text, expected):
     assert parse_fiscal_year_end(text) == expected
@@ -56,8 +58,11 @@ def test_52_53_week_years_map_to_the_right_fiscal_year():
 
 
 def test_fiscal_year_end_that_contradicts_the_data_is_refused():
-    with pytest.raises(Invalid, match="end around"):
+    with pytest.raises(Invalid) as err:
         statements("week52", "March 31")
+    # Real dates from the file and the rule they follow, never "August 31" for a Sunday year end.
+    assert "end on 1 September 2024, 3 September 2023, 28 August 2022 (Sunday nearest August 31)" in str(err.value)
+    assert "ngi companies edit TEST --fiscal-year-end 'Sunday nearest August 31'" in str(err.value)
 
 
 # --- latest filed wins ---------------------------------------------------------
@@ -225,3 +230,90 @@ def test_ifrs_filer_uses_ifrs_full_concepts():
     assert st.cell("revenue", 2024).fact.concept == "Revenue"
     assert st.cell("total_assets", 2024).fact.form == "20-F"
     assert validate(st) == []
+
+
+# Real period ends: Apple (FY2020-FY2024), Target, a June filer, Deere, Costco.
+APPLE = [date(2020, 9, 26), date(2021, 9, 25), date(2022, 9, 24), date(2023, 9, 30), date(2024, 9, 28)]
+TARGET = [date(2022, 1, 29), date(2023, 1, 28), date(2024, 2, 3), date(2025, 2, 1)]
+JUNE = [date(2022, 6, 30), date(2023, 6, 30), date(2024, 6, 30)]
+DEERE = [date(2021, 10, 31), date(2022, 10, 30), date(2023, 10, 29), date(2024, 10, 27)]
+COSTCO = [date(2022, 8, 28), date(2023, 9, 3), date(2024, 9, 1)]
+
+
+@pytest.mark.parametrize("ends, rule", [
+    (APPLE, "last Saturday of September"), (TARGET, "Saturday nearest January 31"), (JUNE, "June 30"),
+    (DEERE, "last Sunday of October"), (COSTCO, "Sunday nearest August 31"),
+])
+def test_fiscal_year_end_rule_is_inferred_from_the_annual_periods(ends, rule):
+    from core.sec.fiscal import infer_fiscal_year_end
+
+    inferred = infer_fiscal_year_end(ends)
+    assert inferred.describe() == rule
+    # Every one of those years is recognised under the inferred rule, one fiscal year each.
+    years = [fiscal_year_for(end, inferred) for end in ends]
+    assert None not in years and years == list(range(years[0], years[0] + len(ends)))
+    assert parse_fiscal_year_end(rule) == inferred
+
+
+def test_a_month_end_rule_never_names_a_day_the_month_does_not_have():
+    assert parse_fiscal_year_end("last Saturday of September").describe() == "last Saturday of September"
+    assert parse_fiscal_year_end("September 30").describe() == "September 30"
+    with pytest.raises(Invalid, match="'September 31'"):
+        parse_fiscal_year_end("September 31")
+
+
+# --- Tesla: mezzanine equity, restricted cash, D&A variants (tests/fixtures/sec/tesla.json) ---------
+
+def test_tesla_mezzanine_equity_is_summed_so_fy2020_balances():
+    st = statements("tesla", years=2)
+    assert st.years == [2020, 2021]
+    # FY2020: 28,418 + 51 + 604 + 23,075 = 52,148
+    assert (st.value("temporary_equity_parent", 2020), st.value("redeemable_nci", 2020),
+            st.value("temporary_equity", 2020)) == (51.0, 604.0, 655.0)
+    assert st.value("total_liabilities", 2020) + st.value("temporary_equity", 2020) + \
+        st.value("total_equity", 2020) == 52148.0
+    assert (st.value("parent_equity", 2020), st.value("nci", 2020)) == (22225.0, 850.0)  # split as reported
+    assert validate(st) == []
+
+
+def test_tesla_ending_cash_is_the_cash_flow_statements_and_rolls_forward():
+    st = statements("tesla", years=2)
+    # FY2021 is tagged with the "including disposal group" variant: 18,144, not balance-sheet 17,576.
+    assert st.value("ending_cash", 2021) == 18144.0 and st.value("cash", 2021) == 17576.0
+    assert st.value("ending_cash", 2020) + st.value("net_change_cash", 2021) == st.value("ending_cash", 2021)
+    assert st.value("restricted_cash", 2021) == 345.0 + 223.0
+
+
+def test_tesla_fy2017_depreciation_is_the_reported_cash_flow_figure():
+    st = statements("tesla", years=3)
+    assert st.years[0] == 2017 and st.value("depreciation", 2017) == pytest.approx(1636.003)
+
+
+def test_ending_cash_that_does_not_roll_forward_is_a_finding(tmp_path):
+    doc = json.loads((FIXTURES / "tesla.json").read_text())
+    change = doc["facts"]["us-gaap"][
+        "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsPeriodIncreaseDecreaseIncludingExchangeRateEffect"]
+    for row in change["units"]["USD"]:
+        if row["end"] == "2021-12-31":
+            row["val"] = -1_000_000_000
+    path = tmp_path / "tesla_bad.json"
+    path.write_text(json.dumps(doc))
+    st = build_statements(load_companyfacts(path), ticker="TSLA", fiscal_year_end="December 31", years=2)
+    [finding] = [f for f in validate(st) if f.check == "cash_roll_forward"]
+    assert finding.message == ("FY2021: Ending Cash 18,144.0 does not roll forward from FY2020's 19,901.0 plus "
+                               "Net change in cash -1,000.0 = 18,901.0 (difference -757.0 USD m).")
+
+
+def test_bdc_shaped_like_a_real_10k_builds_an_investment_company_package():
+    st = statements("bdc_10k_shape", fye=None)
+    assert st.template.name == "investment-company" and st.fye.describe() == "December 31"
+    assert st.years == [2022, 2023, 2024]
+    assert [st.value("total_investment_income", y) for y in st.years] == [350.0, 450.0, 430.0]  # the 10-Q's 105 is not
+    assert st.value("net_investment_income", 2024) == 215.0 and st.value("nii_per_share", 2024) == 1.93
+    assert (st.value("investments", 2024), st.value("investments_cost", 2024)) == (3400.0, 3560.0)
+    assert st.value("total_equity", 2024) == 1570.0 and st.value("nav_per_share", 2024) == 13.95
+    # Ending cash includes restricted cash: 55 + 4 = 59, rolled forward from 55 + 4.
+    assert st.value("ending_cash", 2024) == 59.0 and st.value("restricted_cash", 2024) == 4.0
+    assert validate(st) == []
+    labels = {line.label for line in st.shown_lines()}
+    assert "Gross profit" not in labels and "Investing cash flow" not in labels

@@ -262,3 +262,52 @@ def test_duplicates_inside_one_file_are_imported_once(students, tmp_path):
     result = _import(students, path, batch_size=2)  # duplicates within and across batches
     assert (result.accepted, result.duplicates) == (3, 3)
     assert _count(students) == 3
+
+
+# -- addresses inside free text: event_data strings, nested JSON text, user_agent ------
+
+V4_IN_TEXT, V6_IN_TEXT = "198.51.100.213", "2001:db8:4c1e:77:a1b2:c3d4:e5f6:1234"
+AGENT = f"Mozilla/5.0 (X11; Linux) Chrome/120.0.6099.109 Safari/537.36 via proxy {V4_IN_TEXT}:3128 [{V6_IN_TEXT}]"
+PAYLOAD = {
+    "note": f"client {V4_IN_TEXT} forwarded for {V6_IN_TEXT}.",
+    "headers": json.dumps({"X-Forwarded-For": f"{V4_IN_TEXT}, {V6_IN_TEXT}"}),  # JSON held as a string
+    "deep": [{"raw": json.dumps({"inner": json.dumps({"ip": f"ip={V4_IN_TEXT}"})})}],
+}
+
+
+def _stored_text(engine) -> str:
+    with session_scope(engine) as session:
+        rows = session.execute(select(LearningTelemetry.event_data, LearningTelemetry.user_agent)).all()
+    assert rows
+    return "\n".join(json.dumps(data) + "\n" + (agent or "") for data, agent in rows)
+
+
+def _assert_masked(text: str) -> None:
+    assert V4_IN_TEXT not in text and "a1b2:c3d4" not in text.lower() and "4c1e:77:" not in text.lower()
+    assert "198.51.100.0" in text and "2001:db8:4c1e::" in text.lower()
+    assert "Chrome/120.0.6099.109" in text  # version numbers are not addresses
+
+
+@pytest.mark.parametrize("raw, masked", [
+    (f"from {V4_IN_TEXT}.", "from 198.51.100.0."),
+    (f"[{V6_IN_TEXT}]:443", "[2001:db8:4c1e::]:443"),
+    ("fe80::1ff:fe23:4567:890a%eth0 up", "fe80:: up"),
+    ("mapped ::ffff:203.0.113.77", "mapped 203.0.113.0"),
+    ("at 12:30:45, build 1.2.3.4.5, mac 00:1a:2b:3c:4d:5e", "at 12:30:45, build 1.2.3.4.5, mac 00:1a:2b:3c:4d:5e"),
+])
+def test_addresses_inside_text_are_masked(raw, masked):
+    assert telemetry.mask_ips_in_text(raw) == masked
+
+
+def test_recorded_event_masks_addresses_in_payload_text_and_user_agent(students):
+    with session_scope(students) as session:
+        telemetry.record_event(session, user_id=1, event_type="lesson_view", ip_address=V4_IN_TEXT,
+                               user_agent=AGENT, event_data=PAYLOAD)
+    _assert_masked(_stored_text(students))
+
+
+def test_imported_events_mask_addresses_in_payload_text_and_user_agent(students, tmp_path):
+    # PostgreSQL imports through COPY, SQLite through executemany: both paths are covered.
+    path = _jsonl(tmp_path / "events.jsonl", [_event(user_agent=AGENT, event_data=PAYLOAD)])
+    assert _import(students, path).accepted == 1
+    _assert_masked(_stored_text(students))

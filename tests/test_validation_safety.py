@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 import zipfile
 import zlib
@@ -137,3 +138,96 @@ def test_malformed_pdf_is_rejected(tmp_path):
     path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
     report = validate_path(path, activity_id="capstone")
     assert report.status == "rejected" and "broken.pdf" in report.message
+
+
+# Sheet XML that is hostile to the reader rather than to the zip: each of these kept the
+# old cell pattern busy for minutes or slipped past it, so each runs under a timeout.
+
+SHEET1 = "xl/worksheets/sheet1.xml"  # 'Revenue Drivers' in the a1 model
+
+
+def _sheet_xml() -> bytes:
+    return zipfile.ZipFile(io.BytesIO(_model())).read(SHEET1)
+
+
+@pytest.mark.timeout(20)
+def test_unclosed_cells_are_rejected_as_malformed_naming_sheet_and_position(tmp_path, capsys, monkeypatch):
+    # The file: 1 MiB of an unclosed cell, a few KB zipped.
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")  # validate needs no database
+    from core.cli import main
+
+    path = tmp_path / "hostile.xlsx"
+    path.write_bytes(_rewrite(_model(), replace={SHEET1: b'<c r="A1">1' * ((1 << 20) // 11)}))
+    assert path.stat().st_size < 10_000
+    code = main(["validate", str(path), "--activity", "a1_drivers_map", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 2 and data["status"] == "rejected"
+    assert "hostile.xlsx" in data["message"] and "'Revenue Drivers'" in data["message"]
+    assert "not well-formed XML" in data["message"] and "line 1, column" in data["message"]
+
+
+@pytest.mark.timeout(20)
+def test_truncated_sheet_is_rejected(tmp_path):
+    xml = _sheet_xml()
+    message = _reject(tmp_path, _rewrite(_model(), replace={SHEET1: xml[: len(xml) * 2 // 3]}))
+    assert "'Revenue Drivers'" in message and "not well-formed XML" in message
+
+
+@pytest.mark.timeout(20)
+def test_mismatched_tags_are_rejected_with_their_line(tmp_path):
+    xml = _sheet_xml().replace(b"</row>", b"</row>\n", 3).replace(b"</c></row>\n", b"</row>\n", 1)
+    message = _reject(tmp_path, _rewrite(_model(), replace={SHEET1: xml}))
+    assert "'Revenue Drivers'" in message and "mismatched tag at line 2" in message
+
+
+@pytest.mark.timeout(20)
+def test_doctype_deep_inside_a_sheet_is_refused(tmp_path):
+    # Past the 2 KB head the zip check reads: the sheet reader's own parser must refuse it.
+    xml = _sheet_xml()
+    declaration = xml.index(b"?>") + 2
+    sneaky = (xml[:declaration] + b"<!--" + b"x" * 4096 + b'--><!DOCTYPE worksheet [<!ENTITY big "big">]>'
+              + xml[declaration:])
+    message = _reject(tmp_path, _rewrite(_model(), replace={SHEET1: sneaky}))
+    assert "'Revenue Drivers'" in message and "entities" in message
+
+
+@pytest.mark.timeout(20)
+def test_absurdly_deep_nesting_is_refused(tmp_path):
+    body = b"<worksheet>" + b"<a>" * 300_000  # past MAX_DEPTH, short of any zip-bomb rule
+    message = _reject(tmp_path, _rewrite(_model(), replace={SHEET1: body}))
+    assert "'Revenue Drivers'" in message and "deep" in message
+
+
+@pytest.mark.timeout(20)
+def test_a_cell_larger_than_excel_allows_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(wb_module, "CHUNK", 4096)
+    monkeypatch.setattr(wb_module, "MAX_CELL_BYTES", 64 * 1024)
+    huge = b'<c r="A1" t="inlineStr"><is><t>' + random.Random(2).randbytes(60_000).hex().encode() + b"</t></is></c>"
+    xml = _sheet_xml().replace(b"<sheetData>", b'<sheetData><row r="999">' + huge + b"</row>", 1)
+    message = _reject(tmp_path, _rewrite(_model(), replace={SHEET1: xml}))
+    assert "'Revenue Drivers'" in message and "no Excel cell is that large" in message
+
+
+@pytest.mark.timeout(20)
+def test_cpu_budget_exhausted_is_a_rejection_naming_the_sheet(tmp_path, monkeypatch):
+    monkeypatch.setenv("NGI_VALIDATION_CPU_SECONDS", "0.000001")
+    message = _reject(tmp_path, _model())
+    assert "'Revenue Drivers'" in message and "NGI_VALIDATION_CPU_SECONDS" in message
+
+
+def test_default_cpu_budget_leaves_a_real_model_alone(tmp_path):
+    path = tmp_path / "model.xlsx"
+    path.write_bytes(_model())
+    assert validate_path(path, activity_id="a1_drivers_map").status == "passed"
+
+
+@pytest.mark.timeout(20)
+def test_a_cell_of_empty_text_runs_does_not_stall_the_reader(tmp_path):
+    # Well-formed, under the cell limit, and quadratic for a text pattern that scans on to a
+    # '</t>' that never comes.
+    runs = b"".join(b'<t n="%d"/>' % i for i in range(150_000))
+    cell = b'<c r="A999" t="inlineStr"><is><t>end</t>' + runs + b"</is></c>"
+    xml = _sheet_xml().replace(b"<sheetData>", b'<sheetData><row r="999">' + cell + b"</row>", 1)
+    path = tmp_path / "runs.xlsx"
+    path.write_bytes(_rewrite(_model(), replace={SHEET1: xml}))
+    assert wb_module.read_workbook(path).sheets["Revenue Drivers"].value(999, 1) == "end"

@@ -1,8 +1,8 @@
-"""`ngi companies list | add | deactivate | activate`."""
+"""`ngi companies list | add | edit | deactivate | activate`."""
 
 from __future__ import annotations
 
-from core import companies, packages
+from core import audit, companies, packages
 from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
@@ -16,10 +16,16 @@ def register(subparsers) -> None:
     add.add_argument("ticker")
     add.add_argument("--cik", required=True)
     add.add_argument("--name", required=True)
-    add.add_argument("--fiscal-year-end", default="December 31", help="e.g. 'December 31', 'Sunday nearest August 31'")
+    add.add_argument("--fiscal-year-end", help="e.g. 'December 31', 'last Saturday of September', 'Saturday "
+                     "nearest January 31'; when left out it is read from --companyfacts, or from the first build")
+    add.add_argument("--companyfacts", metavar="PATH", help="SEC companyfacts JSON to infer the fiscal year end from")
     add.add_argument("--industry")
     add.add_argument("--revenue-model", default="QxP")
     add.set_defaults(handler=_add)
+    edit = actions.add_parser("edit", help="correct a company's fiscal year end (audited)")
+    edit.add_argument("ticker")
+    edit.add_argument("--fiscal-year-end", required=True, help="e.g. 'last Sunday of October'")
+    edit.set_defaults(handler=_edit)
     for name, active in (("deactivate", False), ("activate", True)):
         sub = actions.add_parser(name, help=f"{name} a company (history is kept)")
         sub.add_argument("ticker")
@@ -35,13 +41,36 @@ def _list(args) -> int:
 
 
 def _add(args) -> int:
+    fiscal_year_end, inferred = args.fiscal_year_end, False
+    if not fiscal_year_end and args.companyfacts:
+        from core.sec import check_cik, load_companyfacts
+        from core.sec.statements import infer_fiscal_year_end_of
+
+        cf = load_companyfacts(args.companyfacts)
+        check_cik(cf, args.cik, args.ticker.upper())
+        fye = infer_fiscal_year_end_of(cf)
+        fiscal_year_end, inferred = (fye.describe() if fye else None), fye is not None
     eng = engine()
+    actor = system_actor(eng)
     with session_scope(eng) as session:
-        company = packages.add_company(
-            session, actor=system_actor(eng), ticker=args.ticker, company_name=args.name, cik=args.cik,
-            fiscal_year_end=args.fiscal_year_end, industry=args.industry, revenue_model_type=args.revenue_model,
+        company = companies.add_company(
+            session, actor=actor, ticker=args.ticker, company_name=args.name, cik=args.cik,
+            fiscal_year_end=fiscal_year_end, industry=args.industry, revenue_model_type=args.revenue_model,
         )
-        print(f"added {company.ticker} ({company.company_name}, CIK {company.sec_cik})")
+        audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
+                     details={"cik": company.sec_cik, "name": company.company_name,
+                              "fiscal_year_end": company.fiscal_year_end, "inferred": inferred})
+        fye_text = company.fiscal_year_end or "read from the filing at the first build"
+        print(f"added {company.ticker} ({company.company_name}, CIK {company.sec_cik}); fiscal year end: {fye_text}"
+              + (" (inferred from the filing)" if inferred else ""))
+    return 0
+
+
+def _edit(args) -> int:
+    eng = engine()
+    stored = companies.edit_company(eng, actor=system_actor(eng), ticker=args.ticker,
+                                    fiscal_year_end=args.fiscal_year_end)
+    print(f"{args.ticker.upper()} fiscal year end is now {stored}")
     return 0
 
 

@@ -43,7 +43,8 @@ def _report(result: packages.BuildResult, as_json: bool) -> int:
     else:
         state = "current" if result.is_current else "not current"
         print(f"{result.ticker} v{result.version}: {result.validation_status}, {state}, "
-              f"{', '.join(result.fiscal_years)} -> {result.file_path} ({result.file_size_bytes} bytes)")
+              f"{', '.join(result.fiscal_years)} (fiscal year end: {result.fiscal_year_end}; data as of "
+              f"{result.package_date}) -> {result.file_path} ({result.file_size_bytes} bytes)")
         for error in result.validation_errors:
             print(f"  - {error['message']}")
     return 0 if result.validation_status == "passed" else 1

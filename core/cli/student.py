@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from core import audit, students
 from core.auth import system_actor
 from core.cli._common import engine
@@ -24,8 +26,11 @@ def _erase(args) -> int:
     with session_scope(eng) as session:
         keys = students.file_keys(session, args.student_id)
         counts = students.erase(session, actor=actor, student_id=args.student_id)
-        audit.record(session, actor, "student.erase", target_type="student", target_id=args.student_id,
-                     details={"rows": counts})
+        # No target id: the erased id must not survive in the trail either.
+        audit.record(session, actor, "student.erase", target_type="student", details={"rows": counts})
+    if not students.forget_freed_pages(eng):
+        print("warning: the database was busy, so its SQLite write-ahead log may hold the erased text "
+              "until the app's last connection closes (a restart clears it)", file=sys.stderr)
     # Files go after the rows are gone for good; a leftover file is harmless, a row
     # pointing at a deleted file is not.
     storage = default_storage()

@@ -3,7 +3,7 @@ and the agreement table.
 
 Reads need `feedback.read` (instructors and program leads see everything read-only);
 every action needs `feedback.moderate` and writes an audit row in the same transaction.
-Students appear only under their anonymous label.
+Students appear only under their alias (core.pseudonyms).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, pseudonyms
 from core.access import Actor, require
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.feedback import generation, personas, pricing
-from core.feedback.prompt import anonymous_label, compact_report, validator_report
+from core.feedback.prompt import compact_report, validator_report
 from core.feedback.providers import CRITERIA
 from core.models import AuditLog, FeedbackFailure, LearningCompany, LearningFeedback, LearningSubmission
 
@@ -52,6 +52,20 @@ def filter_options(session: Session, *, actor: Actor) -> dict[str, list[str]]:
         "persona": sorted(set(distinct(LearningFeedback.persona)) | set(personas.PERSONAS)),
         "model": distinct(LearningFeedback.openai_model),
     }
+
+
+def _alias(sub: LearningSubmission, actor: Actor) -> str:
+    """The student's alias for this viewer, the same as on review and analytics."""
+    return pseudonyms.alias(sub.user_id, actor.role)
+
+
+def _as_seen_by(prompt: dict, alias: str) -> dict:
+    """The stored prompt with its one-off label replaced by the viewer's alias, so the
+    page shows one name for the student (the label sent to the model is random per file)."""
+    label = prompt.get("label")
+    if not label:
+        return prompt
+    return {k: v.replace(label, alias) if isinstance(v, str) else v for k, v in prompt.items()}
 
 
 def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activity: str | None = None,
@@ -89,7 +103,7 @@ def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activi
     rows = []
     for fb, sub, ticker in session.execute(query):
         rows.append({
-            "id": fb.id, "created_at": fb.created_at, "submission_id": sub.id, "student": anonymous_label(sub),
+            "id": fb.id, "created_at": fb.created_at, "submission_id": sub.id, "student": _alias(sub, actor),
             "activity": sub.activity_id, "company": ticker, "persona": fb.persona, "provider": fb.provider,
             "model": fb.openai_model, "composite": _num(fb.rubric_composite),
             **{k: _num(getattr(fb, f"rubric_{k}")) for k in CRITERIA},
@@ -119,7 +133,7 @@ def item(session: Session, *, actor: Actor, feedback_id: int) -> dict[str, Any]:
         select(FeedbackFailure).where(FeedbackFailure.submission_id == sub.id).order_by(FeedbackFailure.id)
     ).all()
     return {
-        "id": fb.id, "submission_id": sub.id, "student": anonymous_label(sub), "activity": sub.activity_id,
+        "id": fb.id, "submission_id": sub.id, "student": _alias(sub, actor), "activity": sub.activity_id,
         "company": sub.company.ticker if sub.company else None, "version": sub.version,
         "persona": fb.persona, "provider": fb.provider, "model": fb.openai_model, "created_at": fb.created_at,
         "feedback_text": fb.feedback_text, "original_text": fb.original_text,
@@ -133,7 +147,7 @@ def item(session: Session, *, actor: Actor, feedback_id: int) -> dict[str, Any]:
         "cost_usd": _num(fb.openai_cost_usd),
         "validator_status": sub.validator_status,
         "validator_report": compact_report(validator_report(session, sub)),
-        "prompt": fb.prompt or {},
+        "prompt": _as_seen_by(fb.prompt or {}, _alias(sub, actor)),
         "versions": [{"id": s.id, "persona": s.persona, "model": s.openai_model, "created_at": s.created_at,
                       "release_state": s.release_state, "regenerated_from_id": s.regenerated_from_id} for s in siblings],
         "failures": [{"id": f.id, "provider": f.provider, "model": f.model, "error": f.error,
@@ -241,7 +255,7 @@ def retry_queue(session: Session, *, actor: Actor) -> pd.DataFrame:
     for sub in subs:
         last = session.scalar(select(FeedbackFailure).where(FeedbackFailure.submission_id == sub.id)
                               .order_by(FeedbackFailure.id.desc()).limit(1))
-        rows.append({"submission_id": sub.id, "student": anonymous_label(sub), "activity": sub.activity_id,
+        rows.append({"submission_id": sub.id, "student": _alias(sub, actor), "activity": sub.activity_id,
                      "failed_at": last.created_at if last else None, "error": last.error if last else None})
     return pd.DataFrame(rows, columns=["submission_id", "student", "activity", "failed_at", "error"])
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from core.sec.mapping import INCLUDES_RESTRICTED
 from core.sec.statements import Statements
 
 ABS_TOLERANCE = 0.5      # millions
@@ -68,6 +67,7 @@ def validate(st: Statements) -> list[Finding]:
                     expected=tle, actual=parts))
 
         findings.extend(_cash_tie(st, y, cur))
+        findings.extend(_roll_forward(st, y, cur))
 
         consolidated, ni = st.cell("net_income_consolidated", y), st.cell("net_income", y)
         if consolidated.fact is not None and ni.fact is not None:
@@ -83,10 +83,28 @@ def validate(st: Statements) -> list[Finding]:
 
 
 def cash_tie_parts(st: Statements, year: int) -> tuple[bool, float | None, float | None]:
-    """(ending cash includes restricted cash, balance-sheet cash, restricted cash)."""
-    ending = st.cell("ending_cash", year)
-    includes = bool(ending.fact and ending.fact.concept in INCLUDES_RESTRICTED)
-    return includes, st.value("cash", year), st.value("restricted_cash", year)
+    """(ending cash includes restricted cash, balance-sheet cash, restricted cash:
+    the total, which already adds every current and non-current component reported)."""
+    return st.cash_includes_restricted, st.value("cash", year), st.value("restricted_cash", year)
+
+
+def _roll_forward(st: Statements, y: int, cur: str) -> list[Finding]:
+    """Previous ending cash + this year's net change = this year's ending cash."""
+    index = st.years.index(y)
+    if index == 0 or st.years[index - 1] != y - 1:  # no pair across a gap in the years
+        return []
+    prev, change, ending = st.value("ending_cash", st.years[index - 1]), st.value("net_change_cash", y), \
+        st.value("ending_cash", y)
+    if prev is None or change is None or ending is None:
+        return []
+    expected = prev + change
+    if abs(expected - ending) <= tolerance(expected, ending):
+        return []
+    return [Finding(
+        "cash_roll_forward", y, "Ending Cash",
+        f"FY{y}: Ending Cash {_fmt(ending)} does not roll forward from FY{st.years[index - 1]}'s {_fmt(prev)} "
+        f"plus Net change in cash {_fmt(change)} = {_fmt(expected)} (difference {_fmt(ending - expected)} {cur}).",
+        expected=expected, actual=ending)]
 
 
 def _cash_tie(st: Statements, y: int, cur: str) -> list[Finding]:

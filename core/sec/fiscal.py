@@ -17,7 +17,7 @@ import calendar
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from core.errors import Invalid
 
@@ -36,13 +36,30 @@ _WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 class FiscalYearEnd:
     month: int
     day: int  # 31 means "last day of the month" for shorter months
-    weekday: int | None = None  # set for 52/53-week years ("Sunday nearest ...")
+    weekday: int | None = None  # set for 52/53-week years ("Sunday nearest ...", "last Saturday of ...")
+    last: bool = False  # "last <weekday> of <month>" rather than "<weekday> nearest <month> <day>"
 
     def nominal(self, year: int) -> date:
         return date(year, self.month, min(self.day, calendar.monthrange(year, self.month)[1]))
 
+    def end_in(self, year: int) -> date:
+        """The day fiscal `year` actually ends under this rule."""
+        nominal = self.nominal(year)
+        if self.weekday is None:
+            return nominal
+        if self.last:
+            month_end = date(year, self.month, calendar.monthrange(year, self.month)[1])
+            return month_end - timedelta(days=(month_end.weekday() - self.weekday) % 7)
+        ahead = (self.weekday - nominal.weekday()) % 7
+        return nominal + timedelta(days=ahead if ahead <= 3 else ahead - 7)
+
     def describe(self) -> str:
-        text = f"{calendar.month_name[self.month]} {self.day}"
+        month = calendar.month_name[self.month]
+        if self.weekday is not None and self.last:
+            return f"last {calendar.day_name[self.weekday]} of {month}"
+        # Day 31 stands for the month's last day: never name "September 31".
+        day = min(self.day, calendar.monthrange(2024, self.month)[1] if self.month != 2 else 28)
+        text = f"{month} {day}"
         if self.weekday is not None:
             text = f"{calendar.day_name[self.weekday]} nearest {text}"
         return text
@@ -50,36 +67,39 @@ class FiscalYearEnd:
 
 def parse_fiscal_year_end(text: str | None) -> FiscalYearEnd | None:
     """'December 31', 'Jan 31', '--01-31', '0131', 'Sunday nearest August 31',
-    'last Saturday of January'. None for an empty value; Invalid when unreadable."""
+    'last Saturday of September'. None for an empty value; Invalid when unreadable."""
     if text is None or not text.strip():
         return None
     raw = text.strip()
     lowered = raw.lower().replace(",", " ")
     weekday = next((num for name, num in _WEEKDAYS.items() if name in lowered), None)
+    last = False
     if m := re.fullmatch(r"-{0,2}(\d{2})-?(\d{2})", raw):
         month, day = int(m.group(1)), int(m.group(2))
     elif m := re.search(r"last\s+\w+\s+(?:of|in)\s+([a-z]+)", lowered):
         month = _MONTHS.get(m.group(1), 0)
-        day = 31
+        day, last = 31, weekday is not None
     elif m := re.search(r"([a-z]+)\s+(\d{1,2})\b", lowered.replace("nearest", " ").replace("closest to", " ")):
         month, day = _MONTHS.get(m.group(1), 0), int(m.group(2))
         if not month:  # e.g. "Sunday 31" without a month name
             m = None
     else:
         m = None
-    if not m or not 1 <= month <= 12 or not 1 <= day <= 31:
+    if not m or not 1 <= month <= 12 or not 1 <= day <= 31 or (not last and day > calendar.monthrange(2024, month)[1]):
         raise Invalid(
-            f"Fiscal year end {raw!r} is not understood; write it like 'December 31' or "
-            "'Sunday nearest August 31'."
+            f"Fiscal year end {raw!r} is not understood; write it like 'December 31', "
+            "'Sunday nearest August 31' or 'last Saturday of September'."
         )
-    return FiscalYearEnd(month=month, day=day, weekday=weekday)
+    if day >= calendar.monthrange(2023, month)[1]:
+        day = 31  # the month's last day, whatever its length
+    return FiscalYearEnd(month=month, day=day, weekday=weekday, last=last)
 
 
 def fiscal_year_for(end: date, fye: FiscalYearEnd) -> int | None:
     """The fiscal year a period ending on `end` closes, or None when `end` is not
     near a fiscal year end (a quarter end, an acquisition date)."""
     best = min(
-        (abs((end - fye.nominal(year)).days), year) for year in (end.year - 1, end.year, end.year + 1)
+        (abs((end - fye.end_in(year)).days), year) for year in (end.year - 1, end.year, end.year + 1)
     )
     return best[1] if best[0] <= END_TOLERANCE_DAYS else None
 
@@ -89,12 +109,14 @@ def is_annual_duration(start: date, end: date) -> bool:
 
 
 def infer_fiscal_year_end(annual_period_ends: list[date]) -> FiscalYearEnd | None:
-    """The most common month/day among the ends of annual periods (month-end days
-    rounded so 52/53-week filers collapse to one nominal date)."""
-    if not annual_period_ends:
+    """The rule the recent annual periods follow: a fixed date ("June 30"), the last
+    weekday of a month ("last Saturday of September", Apple; "last Sunday of October",
+    Deere) or a weekday nearest a month end ("Saturday nearest January 31")."""
+    ends = sorted(set(annual_period_ends))[-8:]  # the recent years: filers do change their year end
+    if not ends:
         return None
     counts: Counter[tuple[int, int]] = Counter()
-    for end in annual_period_ends:
+    for end in ends:
         # Early-month ends of 52/53-week years belong to the previous month's end.
         if end.day <= 7:
             prev_month = 12 if end.month == 1 else end.month - 1
@@ -102,4 +124,22 @@ def infer_fiscal_year_end(annual_period_ends: list[date]) -> FiscalYearEnd | Non
         else:
             counts[(end.month, end.day if end.day < 28 else 31)] += 1
     (month, day), _ = counts.most_common(1)[0]
-    return FiscalYearEnd(month=month, day=day)
+    fixed = FiscalYearEnd(month=month, day=day if day < 28 else 31)
+    if all(end == fixed.end_in(end.year) or end == fixed.end_in(end.year + 1) for end in ends):
+        return fixed
+    weekday, n = Counter(end.weekday() for end in ends).most_common(1)[0]
+    if n * 5 < len(ends) * 4:  # no weekday rule: fall back to the most common date
+        return fixed
+    candidates = [FiscalYearEnd(month=month, day=31, weekday=weekday, last=True),
+                  FiscalYearEnd(month=month, day=31, weekday=weekday)]
+
+    def fit(rule: FiscalYearEnd) -> tuple[bool, int]:
+        hits = [any(end == rule.end_in(y) for y in (end.year - 1, end.year, end.year + 1)) for end in ends]
+        return hits[-1], sum(hits)  # the latest year decides, then how many years agree
+
+    return max(candidates, key=fit)  # on a tie, "last <weekday> of" (listed first) wins
+
+
+def describe_ends(ends: list[date], limit: int = 3) -> str:
+    """The most recent period ends as real dates, e.g. '27 October 2024, 29 October 2023'."""
+    return ", ".join(f"{d.day} {calendar.month_name[d.month]} {d.year}" for d in sorted(set(ends))[-limit:][::-1])

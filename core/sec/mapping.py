@@ -8,6 +8,12 @@ the line's source. A line the filing does not state may be derived from other li
 Labels are what students and the validators look for: "Revenue", "Net Income",
 "Total Assets", "Total Liabilities and Equity", "Cash and Cash Equivalents",
 "Ending Cash". Keep them stable.
+
+The variants listed per line were checked against edgartools' standardised concept
+mapping (github.com/dgunning/edgartools, edgar/xbrl/standardization/gaap_mappings.json
+and concept_mappings.json, MIT licence): the cost-of-revenue, D&A, total-costs,
+restricted-cash and net-change-in-cash concepts real filers use. Only the concept
+names were taken, not the file.
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ STATEMENT_SHEETS = (IS, BS, CF)
 INCLUDES_RESTRICTED = frozenset({
     "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents",
     "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsIncludingDisposalGroupAndDiscontinuedOperations",
+    # IFRS: the cash-flow statement's cash when it differs from the balance sheet's.
+    "CashAndCashEquivalentsIfDifferentFromStatementOfFinancialPosition",
 })
+# Net-change concepts measured on the same basis (cash plus restricted cash).
+CHANGE_INCLUDES_RESTRICTED = frozenset({
+    "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsPeriodIncreaseDecreaseIncludingExchangeRateEffect",
+})
+# Cost-of-revenue concepts that leave depreciation and amortisation out (Uber).
+EXCLUDES_DA = "ExcludingDepreciationDepletionAndAmortization"
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,15 @@ class Line:
     unit: str = "money"            # money (millions) | per_share | shares (millions)
     formula: tuple[tuple[int, str, bool], ...] = ()  # (sign, line key, optional)
     required: bool = False
-    always: bool = False           # shown even when empty (a core line students expect)
+    always: bool = False           # shown (once, as "not reported") even when the filer never reports it
     bold: bool = False
     note: str | None = None
+    # "first": the first concept with a value wins the year; "max": the widest of the
+    # variants (D&A: a filer may tag depreciation alone next to the cash-flow total).
+    pick: str = "first"
+    # A stated total smaller than its reported components is replaced by their sum
+    # (a filer's "RestrictedCash" that is only one of its restricted-cash lines).
+    at_least_parts: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,10 +93,40 @@ _CASH_FLOW_TAIL_US = (
         "CashAndCashEquivalentsPeriodIncreaseDecrease"),
         formula=_f("+operating_cf", "+?investing_cf", "+?financing_cf", "+?fx_effect"), bold=True),
     Line("ending_cash", "Ending Cash", CF, (
-        "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents", "CashAndCashEquivalentsAtCarryingValue", "Cash"),
-        instant=True, required=True, always=True, bold=True,
+        "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents",
+        "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalentsIncludingDisposalGroupAndDiscontinuedOperations",
+        "CashAndCashEquivalentsAtCarryingValue", "Cash"),
+        formula=_f("+cash", "+?restricted_cash"), instant=True, required=True, always=True, bold=True,
         note="Cash at end of period as the cash-flow statement reports it (often including restricted cash)."),
 )
+
+_RESTRICTED_CASH_US = (
+    _money("restricted_cash_current", "Restricted cash, current", BS, (
+        # The taxonomy labels RestrictedCashAndCashEquivalentsAtCarryingValue "…, Current".
+        "RestrictedCashCurrent", "RestrictedCashAndCashEquivalentsCurrent",
+        "RestrictedCashAndCashEquivalentsAtCarryingValue")),
+    _money("restricted_cash_noncurrent", "Restricted cash, non-current", BS, (
+        "RestrictedCashNoncurrent", "RestrictedCashAndCashEquivalentsNoncurrent")),
+    _money("restricted_cash", "Restricted cash, total", BS, ("RestrictedCash", "RestrictedCashAndCashEquivalents"),
+           formula=_f("+?restricted_cash_current", "+?restricted_cash_noncurrent"), at_least_parts=True),
+)
+
+_TEMPORARY_EQUITY_US = (
+    _money("temporary_equity_parent", "Redeemable equity of the company (redeemable preferred, convertible notes)",
+           BS, ("TemporaryEquityCarryingAmountAttributableToParent",)),
+    _money("redeemable_nci", "Redeemable non-controlling interests", BS, (
+        "RedeemableNoncontrollingInterestEquityCarryingAmount", "RedeemableNoncontrollingInterestEquityCommonCarryingAmount",
+        "RedeemableNoncontrollingInterestEquityOtherCarryingAmount",
+        "RedeemableNoncontrollingInterestEquityPreferredCarryingAmount")),
+    _money("temporary_equity", "Total redeemable (temporary) equity", BS, (
+        "TemporaryEquityCarryingAmountIncludingPortionAttributableToNoncontrollingInterests",),
+        formula=_f("+?temporary_equity_parent", "+?redeemable_nci"), at_least_parts=True, bold=True,
+        note="Mezzanine equity: every redeemable component the filer reports, summed."),
+)
+
+_DA_US = ("DepreciationDepletionAndAmortization", "DepreciationAmortizationAndAccretionNet",
+          "DepreciationAndAmortization", "DepreciationAmortizationAndImpairment",
+          "DepreciationDepletionAndAmortizationIncludingDiscontinuedOperations", "CostDepreciationAmortizationAndDepletion")
 
 US_GAAP = Template("us-gaap", "us-gaap", (
     _money("revenue", "Revenue", IS, (
@@ -84,15 +134,21 @@ US_GAAP = Template("us-gaap", "us-gaap", (
         "RevenueFromContractWithCustomerIncludingAssessedTax", "SalesRevenueNet", "SalesRevenueGoodsNet",
         "SalesRevenueServicesNet"), required=True, always=True, bold=True),
     _money("cost_of_revenue", "Cost of revenue", IS, (
-        "CostOfRevenue", "CostOfGoodsAndServicesSold", "CostOfGoodsSold", "CostOfServices"), always=True),
+        "CostOfRevenue", "CostOfGoodsAndServicesSold", "CostOfGoodsSold", "CostOfServices",
+        "CostOfGoodsAndServiceExcludingDepreciationDepletionAndAmortization",
+        "CostOfGoodsAndServicesExcludingDepreciationDepletionAndAmortization",
+        "CostOfGoodsSoldExcludingDepreciationDepletionAndAmortization",
+        "CostOfServicesExcludingDepreciationDepletionAndAmortization"), always=True),
     _money("gross_profit", "Gross profit", IS, ("GrossProfit",), formula=_f("+revenue", "-cost_of_revenue"),
            always=True, bold=True),
     _money("rnd", "Research and development", IS, ("ResearchAndDevelopmentExpense",)),
     _money("sales_marketing", "Sales and marketing", IS, ("SellingAndMarketingExpense",)),
     _money("general_admin", "General and administrative", IS, ("GeneralAndAdministrativeExpense",)),
     _money("sga", "Selling, general and administrative", IS, ("SellingGeneralAndAdministrativeExpense",)),
-    _money("operating_expenses", "Operating expenses", IS, ("OperatingExpenses",),
+    _money("operating_expenses", "Operating expenses", IS, ("OperatingExpenses", "OperatingCostsAndExpenses"),
            formula=_f("+gross_profit", "-operating_income"), always=True),
+    _money("costs_and_expenses", "Total costs and expenses", IS, ("CostsAndExpenses",),
+           note="Cost of revenue and operating expenses together, as the filer totals them."),
     _money("operating_income", "Operating income", IS, ("OperatingIncomeLoss",),
            formula=_f("+gross_profit", "-operating_expenses"), always=True, bold=True),
     _money("interest_expense", "Interest expense", IS, ("InterestExpense", "InterestExpenseNonoperating")),
@@ -116,13 +172,7 @@ US_GAAP = Template("us-gaap", "us-gaap", (
 
     _money("cash", "Cash and Cash Equivalents", BS, ("CashAndCashEquivalentsAtCarryingValue", "Cash"),
            required=True, always=True),
-    _money("restricted_cash", "Restricted cash", BS, (
-        "RestrictedCashAndCashEquivalentsAtCarryingValue", "RestrictedCash", "RestrictedCashAndCashEquivalents"),
-        formula=_f("+?restricted_cash_current", "+?restricted_cash_noncurrent")),
-    _money("restricted_cash_current", "Restricted cash, current", BS, (
-        "RestrictedCashCurrent", "RestrictedCashAndCashEquivalentsCurrent")),
-    _money("restricted_cash_noncurrent", "Restricted cash, non-current", BS, (
-        "RestrictedCashNoncurrent", "RestrictedCashAndCashEquivalentsNoncurrent")),
+    *_RESTRICTED_CASH_US,
     _money("short_term_investments", "Short-term investments", BS, (
         "ShortTermInvestments", "AvailableForSaleSecuritiesDebtSecuritiesCurrent", "MarketableSecuritiesCurrent")),
     _money("receivables", "Accounts receivable, net", BS, ("AccountsReceivableNetCurrent",)),
@@ -139,12 +189,9 @@ US_GAAP = Template("us-gaap", "us-gaap", (
         "LongTermDebtNoncurrent", "ConvertibleDebtNoncurrent", "LongTermDebt")),
     _money("total_liabilities", "Total liabilities", BS, ("Liabilities",),
            formula=_f("+total_liabilities_and_equity", "-?temporary_equity", "-total_equity"), always=True, bold=True),
-    _money("temporary_equity", "Redeemable (temporary) equity", BS, (
-        "TemporaryEquityCarryingAmountIncludingPortionAttributableToNoncontrollingInterests",
-        "TemporaryEquityCarryingAmountAttributableToParent",
-        "RedeemableNoncontrollingInterestEquityCarryingAmount")),
+    *_TEMPORARY_EQUITY_US,
     _money("parent_equity", "Shareholders' equity (parent)", BS, ("StockholdersEquity",)),
-    _money("nci", "Non-controlling interests", BS, ("MinorityInterest",)),
+    _money("nci", "Non-controlling interests", BS, ("MinorityInterest", "NonredeemableNoncontrollingInterest")),
     _money("total_equity", "Total equity", BS, ("StockholdersEquityIncludingPortionAttributableToNoncontrollingInterest",),
            formula=_f("+parent_equity", "+?nci"), required=True, always=True, bold=True,
            note="Including non-controlling interests; redeemable equity is shown separately above."),
@@ -154,8 +201,7 @@ US_GAAP = Template("us-gaap", "us-gaap", (
 
     _money("cf_net_income", "Net income including non-controlling interests", CF, (),
            formula=_f("+net_income_consolidated"), note="Linked to the income statement."),
-    _money("depreciation", "Depreciation and amortization", CF, (
-        "DepreciationDepletionAndAmortization", "DepreciationAmortizationAndAccretionNet", "DepreciationAndAmortization")),
+    _money("depreciation", "Depreciation and amortization", CF, _DA_US, pick="max"),
     _money("share_based_comp", "Share-based compensation", CF, ("ShareBasedCompensation",)),
     _money("operating_cf", "Operating cash flow", CF, (
         "NetCashProvidedByUsedInOperatingActivities", "NetCashProvidedByUsedInOperatingActivitiesContinuingOperations"),
@@ -179,7 +225,7 @@ IFRS = Template("ifrs-full", "ifrs-full", (
            always=True, bold=True),
     _money("distribution_costs", "Distribution costs", IS, ("DistributionCosts",)),
     _money("admin_expense", "Administrative expenses", IS, ("AdministrativeExpense", "GeneralAndAdministrativeExpense")),
-    _money("operating_expenses", "Operating expenses", IS, ("OperatingExpense",),
+    _money("operating_expenses", "Operating expenses", IS, ("OperatingExpense", "OperatingExpenseExcludingCostOfSales"),
            formula=_f("+gross_profit", "-operating_income"), always=True),
     _money("operating_income", "Operating income", IS, ("ProfitLossFromOperatingActivities",),
            formula=_f("+gross_profit", "-operating_expenses"), always=True, bold=True),
@@ -197,11 +243,11 @@ IFRS = Template("ifrs-full", "ifrs-full", (
     Line("eps_diluted", "EPS (diluted)", IS, ("DilutedEarningsLossPerShare",), unit="per_share", always=True),
 
     _money("cash", "Cash and Cash Equivalents", BS, ("CashAndCashEquivalents",), required=True, always=True),
-    _money("restricted_cash", "Restricted cash", BS, ("RestrictedCashAndCashEquivalents",),
-           formula=_f("+?restricted_cash_current", "+?restricted_cash_noncurrent")),
     _money("restricted_cash_current", "Restricted cash, current", BS, ("CurrentRestrictedCashAndCashEquivalents",)),
     _money("restricted_cash_noncurrent", "Restricted cash, non-current", BS, (
         "NoncurrentRestrictedCashAndCashEquivalents",)),
+    _money("restricted_cash", "Restricted cash, total", BS, ("RestrictedCashAndCashEquivalents",),
+           formula=_f("+?restricted_cash_current", "+?restricted_cash_noncurrent"), at_least_parts=True),
     _money("receivables", "Trade and other receivables", BS, ("TradeAndOtherCurrentReceivables",)),
     _money("inventory", "Inventories", BS, ("Inventories",)),
     _money("current_assets", "Total current assets", BS, ("CurrentAssets",), bold=True),
@@ -224,7 +270,9 @@ IFRS = Template("ifrs-full", "ifrs-full", (
     _money("cf_net_income", "Profit for the year (including non-controlling interests)", CF, (),
            formula=_f("+net_income_consolidated"), note="Linked to the income statement."),
     _money("depreciation", "Depreciation and amortisation", CF, (
-        "DepreciationAndAmortisationExpense", "DepreciationExpense")),
+        "DepreciationAndAmortisationExpense", "AdjustmentsForDepreciationAndAmortisationExpense",
+        "DepreciationAmortisationAndImpairmentLossReversalOfImpairmentLossRecognisedInProfitOrLoss",
+        "DepreciationExpense"), pick="max"),
     _money("operating_cf", "Operating cash flow", CF, (
         "CashFlowsFromUsedInOperatingActivities", "CashFlowsFromUsedInOperations"), required=True, always=True,
         bold=True),
@@ -233,12 +281,14 @@ IFRS = Template("ifrs-full", "ifrs-full", (
     _money("investing_cf", "Investing cash flow", CF, ("CashFlowsFromUsedInInvestingActivities",), always=True, bold=True),
     _money("financing_cf", "Financing cash flow", CF, ("CashFlowsFromUsedInFinancingActivities",), always=True, bold=True),
     _money("fx_effect", "Effect of exchange rates on cash", CF, ("EffectOfExchangeRateChangesOnCashAndCashEquivalents",)),
-    _money("net_change_cash", "Net change in cash", CF, (
-        "IncreaseDecreaseInCashAndCashEquivalents",
-        "IncreaseDecreaseInCashAndCashEquivalentsBeforeEffectOfExchangeRateChanges"),
-        formula=_f("+operating_cf", "+?investing_cf", "+?financing_cf", "+?fx_effect"), bold=True),
-    Line("ending_cash", "Ending Cash", CF, ("CashAndCashEquivalents",), instant=True, required=True, always=True,
-         bold=True, note="Cash and cash equivalents at the end of the period (IFRS cash-flow statement)."),
+    # The "before effect of exchange rate changes" variant is left to the formula,
+    # which adds the exchange-rate line, so ending cash still rolls forward.
+    _money("net_change_cash", "Net change in cash", CF, ("IncreaseDecreaseInCashAndCashEquivalents",),
+           formula=_f("+operating_cf", "+?investing_cf", "+?financing_cf", "+?fx_effect"), bold=True),
+    Line("ending_cash", "Ending Cash", CF, (
+        "CashAndCashEquivalentsIfDifferentFromStatementOfFinancialPosition", "CashAndCashEquivalents"),
+        formula=_f("+cash"), instant=True, required=True, always=True, bold=True,
+        note="Cash and cash equivalents at the end of the period (IFRS cash-flow statement)."),
 ))
 
 # Business development companies and other investment companies report investment
@@ -255,7 +305,7 @@ INVESTMENT_COMPANY = Template("investment-company", "us-gaap", (
     _money("realized_gains", "Net realized gains (losses)", IS, (
         "RealizedInvestmentGainsLosses", "RealizedGainLossInvestments")),
     _money("unrealized_gains", "Net change in unrealized gains (losses)", IS, (
-        "UnrealizedGainLossOnInvestments",)),
+        "UnrealizedGainLossOnInvestments", "DebtAndEquitySecuritiesUnrealizedGainLoss")),
     _money("net_income", "Net Income", IS, ("NetIncomeLoss",), required=True, always=True, bold=True,
            note="Net increase (decrease) in net assets resulting from operations."),
     Line("nii_per_share", "Net investment income per share", IS, (
@@ -264,11 +314,13 @@ INVESTMENT_COMPANY = Template("investment-company", "us-gaap", (
 
     _money("investments", "Investments at fair value", BS, (
         "InvestmentOwnedAtFairValue", "InvestmentsFairValueDisclosure"), always=True),
+    _money("investments_cost", "Investments at amortised cost", BS, ("InvestmentOwnedAtCost",)),
     _money("cash", "Cash and Cash Equivalents", BS, ("CashAndCashEquivalentsAtCarryingValue", "Cash"),
            required=True, always=True),
-    _money("restricted_cash", "Restricted cash", BS, ("RestrictedCash", "RestrictedCashAndCashEquivalentsAtCarryingValue")),
+    *_RESTRICTED_CASH_US,
     _money("total_assets", "Total Assets", BS, ("Assets",), required=True, always=True, bold=True),
-    _money("debt", "Debt", BS, ("LongTermDebt", "DebtInstrumentCarryingAmount", "LongTermDebtNoncurrent")),
+    _money("debt", "Debt", BS, ("LongTermDebt", "DebtInstrumentCarryingAmount", "LongTermDebtNoncurrent",
+                                "DebtLongtermAndShorttermCombinedAmount")),
     _money("total_liabilities", "Total liabilities", BS, ("Liabilities",),
            formula=_f("+total_liabilities_and_equity", "-total_equity"), always=True, bold=True),
     _money("total_equity", "Net assets", BS, ("AssetsNet", "StockholdersEquity"), required=True, always=True,

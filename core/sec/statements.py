@@ -12,10 +12,31 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.errors import Invalid
-from core.sec.facts import CompanyFacts, Fact, annual_flow_ends, annual_values, filing_index_url
-from core.sec.fiscal import FiscalYearEnd, fiscal_year_for, infer_fiscal_year_end, parse_fiscal_year_end
+from core.sec.facts import (
+    CompanyFacts,
+    Fact,
+    annual_flow_ends,
+    annual_values,
+    filing_index_url,
+)
+from core.sec.fiscal import (
+    FiscalYearEnd,
+    describe_ends,
+    fiscal_year_for,
+    infer_fiscal_year_end,
+    parse_fiscal_year_end,
+)
 from core.sec.mapping import (
-    IFRS, INVESTMENT_COMPANY, INVESTMENT_COMPANY_MARKERS, US_GAAP, Line, Template, revenue_key,
+    CHANGE_INCLUDES_RESTRICTED,
+    EXCLUDES_DA,
+    IFRS,
+    INCLUDES_RESTRICTED,
+    INVESTMENT_COMPANY,
+    INVESTMENT_COMPANY_MARKERS,
+    US_GAAP,
+    Line,
+    Template,
+    revenue_key,
 )
 
 DEFAULT_YEARS = 5
@@ -38,6 +59,23 @@ class Statements:
     years: list[int]
     period_ends: dict[int, date]
     lines: dict[str, dict[int, Cell]] = field(default_factory=dict)
+    # Whether the cash-flow statement's cash includes restricted cash (it then ends
+    # on CashCashEquivalentsRestrictedCash…); decides the cash tie and roll-forward.
+    cash_includes_restricted: bool = False
+    formulas: dict[str, tuple] = field(default_factory=dict)  # per-package formula overrides
+
+    def formula(self, line: Line) -> tuple:
+        return self.formulas.get(line.key, line.formula)
+
+    def label(self, line: Line) -> str:
+        """The line's label, saying so when cost of revenue leaves out D&A."""
+        if line.key == "cost_of_revenue" and any(
+                c.fact is not None and EXCLUDES_DA in c.fact.concept for c in self.lines.get(line.key, {}).values()):
+            return "Cost of revenue (exclusive of depreciation and amortization)"
+        return line.label
+
+    def reported(self, key: str) -> bool:
+        return any(c.value is not None for c in self.lines.get(key, {}).values())
 
     @property
     def taxonomy(self) -> str:
@@ -51,11 +89,12 @@ class Statements:
         return self.lines.get(key, {}).get(year) or Cell()
 
     def shown_lines(self) -> list[Line]:
-        """Core lines always; others only when some year has a figure."""
-        return [
-            line for line in self.template.lines
-            if line.always or any(c.value is not None for c in self.lines.get(line.key, {}).values())
-        ]
+        """Lines with a figure in some year. A core line the filer never reports is
+        not among them: the workbook shows it once as "not reported" (not_reported_lines)."""
+        return [line for line in self.template.lines if self.reported(line.key)]
+
+    def not_reported_lines(self) -> list[Line]:
+        return [line for line in self.template.lines if line.always and not self.reported(line.key)]
 
     def filings(self) -> list[dict]:
         """Each filing that supplied a figure: form, accession, filed date, index link."""
@@ -78,7 +117,8 @@ class Statements:
         """{sheet: {label: {"FY2023": value}}} of the shown lines, for diffs and the page."""
         out: dict[str, dict[str, dict[str, float | None]]] = {}
         for line in self.shown_lines():
-            out.setdefault(line.sheet, {})[line.label] = {f"FY{y}": self.value(line.key, y) for y in self.years}
+            out.setdefault(line.sheet, {})[self.label(line)] = {
+                f"FY{y}": self.value(line.key, y) for y in self.years}
         return out
 
 
@@ -109,6 +149,14 @@ def _reporting_currency(cf: CompanyFacts, template: Template) -> str:
     return counts.most_common(1)[0][0]
 
 
+def infer_fiscal_year_end_of(cf: CompanyFacts) -> FiscalYearEnd | None:
+    """The fiscal year end the file's annual periods follow (None without annual flows)."""
+    tpl = choose_template(cf)
+    ends = annual_flow_ends(cf, tpl.taxonomy, tpl.line(revenue_key(tpl)).concepts) or annual_flow_ends(
+        cf, tpl.taxonomy, tpl.line("operating_cf").concepts)
+    return infer_fiscal_year_end(ends)
+
+
 def resolve_fye(cf: CompanyFacts, template: Template, declared: str | None, ticker: str) -> FiscalYearEnd:
     """The declared fiscal year end, checked against the data; inferred if none."""
     rev = template.line(revenue_key(template))
@@ -120,11 +168,13 @@ def resolve_fye(cf: CompanyFacts, template: Template, declared: str | None, tick
         if inferred is None:
             raise Invalid(f"{ticker} has no fiscal year end and {cf.source_name} has no annual periods to infer it from.")
         return inferred
-    if ends and sum(fiscal_year_for(e, fye) is not None for e in ends) * 2 < len(ends):
+    recent = sorted(set(ends))[-8:]
+    if recent and sum(fiscal_year_for(e, fye) is not None for e in recent) * 2 < len(recent):
         seen = inferred.describe() if inferred else "another date"
         raise Invalid(
-            f"{ticker}'s fiscal year end is {declared!r}, but the annual periods in {cf.source_name} end around "
-            f"{seen}; correct the company's fiscal year end first."
+            f"{ticker}'s fiscal year end is {declared!r}, but the annual periods in {cf.source_name} end on "
+            f"{describe_ends(recent)} ({seen}); correct the company's fiscal year end first, e.g. "
+            f"ngi companies edit {ticker} --fiscal-year-end '{seen}'."
         )
     return fye
 
@@ -144,11 +194,14 @@ def build_statements(
     stated: dict[str, dict[int, Fact]] = {}
     for line in tpl.lines:
         per_year: dict[int, Fact] = {}
-        for concept in line.concepts:  # earlier concepts win for a year
+        for concept in line.concepts:  # earlier concepts win for a year, or the widest with pick="max"
             for year, fact in annual_values(cf, tpl.taxonomy, concept, units=units_for[line.unit], fye=fye,
                                             instant=line.instant).items():
-                per_year.setdefault(year, fact)
+                held = per_year.get(year)
+                if held is None or (line.pick == "max" and abs(fact.val) > abs(held.val)):
+                    per_year[year] = fact
         stated[line.key] = per_year
+    includes_restricted = _one_cash_basis(stated, tpl)
 
     rev = revenue_key(tpl)
     if not stated[rev]:
@@ -169,15 +222,52 @@ def build_statements(
     period_ends = {y: stated[rev][y].end for y in chosen}
 
     st = Statements(entity_name=cf.entity_name, cik=cf.cik, template=tpl, currency=currency, fye=fye,
-                    years=chosen, period_ends=period_ends)
+                    years=chosen, period_ends=period_ends, cash_includes_restricted=includes_restricted)
+    if not includes_restricted and "ending_cash" in {line.key for line in tpl.lines}:
+        st.formulas["ending_cash"] = tuple(t for t in tpl.line("ending_cash").formula if t[1] == "cash")
     for line in tpl.lines:
         cells = {}
         for y in chosen:
             fact = stated[line.key].get(y)
             cells[y] = Cell(value=fact.val / scale[line.unit], fact=fact) if fact else Cell()
         st.lines[line.key] = cells
+    _sum_parts(st)  # before deriving, so lines computed from a total use the corrected one
     _derive(st)
     return st
+
+
+def _one_cash_basis(stated: dict[str, dict[int, Fact]], tpl: Template) -> bool:
+    """Keep ending cash and the net change on one basis across the years, so that
+    ending cash rolls forward. When the filer's cash-flow statement ends on cash
+    plus restricted cash in any year, a year that only has balance-sheet cash is
+    left to the formula (cash + restricted cash) instead of mixing the two."""
+    ending, change = stated.get("ending_cash", {}), stated.get("net_change_cash", {})
+    includes = any(f.concept in INCLUDES_RESTRICTED for f in ending.values()) or any(
+        f.concept in CHANGE_INCLUDES_RESTRICTED for f in change.values())
+    if includes:
+        stated["ending_cash"] = {y: f for y, f in ending.items() if f.concept in INCLUDES_RESTRICTED}
+        if tpl.taxonomy == "us-gaap":  # IFRS has no separate net-change concept on that basis
+            stated["net_change_cash"] = {y: f for y, f in change.items()
+                                         if f.concept in CHANGE_INCLUDES_RESTRICTED}
+    return includes
+
+
+def _sum_parts(st: Statements) -> None:
+    """A stated total below the sum of its reported components (one filer's
+    "restricted cash" is only the current part) gives way to the components' sum."""
+    from core.sec.checks import tolerance
+
+    for line in st.template.lines:
+        if not line.at_least_parts:
+            continue
+        for y in st.years:
+            cell = st.lines[line.key][y]
+            parts = [st.value(key, y) for _, key, _ in line.formula]
+            if cell.fact is None or all(p is None for p in parts):
+                continue
+            total = sum(p for p in parts if p is not None)
+            if total - cell.value > tolerance(total, cell.value):
+                st.lines[line.key][y] = Cell(value=total, derived=True)
 
 
 def _derive(st: Statements) -> None:
@@ -188,13 +278,14 @@ def _derive(st: Statements) -> None:
     while changed:
         changed = False
         for line in st.template.lines:
-            if not line.formula:
+            formula = st.formula(line)
+            if not formula:
                 continue
             for y in st.years:
                 if st.lines[line.key][y].value is not None:
                     continue
                 total, used, ok = 0.0, 0, True
-                for sign, key, optional in line.formula:
+                for sign, key, optional in formula:
                     value = st.value(key, y)
                     if value is None:
                         if optional:

@@ -9,7 +9,7 @@ import random
 import pytest
 from sqlalchemy import select
 
-from core import catalogue, companies
+from core import catalogue, companies, pseudonyms
 from core.auth import system_actor
 from core.db import make_engine, session_scope
 from core.models import AuditLog, LearningSubmission, Student, ValidatorRun
@@ -63,7 +63,7 @@ def test_queue_detail_findings_and_navigation(prepared, db_url, monkeypatch):
     queue = frame(at, "Validators", "Failed checks")
     assert list(queue["ID"]) == [ids["v2"], ids["other"]] and "Ana Lima" not in queue.to_string()
     assert at.selectbox(key="rv_pick").value == ids["v2"]
-    assert "Student #1" in _text(at)
+    assert pseudonyms.alias(1, "instructor") in _text(at)
     findings = frame(at, "sheet", "cell", "message")
     assert list(findings["cell"]) == ["F7"] and list(findings["sheet"]) == ["Income Statement"]
     assert at.selectbox(key="rv_sheet").value == "Income Statement"
