@@ -27,6 +27,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Names and emails in lists (analytics, home page); everyone else sees core.pseudonyms aliases.
     "students.identify": frozenset({"admin"}),
     "staff.manage": frozenset({"admin"}),
+    "submissions.submit": frozenset({"instructor", "admin"}),
+    "students.erase": frozenset({"admin"}),
+    "telemetry.import": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}
@@ -45,7 +48,10 @@ class Actor:
         return can(self, capability)
 
 
-SYSTEM = Actor(id=None, email="system@ngi.local", display_name="System (CLI)", role="admin")
+# The CLI's and background jobs' own account; `core.auth.system_actor(engine)` returns it
+# as an Actor with a real staff id, so what it does is attributed.
+SYSTEM_EMAIL = "system@ngi.local"
+SYSTEM_NAME = "System (ngi CLI)"
 
 
 def can_role(role: str | None, capability: str) -> bool:

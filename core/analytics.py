@@ -120,7 +120,7 @@ def _module_activities(session: Session, module: str) -> list[str]:
 # --- filters ------------------------------------------------------------------------
 
 
-def filter_options(session: Session, actor: Actor) -> dict:
+def filter_options(session: Session, *, actor: Actor) -> dict:
     require(actor, "analytics.read")
     cohorts = sorted(c for c in session.scalars(select(Student.cohort).distinct()) if c)
     companies = [(c.id, c.ticker) for c in session.execute(
@@ -146,7 +146,7 @@ _ACTIVE_SQL = """
 """
 
 
-def active_students(session: Session, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
+def active_students(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Daily, weekly and monthly active students; month rows carry DAU/MAU (the
     month's average daily actives over its active days, divided by its actives)."""
     require(actor, "analytics.read")
@@ -220,7 +220,7 @@ def _funnel_frame(session: Session, wide: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["_order", "activity", "step_index"]).drop(columns="_order").reset_index(drop=True)
 
 
-def funnel(session: Session, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
+def funnel(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Per activity and step: students who reached the step in order, and in any order."""
     require(actor, "analytics.read")
     q = _funnel_query(session, filters)
@@ -265,7 +265,7 @@ def _retention_query(filters: Filters) -> _Query:
     return q
 
 
-def retention(session: Session, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
+def retention(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Weekly cohorts by first-activity week: share of each cohort active N weeks later."""
     require(actor, "analytics.read")
     q = _retention_query(filters)
@@ -300,7 +300,7 @@ def _bucket_case(column: str, buckets) -> tuple[str, str]:
     return f"CASE {label} END", f"CASE {order} END"
 
 
-def time_vs_outcomes(session: Session, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
+def time_vs_outcomes(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Students bucketed by time invested, with their validator pass rate (passed over
     validated submissions) and mean rubric score (composite of their feedback)."""
     require(actor, "analytics.read")
@@ -338,8 +338,8 @@ def time_vs_outcomes(session: Session, actor: Actor, filters: Filters = Filters(
 # --- streaks ------------------------------------------------------------------------
 
 
-def streak_distribution(session: Session, actor: Actor, filters: Filters = Filters(),
-                        *, on: date | None = None) -> pd.DataFrame:
+def streak_distribution(session: Session, *, actor: Actor, filters: Filters = Filters(),
+                        on: date | None = None) -> pd.DataFrame:
     """Students per streak length: the live current streak (broken if the student was
     not active today or yesterday) and the longest streak."""
     require(actor, "analytics.read")
@@ -364,7 +364,7 @@ def streak_distribution(session: Session, actor: Actor, filters: Filters = Filte
 # --- validator failure hotspots -----------------------------------------------------
 
 
-def failure_hotspots(session: Session, actor: Actor, filters: Filters = Filters(), *, limit: int = 50) -> pd.DataFrame:
+def failure_hotspots(session: Session, *, actor: Actor, filters: Filters = Filters(), limit: int = 50) -> pd.DataFrame:
     """Which validator checks fail most, per activity and company: every submission
     version's failed checks (learning_check_failures, expanded from validator_errors,
     whether stored as a report or as the flat findings list)."""
@@ -410,7 +410,7 @@ def _at_risk_query(filters: Filters, on: date) -> _Query:
     return q
 
 
-def at_risk(session: Session, actor: Actor, filters: Filters = Filters(), *, on: date | None = None) -> pd.DataFrame:
+def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on: date | None = None) -> pd.DataFrame:
     """Students active before, silent for 7+ days and not finished, longest-silent first.
     Names and emails only for roles with students.identify; others see their alias."""
     require(actor, "analytics.read")
@@ -438,11 +438,11 @@ def at_risk(session: Session, actor: Actor, filters: Filters = Filters(), *, on:
     return frame[columns].reset_index(drop=True)
 
 
-def at_risk_csv(session: Session, actor: Actor, filters: Filters = Filters(), *, on: date | None = None) -> bytes:
-    return exports.to_csv(at_risk(session, actor, filters, on=on))
+def at_risk_csv(session: Session, *, actor: Actor, filters: Filters = Filters(), on: date | None = None) -> bytes:
+    return exports.to_csv(at_risk(session, actor=actor, filters=filters, on=on))
 
 
-def at_risk_count(session: Session, actor: Actor, *, on: date | None = None) -> int:
+def at_risk_count(session: Session, *, actor: Actor, on: date | None = None) -> int:
     """How many students are at risk right now (for the home page)."""
     require(actor, "analytics.read")
     q = _at_risk_query(Filters(), on or progress.today())

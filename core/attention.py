@@ -24,9 +24,9 @@ def _title(activity: str | None) -> str | None:
     return spec["title"] if spec else activity
 
 
-def awaiting_review(session: Session, actor: Actor) -> dict:
+def awaiting_review(session: Session, *, actor: Actor) -> dict:
     """Latest versions nobody has reviewed yet, oldest first (blind: no names)."""
-    count = review.awaiting_review_count(session, actor)
+    count = review.awaiting_review_count(session, actor=actor)
     where = review.awaiting_review_clause()
     by_status = dict(session.execute(
         select(LearningSubmission.validator_status, func.count()).where(where)
@@ -42,8 +42,8 @@ def awaiting_review(session: Session, actor: Actor) -> dict:
     return dict(count=count, by_status={k or "pending": v for k, v in by_status.items()}, items=items)
 
 
-def flagged_feedback(session: Session, actor: Actor) -> dict:
-    count = moderation.flagged_count(session, actor)
+def flagged_feedback(session: Session, *, actor: Actor) -> dict:
+    count = moderation.flagged_count(session, actor=actor)
     held = session.scalar(select(func.count()).select_from(LearningFeedback)
                           .where(LearningFeedback.release_state == "held")) or 0
     rows = session.execute(
@@ -58,10 +58,10 @@ def flagged_feedback(session: Session, actor: Actor) -> dict:
     return dict(count=count, held=held, items=items)
 
 
-def at_risk(session: Session, actor: Actor, *, today: date | None = None) -> dict:
+def at_risk(session: Session, *, actor: Actor, today: date | None = None) -> dict:
     """The analytics page's at-risk list (same definition, same identity rules: names
     only for students.identify, aliases otherwise), most recently lapsed first."""
-    frame = analytics.at_risk(session, actor, on=today)
+    frame = analytics.at_risk(session, actor=actor, on=today)
     # Most recently lapsed first: they are the ones a nudge can still bring back.
     frame = frame.sort_values("last_activity_date", ascending=False, kind="stable")
     by_cohort = frame["cohort"].fillna("no cohort").value_counts().to_dict()
@@ -71,7 +71,7 @@ def at_risk(session: Session, actor: Actor, *, today: date | None = None) -> dic
     return dict(count=len(frame), by_cohort={str(k): int(v) for k, v in by_cohort.items()}, items=items)
 
 
-def stale_packages(session: Session, actor: Actor, *, today: date | None = None) -> dict:
+def stale_packages(session: Session, *, actor: Actor, today: date | None = None) -> dict:
     """Active companies whose current package is stale (core.packages.is_stale), or missing."""
     require(actor, "packages.read")
     today = today or utcnow().date()
@@ -99,12 +99,12 @@ SECTIONS = {
 }
 
 
-def summary(session: Session, actor: Actor, *, today: date | None = None) -> dict[str, dict]:
+def summary(session: Session, *, actor: Actor, today: date | None = None) -> dict[str, dict]:
     """Every section this actor may see, in a fixed order."""
     out = {}
     for name, (capability, fn, page) in SECTIONS.items():
         if not can(actor, capability):
             continue
         kwargs = {"today": today} if name in ("at_risk", "stale_packages") else {}
-        out[name] = dict(fn(session, actor, **kwargs), page=page)
+        out[name] = dict(fn(session, actor=actor, **kwargs), page=page)
     return out

@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.access import Actor
 from core.models import AuditLog
 
 
 def record(
-    session: Session, actor, action: str, *, target_type: str | None = None,
+    session: Session, actor: Actor | None, action: str, *, target_type: str | None = None,
     target_id: Any = None, details: dict | None = None,
 ) -> AuditLog:
     """Write an audit row in the caller's transaction, so it commits with the change.

@@ -9,10 +9,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, config
-from core.access import Actor, require
+from core.access import SYSTEM_EMAIL, SYSTEM_NAME, Actor, require
 from core.db import session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import STAFF_ROLES, StaffUser
@@ -58,9 +59,18 @@ def hash_password(password: str) -> str:
 
 
 def add_staff(
-    session: Session, *, email: str, role: str, display_name: str | None = None,
-    password: str | None = None, is_demo: bool = False,
+    session: Session, *, actor: Actor, email: str, role: str, display_name: str | None = None,
+    password: str | None = None,
 ) -> StaffUser:
+    require(actor, "staff.manage")
+    return _insert_staff(session, email=email, role=role, display_name=display_name, password=password)
+
+
+def _insert_staff(
+    session: Session, *, email: str, role: str, display_name: str | None = None,
+    password: str | None = None, is_demo: bool = False, is_active: bool = True,
+) -> StaffUser:
+    """The row itself, for add_staff and for the accounts no one adds (demo, system)."""
     email = _normalize_email(email)
     if role not in STAFF_ROLES:
         raise Invalid(f"Role must be one of {', '.join(STAFF_ROLES)}; got {role!r}.")
@@ -68,7 +78,7 @@ def add_staff(
         raise Conflict(f"A staff account for {email} already exists.")
     user = StaffUser(
         email=email, role=role, display_name=(display_name or email.split("@")[0]).strip()[:255],
-        password_hash=hash_password(password) if password else None, is_active=True, is_demo=is_demo,
+        password_hash=hash_password(password) if password else None, is_active=is_active, is_demo=is_demo,
     )
     session.add(user)
     session.flush()
@@ -189,7 +199,7 @@ def sync_demo_accounts(session: Session, *, demo: bool) -> list[tuple[str, str, 
     for email, name, role in DEMO_ACCOUNTS:
         user = session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
-            add_staff(session, email=email, role=role, display_name=name, password=DEMO_PASSWORD, is_demo=True)
+            _insert_staff(session, email=email, role=role, display_name=name, password=DEMO_PASSWORD, is_demo=True)
         elif user.is_demo:
             # A demo account always answers to the printed password and role.
             user.role, user.is_active = role, True
@@ -203,17 +213,17 @@ def sync_demo_accounts(session: Session, *, demo: bool) -> list[tuple[str, str, 
 
 
 def create_staff(
-    session: Session, actor: Actor, *, email: str, role: str, display_name: str | None = None,
+    session: Session, *, actor: Actor, email: str, role: str, display_name: str | None = None,
     password: str | None = None,
 ) -> Actor:
     require(actor, "staff.manage")
-    user = add_staff(session, email=email, role=role, display_name=display_name, password=password)
+    user = add_staff(session, actor=actor, email=email, role=role, display_name=display_name, password=password)
     audit.record(session, actor, "staff.add", target_type="staff_user", target_id=user.id,
                  details={"email": user.email, "role": role, "password_set": bool(password)})
     return actor_of(user)
 
 
-def change_password(session: Session, actor: Actor, *, email: str, password: str) -> Actor:
+def change_password(session: Session, *, actor: Actor, email: str, password: str) -> Actor:
     require(actor, "staff.manage")
     user = set_password(session, email, password)
     audit.record(session, actor, "staff.passwd", target_type="staff_user", target_id=user.id,
@@ -221,7 +231,7 @@ def change_password(session: Session, actor: Actor, *, email: str, password: str
     return actor_of(user)
 
 
-def deactivate_staff(session: Session, actor: Actor, *, email: str) -> Actor:
+def deactivate_staff(session: Session, *, actor: Actor, email: str) -> Actor:
     require(actor, "staff.manage")
     user = find_staff(session, email)
     if user.id is not None and user.id == actor.id:
@@ -233,7 +243,7 @@ def deactivate_staff(session: Session, actor: Actor, *, email: str) -> Actor:
     return actor_of(user)
 
 
-def list_staff(session: Session, actor: Actor) -> list[dict]:
+def list_staff(session: Session, *, actor: Actor) -> list[dict]:
     require(actor, "staff.manage")
     users = session.scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.email))
     return [
@@ -242,3 +252,23 @@ def list_staff(session: Session, actor: Actor) -> list[dict]:
              locked_until=u.locked_until)
         for u in users
     ]
+
+
+def system_actor(engine: Engine) -> Actor:
+    """The actor the CLI and background jobs act as: a real staff row, so `created_by`,
+    `flagged_by` and `audit_log` name it. Created on first use; inactive and without a
+    password, so no one can sign in as it (sign-in and OIDC refuse inactive accounts)."""
+    lookup = select(StaffUser.id).where(func.lower(StaffUser.email) == SYSTEM_EMAIL)
+    for _attempt in range(2):
+        with session_scope(engine) as session:
+            user_id = session.scalar(lookup)
+        if user_id is not None:
+            return Actor(id=user_id, email=SYSTEM_EMAIL, display_name=SYSTEM_NAME, role="admin")
+        try:
+            with session_scope(engine, immediate=True) as session:
+                if session.scalar(lookup) is None:
+                    _insert_staff(session, email=SYSTEM_EMAIL, role="admin", display_name=SYSTEM_NAME,
+                                  is_active=False)
+        except (IntegrityError, Conflict):  # another process created it between our read and insert
+            continue
+    raise Conflict(f"Could not create the system account {SYSTEM_EMAIL}.")

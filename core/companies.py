@@ -147,10 +147,11 @@ def normalize_cik(cik: str | int) -> str:
 
 
 def add_company(
-    session: Session, *, ticker: str, company_name: str, cik: str | int | None = None,
+    session: Session, *, actor: Actor, ticker: str, company_name: str, cik: str | int | None = None,
     fiscal_year_end: str | None = None, **fields,
 ) -> LearningCompany:
     """Add a company beyond the curated ten (admin action; the caller audits it)."""
+    require(actor, "companies.manage")
     ticker = ticker.strip().upper()
     if not ticker or len(ticker) > 10 or not ticker.replace(".", "").replace("-", "").isalnum():
         raise Invalid(f"Ticker {ticker!r} must be 1-10 letters or digits.")
@@ -189,8 +190,9 @@ def edit_company(engine: Engine, *, actor: Actor, ticker: str, fiscal_year_end: 
     return stored
 
 
-def set_active(session: Session, ticker: str, active: bool) -> LearningCompany:
+def set_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
     """Deactivating hides a company from new work but keeps all its history."""
+    require(actor, "companies.manage")
     company = get_by_ticker(session, ticker)
     company.is_active = active
     session.flush()

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import auth, catalogue, companies, config, storage as storage_mod
-from core.access import SYSTEM
+from core.access import SYSTEM_EMAIL
 from core.db import session_scope, utcnow
 from core.demo_files import companyfacts_for, filed_through, latest_filed_year
 from core.errors import Forbidden
@@ -540,7 +540,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     from core import progress
 
     progress.recompute(session)
-    audits.append(dict(actor_id=None, actor_email=SYSTEM.email, action="demo.seed", target_type="database",
+    audits.append(dict(actor_id=None, actor_email=SYSTEM_EMAIL, action="demo.seed", target_type="database",
                        target_id=None, details={"students": len(sims), "seed": seed, "today": today.isoformat()},
                        created_at=utcnow()))
     session.execute(insert(AuditLog), audits)

@@ -48,7 +48,7 @@ def _rows(session: Session, company_id: int | None = None):
     return session.execute(query).all()
 
 
-def may_link(actor: Actor) -> bool:
+def may_link(*, actor: Actor) -> bool:
     """May this actor see something that ties an entry to a student (its anonymous id)?"""
     return can(actor, "leaderboard.identities") or can(actor, "review.reveal")
 
@@ -61,14 +61,14 @@ def _entry(row: LearningLeaderboard, ticker: str, *, with_id: bool = True) -> di
                 final_price_target=as_float(row.final_price_target), valuation_date=row.valuation_date)
 
 
-def board(session: Session, actor: Actor) -> dict:
+def board(session: Session, *, actor: Actor) -> dict:
     """{'companies': per-company stats, 'entries': the entries this actor may see}.
 
     Companies without entries are listed too (count 0), so the page can say so.
     """
     require(actor, "leaderboard.read")
     full = can(actor, "leaderboard.identities")
-    with_ids = may_link(actor)
+    with_ids = may_link(actor=actor)
     by_company: dict[str, list[dict]] = {}
     for row, ticker, _name in _rows(session):
         by_company.setdefault(ticker, []).append(_entry(row, ticker, with_id=with_ids))
@@ -96,7 +96,7 @@ def board(session: Session, actor: Actor) -> dict:
             "ids_shown": with_ids}
 
 
-def reveal_identities(session: Session, actor: Actor, *, ticker: str, reason: str) -> list[dict]:
+def reveal_identities(session: Session, *, actor: Actor, ticker: str, reason: str) -> list[dict]:
     """Admins only: who is behind each anonymous id for one company. Audited."""
     require(actor, "leaderboard.identities")
     reason = (reason or "").strip()

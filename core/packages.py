@@ -255,15 +255,17 @@ def fetch_and_build(engine: Engine, *, actor: Actor, ticker: str, years: int = D
                          fetched_on=utcnow().date())
 
 
-def list_versions(session: Session, *, ticker: str) -> list[PackageVersion]:
+def list_versions(session: Session, *, actor: Actor, ticker: str) -> list[PackageVersion]:
+    require(actor, "packages.read")
     company = companies.get_by_ticker(session, ticker)
     rows = session.scalars(select(LearningPackage).where(LearningPackage.company_id == company.id)
                            .order_by(LearningPackage.version.desc()))
     return [_version_of(row, company.ticker) for row in rows]
 
 
-def overview(session: Session, *, include_inactive: bool = True) -> list[dict]:
+def overview(session: Session, *, actor: Actor, include_inactive: bool = True) -> list[dict]:
     """One row per company: revenue model, driver notes and its current package."""
+    require(actor, "packages.read")
     current = {p.company_id: p for p in session.scalars(
         select(LearningPackage).where(LearningPackage.is_current.is_(True)))}
     counts = dict(session.execute(select(LearningPackage.company_id, func.count())
@@ -323,12 +325,13 @@ def download(session: Session, *, actor: Actor, package_id: int, storage: Storag
     return row.file_path.rsplit("/", 1)[-1], content
 
 
-def compare(session: Session, *, old_id: int, new_id: int) -> list[dict]:
+def compare(session: Session, *, actor: Actor, old_id: int, new_id: int) -> list[dict]:
     """Every figure of two versions side by side: sheet, line, year, old, new, and what
     happened to it: "restated" (same line and year, a different value; `difference`
     and `percent` give the size), "added" or "dropped" (a year or line only one version
     has), or "same". `changed` is true for restatements only, so a new fiscal year
     does not bury a real restatement."""
+    require(actor, "packages.read")
     old_row, _ = _package(session, old_id)
     new_row, _ = _package(session, new_id)
     old_fig = (old_row.data_sources or {}).get("figures") or {}
@@ -364,7 +367,7 @@ def add_company(session: Session, *, actor: Actor, ticker: str, company_name: st
                 revenue_driver_notes: str | None = None, industry: str | None = None) -> LearningCompany:
     """Admin: add a company beyond the curated ten (audited)."""
     require(actor, "companies.manage")
-    company = companies.add_company(session, ticker=ticker, company_name=company_name, cik=cik,
+    company = companies.add_company(session, actor=actor, ticker=ticker, company_name=company_name, cik=cik,
                                     fiscal_year_end=fiscal_year_end, revenue_model_type=revenue_model_type,
                                     revenue_driver_notes=revenue_driver_notes, industry=industry)
     audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
@@ -375,7 +378,7 @@ def add_company(session: Session, *, actor: Actor, ticker: str, company_name: st
 def set_company_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
     """Admin: deactivate (history kept) or reactivate a company (audited)."""
     require(actor, "companies.manage")
-    company = companies.set_active(session, ticker, active)
+    company = companies.set_active(session, actor=actor, ticker=ticker, active=active)
     audit.record(session, actor, "company.activate" if active else "company.deactivate",
                  target_type="company", target_id=company.ticker)
     return company

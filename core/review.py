@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import audit, exports, pseudonyms, submissions
-from core.access import can, require
+from core.access import Actor, can, require
 from core.db import utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
@@ -42,7 +42,7 @@ class QueueFilters:
     reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
 
 
-def blind_label(student_id: int, actor) -> str:
+def blind_label(student_id: int, *, actor: Actor) -> str:
     return pseudonyms.alias(student_id, actor.role)
 
 
@@ -64,7 +64,7 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=program_timezone())
 
 
-def queue(session: Session, actor, filters: QueueFilters = QueueFilters()) -> list[dict[str, Any]]:
+def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> list[dict[str, Any]]:
     """Submissions matching `filters`, oldest first, as plain rows (blind)."""
     require(actor, "review.read")
     query = (
@@ -100,7 +100,7 @@ def queue(session: Session, actor, filters: QueueFilters = QueueFilters()) -> li
         failed = sorted({e.get("check") for e in (sub.validator_errors or []) if e.get("check")})
         rows.append({
             "id": sub.id, "student_id": sub.user_id if linkable else None,
-            "student": blind_label(sub.user_id, actor), "cohort": cohort,
+            "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,
             "activity_id": sub.activity_id, "company": ticker, "version": sub.version,
             "submission_type": sub.submission_type, "validator_status": sub.validator_status or "pending",
             "failed_checks": ", ".join(failed), "ai_detection_status": sub.ai_detection_status,
@@ -111,7 +111,7 @@ def queue(session: Session, actor, filters: QueueFilters = QueueFilters()) -> li
     return rows
 
 
-def filter_options(session: Session, actor) -> dict[str, list[str]]:
+def filter_options(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     require(actor, "review.read")
     return {
         "activities": sorted(session.scalars(select(LearningSubmission.activity_id).distinct())),
@@ -126,7 +126,7 @@ def awaiting_review_clause():
     return and_(LearningSubmission.is_latest.is_(True), LearningSubmission.reviewed_at.is_(None))
 
 
-def awaiting_review_count(session: Session, actor) -> int:
+def awaiting_review_count(session: Session, *, actor: Actor) -> int:
     require(actor, "review.read")
     return session.scalar(
         select(func.count()).select_from(LearningSubmission).where(awaiting_review_clause())) or 0
@@ -139,7 +139,7 @@ def _get(session: Session, submission_id: int) -> LearningSubmission:
     return sub
 
 
-def detail(session: Session, actor, submission_id: int) -> dict[str, Any]:
+def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, Any]:
     """Everything the detail view shows, blind, as plain data."""
     require(actor, "review.read")
     sub = _get(session, submission_id)
@@ -159,7 +159,7 @@ def detail(session: Session, actor, submission_id: int) -> dict[str, Any]:
     linkable = _linkable(actor)
     report = runs[0][0].report if runs else None
     return {
-        "id": sub.id, "student": blind_label(sub.user_id, actor), "student_id": sub.user_id if linkable else None,
+        "id": sub.id, "student": blind_label(sub.user_id, actor=actor), "student_id": sub.user_id if linkable else None,
         "activity_id": sub.activity_id, "module": sub.module, "company": ticker, "version": sub.version,
         "submission_type": sub.submission_type, "file_name": sub.file_name, "file_path": sub.file_path,
         "file_size_bytes": sub.file_size_bytes, "file_hash": sub.file_hash, "created_at": sub.created_at,
@@ -181,7 +181,7 @@ def detail(session: Session, actor, submission_id: int) -> dict[str, Any]:
     }
 
 
-def reveal_identity(session: Session, actor, submission_id: int) -> dict[str, str | None]:
+def reveal_identity(session: Session, *, actor: Actor, submission_id: int) -> dict[str, str | None]:
     """The student's name and email; every reveal is audited."""
     require(actor, "review.reveal")
     sub = _get(session, submission_id)
@@ -191,7 +191,7 @@ def reveal_identity(session: Session, actor, submission_id: int) -> dict[str, st
     return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
 
 
-def mark_reviewed(session: Session, actor, submission_id: int, notes: str | None = None) -> None:
+def mark_reviewed(session: Session, *, actor: Actor, submission_id: int, notes: str | None = None) -> None:
     require(actor, "review.act")
     sub = _get(session, submission_id)
     sub.reviewed_by = actor.id
@@ -201,12 +201,12 @@ def mark_reviewed(session: Session, actor, submission_id: int, notes: str | None
                  details={"notes": sub.review_notes})
 
 
-def rerun_validators(engine: Engine, actor, submission_id: int, *, storage: Storage | None = None):
+def rerun_validators(engine: Engine, *, actor: Actor, submission_id: int, storage: Storage | None = None):
     require(actor, "review.act")
     return submissions.revalidate(engine, submission_id=submission_id, actor=actor, storage=storage)
 
 
-def upload_on_behalf(engine: Engine, actor, *, student_id: int, activity_id: str, company_ticker: str,
+def upload_on_behalf(engine: Engine, *, actor: Actor, student_id: int, activity_id: str, company_ticker: str,
                      fileobj: BinaryIO, filename: str, notes: str | None = None,
                      submission_type: str | None = None, storage: Storage | None = None):
     """Same path as a student's own upload; audited as done by `actor`."""
@@ -216,7 +216,7 @@ def upload_on_behalf(engine: Engine, actor, *, student_id: int, activity_id: str
                               submission_type=submission_type, actor=actor, storage=storage)
 
 
-def file_bytes(session: Session, actor, submission_id: int, *, storage: Storage | None = None) -> tuple[str, bytes]:
+def file_bytes(session: Session, *, actor: Actor, submission_id: int, storage: Storage | None = None) -> tuple[str, bytes]:
     require(actor, "review.read")
     sub = _get(session, submission_id)
     return sub.file_name, (storage or default_storage()).read_bytes(sub.file_path)
@@ -260,7 +260,7 @@ def _latest_report(session: Session, submission_id: int) -> dict | None:
                           .order_by(ValidatorRun.id.desc()).limit(1))
 
 
-def diff_versions(session: Session, actor, a_id: int, b_id: int, *, storage: Storage | None = None) -> dict:
+def diff_versions(session: Session, *, actor: Actor, a_id: int, b_id: int, storage: Storage | None = None) -> dict:
     """Older → newer: changed formulas and values, new hard-codes, sheets, check results."""
     from core.validation.diff import compare_checks, diff_workbooks
 
@@ -274,8 +274,7 @@ def diff_versions(session: Session, actor, a_id: int, b_id: int, *, storage: Sto
             **result.to_dict()}
 
 
-def sheet_view(session: Session, actor, submission_id: int, sheet: str | None = None, *,
-               storage: Storage | None = None) -> dict:
+def sheet_view(session: Session, *, actor: Actor, submission_id: int, sheet: str | None = None, storage: Storage | None = None) -> dict:
     """One sheet of a stored workbook as a grid, with the cells the findings name."""
     from core.validation.diff import sheet_grid
 

@@ -9,6 +9,7 @@ from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core.access import Actor, require
 from core.db import Base
 from core.errors import NotFound
 from core.models import (
@@ -34,13 +35,14 @@ def _owned_tables() -> list[tuple[str, Any]]:
     return owned
 
 
-def erase(session: Session, student_id: int) -> dict[str, int]:
+def erase(session: Session, *, actor: Actor, student_id: int) -> dict[str, int]:
     """Delete a student and everything of theirs; return rows removed per table.
 
     The database's ON DELETE CASCADE does the work; counting first makes the erasure
     reportable. Stored files are the caller's to remove (their keys are returned by
     `file_keys`), since storage is not transactional.
     """
+    require(actor, "students.erase")
     student = session.get(Student, student_id)
     if student is None:
         raise NotFound(f"No student with id {student_id}.")

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, catalogue, companies, jobs, leaderboard_entries, telemetry, validation
+from core.access import Actor, require
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
@@ -137,11 +138,12 @@ def record_outcome(session: Session, submission: LearningSubmission, report: val
 
 def submit(
     engine: Engine, *, student_id: int, activity_id: str, company_ticker: str, fileobj: BinaryIO, filename: str,
-    notes: str | None = None, submission_type: str | None = None, actor=None, storage: Storage | None = None,
+    actor: Actor, notes: str | None = None, submission_type: str | None = None, storage: Storage | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES, ip_address: str | None = None, user_agent: str | None = None,
 ) -> SubmitResult:
     """Store, version and validate one upload. Raises Invalid (nothing stored) for a
     file that is unsafe, unreadable or of a type the activity does not take."""
+    require(actor, "submissions.submit")
     name, ext = check_filename(filename)
     spec = catalogue.activity_spec(activity_id)
     if spec is None:
@@ -242,8 +244,9 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
     return submission.id, version
 
 
-def revalidate(engine: Engine, *, submission_id: int, actor=None, storage: Storage | None = None) -> validation.Report:
+def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Storage | None = None) -> validation.Report:
     """Run the validators again on the stored file; records a new ValidatorRun."""
+    require(actor, "review.act")
     storage = storage or default_storage()
     with session_scope(engine) as session:
         submission = session.get(LearningSubmission, submission_id)

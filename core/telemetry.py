@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import progress, rollup
+from core.access import Actor, require
 from core.db import utcnow
 from core.errors import Invalid
 from core.models import LearningCompany, LearningSubmission, LearningTelemetry, Student, TelemetryKey
@@ -366,12 +367,13 @@ def _prepend(first: str, stream: IO[str]) -> Iterator[str]:
 
 
 def import_events(
-    session: Session, path: str | Path, *, fmt: str = "jsonl", strict: bool = False, batch_size: int = 5000,
-    on_progress: Callable[[int, int], None] | None = None,
+    session: Session, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
+    batch_size: int = 5000, on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import a JSON Lines or xAPI file. Bad lines are reported by number and skipped
     (`strict=True`: any bad line rejects the whole file and nothing is written). Events
     already imported (same event id, statement id or natural key) are skipped."""
+    require(actor, "telemetry.import")
     if fmt not in ("jsonl", "xapi"):
         raise Invalid(f"Unknown format {fmt!r}; use jsonl or xapi.")
     path = Path(path)

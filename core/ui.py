@@ -3,6 +3,7 @@ sign-in and sign-out, and how domain errors are shown."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -16,9 +17,11 @@ from core.errors import DomainError, Unavailable
 from core.jobs import local as jobs_local
 
 T = TypeVar("T")
+Flash = str | list[tuple[str, str]]  # a confirmation: text, or (st method, text) pairs
 _ACTOR_KEY = "ngi_actor_id"
 _ROLE_KEY = "ngi_actor_role"
 _FLASH_KEY = "ngi_flash"
+_PAGE_ACTOR_KEY = "ngi_page_actor"
 
 
 @st.cache_resource(show_spinner=False)
@@ -124,6 +127,7 @@ def guard(capability: str | None = None) -> Actor:
     if capability is not None and not can(actor, capability):
         st.error(f"{ROLE_LABELS.get(actor.role, actor.role)}s do not have access to this page.", icon=":material/lock:")
         st.stop()
+    st.session_state[_PAGE_ACTOR_KEY] = actor
     return actor
 
 
@@ -176,31 +180,64 @@ def sidebar(actor: Actor) -> None:
     _show_flash()
 
 
-def run_action(action: Callable[[], T], *, success: str | None = None, rerun: bool = False) -> T | None:
-    """Run a write action; show a DomainError's message instead of a traceback.
-
-    With `rerun=True` a success reloads the page (so cached reads show the change) and
-    the success message is shown after the reload.
-    """
+def read(fn: Callable[..., T], /, *, actor: Actor | None = None, **kwargs) -> T | None:
+    """Call a read service, `fn(session, actor=..., **kwargs)`, in a short session of its
+    own, as the signed-in actor (or `actor`, for a cached loader keyed on it). A domain
+    error shows its message where the page asked, and gives None."""
     try:
-        result = action()
+        with session_scope(engine()) as session:
+            return fn(session, actor=actor or _page_actor(), **kwargs)
+    except DomainError as err:
+        st.error(err.message)
+        return None
+
+
+def write(fn: Callable[..., T], /, *, success: str | Callable[[T], Flash] | None = None, rerun: bool = True,
+          **kwargs) -> T | None:
+    """Call a write service, `fn(engine, actor=..., **kwargs)`, which owns its unit of work.
+
+    A domain error shows its message where the user acted and gives None. On success the
+    cached reads are dropped; with `rerun` the page reloads and shows `success` at its top
+    (a string, or a function of the result giving a string or (kind, text) pairs),
+    otherwise it is shown right here. A service that still takes a Session gets one
+    unit of work opened here (BEGIN IMMEDIATE), never one that spans page code.
+    """
+    actor = _page_actor()
+    try:
+        if _takes_session(fn):
+            with session_scope(engine(), immediate=True) as session:
+                result = fn(session, actor=actor, **kwargs)
+        else:
+            result = fn(engine(), actor=actor, **kwargs)
     except DomainError as err:
         st.error(err.message)
         return None
     st.cache_data.clear()
+    message = success(result) if callable(success) else success
+    flash = [("success", message)] if isinstance(message, str) else list(message or [])
     if rerun:
-        if success:
-            st.session_state[_FLASH_KEY] = success
+        st.session_state[_FLASH_KEY] = flash
         st.rerun()
-    if success:
-        st.success(success)
+    for kind, text in flash:
+        getattr(st, kind)(text)
     return result
 
 
+
+def _takes_session(fn: Callable[..., object]) -> bool:
+    first = next(iter(inspect.signature(fn).parameters), None)
+    return first == "session"
+
+
+def _page_actor() -> Actor:
+    """The actor `guard` let into this page run."""
+    actor = st.session_state.get(_PAGE_ACTOR_KEY)
+    return actor if isinstance(actor, Actor) else guard()
+
+
 def _show_flash() -> None:
-    message = st.session_state.pop(_FLASH_KEY, None)
-    if message:
-        st.success(message)
+    for kind, text in st.session_state.pop(_FLASH_KEY, None) or []:
+        getattr(st, kind)(text)
 
 
 def empty_state(message: str, hint: str | None = None) -> None:

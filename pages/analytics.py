@@ -16,7 +16,6 @@ import streamlit as st
 
 from core import analytics, config, progress, ui
 from core.access import Actor
-from core.db import session_scope
 
 actor = ui.guard("analytics.read")
 ui.sidebar(actor)
@@ -29,20 +28,17 @@ def _actor(fields: tuple) -> Actor:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _options(url: str, who: tuple) -> dict:
-    with session_scope(ui.engine()) as session:
-        return analytics.filter_options(session, _actor(who))
+    return ui.read(analytics.filter_options, actor=_actor(who))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _chart(url: str, who: tuple, name: str, filters: tuple) -> pd.DataFrame:
-    with session_scope(ui.engine()) as session:
-        return getattr(analytics, name)(session, _actor(who), analytics.Filters(*filters))
+    return ui.read(getattr(analytics, name), actor=_actor(who), filters=analytics.Filters(*filters))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _csv(url: str, who: tuple, filters: tuple) -> bytes:
-    with session_scope(ui.engine()) as session:
-        return analytics.at_risk_csv(session, _actor(who), analytics.Filters(*filters))
+    return ui.read(analytics.at_risk_csv, actor=_actor(who), filters=analytics.Filters(*filters))
 
 
 st.title("Analytics")

@@ -6,7 +6,6 @@ import streamlit as st
 
 from core import config, content, ui
 from core.access import Actor
-from core.db import session_scope
 
 actor = ui.guard("content.read")
 ui.sidebar(actor)
@@ -16,13 +15,12 @@ TYPES = ["module", "unit", "lesson", "activity"]
 
 @st.cache_data(ttl=120, show_spinner=False)
 def load_tree(url: str, actor: Actor) -> list[dict]:
-    with session_scope(ui.engine()) as session:
-        return content.content_tree(session, actor)
+    return ui.read(content.content_tree, actor=actor) or []
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
 def load_template(key: str, actor: Actor) -> bytes:
-    return content.activity_template(actor, key=key)
+    return content.activity_template(actor=actor, key=key)
 
 
 st.title("Content")
@@ -110,23 +108,13 @@ if not actor.can("content.edit"):
     st.stop()
 
 
-def save(key: str, title: str, description: str) -> None:
-    with session_scope(ui.engine()) as session:
-        content.update_content(session, actor, key=key, title=title, description=description)
-
-
-def publish(key: str, published: bool) -> None:
-    with session_scope(ui.engine()) as session:
-        content.set_published(session, actor, key=key, published=published)
-
-
 with st.form(f"edit_{choice}"):
     title = st.text_input("Title", value=node["title"], max_chars=content.MAX_TITLE, key=f"title_{choice}")
     description = st.text_area("Description", value=node["description"], key=f"description_{choice}")
     if st.form_submit_button("Save changes"):
-        ui.run_action(lambda: save(choice, title, description), success="Saved.", rerun=True)
+        ui.write(content.update_content, key=choice, title=title, description=description, success="Saved.")
 if node["published"]:
     if st.button("Unpublish", key="content_unpublish", help="Students stop seeing this item and its children."):
-        ui.run_action(lambda: publish(choice, False), success=f"{node['title']} is now a draft.", rerun=True)
+        ui.write(content.set_published, key=choice, published=False, success=f"{node['title']} is now a draft.")
 elif st.button("Publish", key="content_publish", type="primary"):
-    ui.run_action(lambda: publish(choice, True), success=f"{node['title']} is published.", rerun=True)
+    ui.write(content.set_published, key=choice, published=True, success=f"{node['title']} is published.")

@@ -5,7 +5,6 @@ import streamlit as st
 
 from core import attention, config, ui
 from core.access import ROLE_LABELS, Actor
-from core.db import session_scope
 
 actor = ui.guard()
 ui.sidebar(actor)
@@ -13,8 +12,7 @@ ui.sidebar(actor)
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_summary(url: str, actor: Actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return attention.summary(session, actor)
+    return ui.read(attention.summary, actor=actor) or {}
 
 
 st.title("Home")

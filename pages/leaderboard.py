@@ -6,7 +6,6 @@ import streamlit as st
 
 from core import config, leaderboard, ui
 from core.access import Actor
-from core.db import session_scope
 
 actor = ui.guard("leaderboard.read")
 ui.sidebar(actor)
@@ -15,8 +14,7 @@ ui.sidebar(actor)
 @st.cache_data(ttl=120, show_spinner=False)
 def load_board(url: str, actor: Actor) -> dict:
     # The actor is part of the cache key: what the board holds depends on the role.
-    with session_scope(ui.engine()) as session:
-        return leaderboard.board(session, actor)
+    return ui.read(leaderboard.board, actor=actor)
 
 
 st.title("Leaderboard")
@@ -98,17 +96,12 @@ st.subheader("Reveal identities")
 st.caption("Shows who is behind each anonymous id for one company. The reveal and your reason are audited.")
 
 
-def reveal(ticker: str, reason: str) -> list[dict]:
-    with session_scope(ui.engine()) as session:
-        return leaderboard.reveal_identities(session, actor, ticker=ticker, reason=reason)
-
-
 with st.form("reveal"):
     reveal_ticker = st.selectbox("Company", sorted(stats.loc[stats["count"] > 0, "ticker"]), key="reveal_company")
     reason = st.text_input("Reason", placeholder="e.g. awarding the cohort prize", key="reveal_reason")
     submitted = st.form_submit_button("Reveal identities")
 if submitted:
-    people = ui.run_action(lambda: reveal(reveal_ticker, reason))
+    people = ui.write(leaderboard.reveal_identities, ticker=reveal_ticker, reason=reason, rerun=False)
     if people is not None:
         st.dataframe(
             pd.DataFrame(people).drop(columns=["ticker", "user_id"]), hide_index=True, width="stretch",

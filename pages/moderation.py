@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import config, jobs, ui
-from core.db import session_scope, utcnow
+from core.db import utcnow
 from core.feedback import moderation, pricing
 from core.feedback.personas import PERSONAS
 
@@ -20,57 +20,39 @@ st.title("Feedback moderation")
 moderator = actor.can("feedback.moderate")
 if not moderator:
     st.caption("Read-only view: only admins can flag, edit, regenerate, hold or release feedback.")
-if notice := st.session_state.pop("mod_notice", None):
-    st.success(notice)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_queue(url: str, who, filters: tuple):
-    with session_scope(ui.engine()) as session:
-        return moderation.queue(session, who, **dict(filters))
+    return ui.read(moderation.queue, actor=who, **dict(filters))
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_options(url: str, who):
-    with session_scope(ui.engine()) as session:
-        return moderation.filter_options(session, who), moderation.flagged_count(session, who)
+    return ui.read(moderation.filter_options, actor=who), ui.read(moderation.flagged_count, actor=who)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_costs(url: str, who, today: date):
-    with session_scope(ui.engine()) as session:
-        return moderation.cost_panel(session, who, today=today)
+    return ui.read(moderation.cost_panel, actor=who, today=today)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_agreement(url: str, who):
-    with session_scope(ui.engine()) as session:
-        return moderation.agreement(session, who), moderation.retry_queue(session, who)
+    return ui.read(moderation.agreement, actor=who), ui.read(moderation.retry_queue, actor=who)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
 def load_parked(url: str, who):
-    with session_scope(ui.engine()) as session:
-        return jobs.parked(session, actor=who)
-
-
-def act(fn, message: str) -> None:
-    """Run one admin action in its own transaction; on success rerun so every panel shows it."""
-    def unit():
-        with session_scope(ui.engine()) as session:
-            fn(session)
-        return True
-
-    if ui.run_action(unit):  # None when a DomainError was shown instead
-        st.session_state["mod_notice"] = message
-        st.rerun()
+    return ui.read(jobs.parked, actor=who)
 
 
 url = config.database_url()
 options, flagged = load_options(url, actor)
 parked_jobs = load_parked(url, actor)
+parked_count = 0 if parked_jobs is None else len(parked_jobs)
 queue_tab, cost_tab, agreement_tab, jobs_tab = st.tabs(
-    [f"Queue ({flagged} flagged)", "Cost", "Agreement", f"Background jobs ({len(parked_jobs)} parked)"])
+    [f"Queue ({flagged} flagged)", "Cost", "Agreement", f"Background jobs ({parked_count} parked)"])
 
 with queue_tab:
     c1, c2, c3, c4 = st.columns(4)
@@ -104,8 +86,9 @@ with queue_tab:
         labels = {int(r.id): f"#{r.id} · {r.student} · {r.activity} · {r.persona} · {r.release_state}"
                   + (" · flagged" if r.is_flagged else "") for r in table.itertuples()}
         chosen = st.selectbox("Feedback item", list(labels), format_func=labels.get, key="mod_item")
-        with session_scope(ui.engine()) as session:
-            shown = moderation.item(session, actor, chosen)
+        shown = ui.read(moderation.item, feedback_id=chosen)
+        if shown is None:
+            st.stop()
 
         left, right = st.columns(2)
         with left:
@@ -161,18 +144,18 @@ with queue_tab:
             reason = st.text_input("Reason (for flag, unflag and hold)", key="mod_reason")
             b1, b2, b3, b4 = st.columns(4)
             if not shown["is_flagged"] and b1.button("Flag", key="mod_flag"):
-                act(lambda s: moderation.flag(s, actor, fid, reason=reason), f"Feedback #{fid} flagged.")
+                ui.write(moderation.flag, feedback_id=fid, reason=reason, success=f"Feedback #{fid} flagged.")
             if shown["is_flagged"] and b1.button("Unflag", key="mod_unflag"):
-                act(lambda s: moderation.unflag(s, actor, fid, reason=reason), f"Flag cleared on feedback #{fid}.")
+                ui.write(moderation.unflag, feedback_id=fid, reason=reason, success=f"Flag cleared on feedback #{fid}.")
             if shown["release_state"] == "released" and b2.button("Hold", key="mod_hold"):
-                act(lambda s: moderation.hold(s, actor, fid, reason=reason), f"Feedback #{fid} held.")
+                ui.write(moderation.hold, feedback_id=fid, reason=reason, success=f"Feedback #{fid} held.")
             if shown["release_state"] == "held" and b2.button("Release to student", key="mod_release"):
-                act(lambda s: moderation.release(s, actor, fid), f"Feedback #{fid} released.")
+                ui.write(moderation.release, feedback_id=fid, success=f"Feedback #{fid} released.")
 
             text = st.text_area("Feedback text", value=shown["feedback_text"], height=220, key=f"mod_text_{fid}")
             if st.button("Save edit", key="mod_save"):
-                act(lambda s: moderation.edit_text(s, actor, fid, text=text),
-                    f"Feedback #{fid} edited; the original is kept.")
+                ui.write(moderation.edit_text, feedback_id=fid, text=text,
+                         success=f"Feedback #{fid} edited; the original is kept.")
 
             r1, r2, r3 = st.columns(3)
             new_persona = r1.selectbox("Persona", list(PERSONAS), index=list(PERSONAS).index(shown["persona"])
@@ -181,15 +164,14 @@ with queue_tab:
             new_model = r3.text_input("Model (openai only)", value=config.env("NGI_OPENAI_MODEL") or "",
                                       key="mod_regen_model")
             if st.button("Regenerate (keeps this version)", key="mod_regenerate"):
-                outcome = ui.run_action(lambda: moderation.regenerate(
-                    ui.engine(), actor, fid, persona=new_persona, provider=provider,
-                    model=new_model if provider == "openai" else None))
-                if outcome is not None and outcome.ok:
+                def regenerated(outcome) -> list[tuple[str, str]]:
+                    if not outcome.ok:
+                        return [("warning", f"Regeneration failed and was recorded: {outcome.error}")]
                     extra = " " + " ".join(outcome.notices) if outcome.notices else ""
-                    st.session_state["mod_notice"] = f"Feedback #{outcome.feedback_id} generated from #{fid}.{extra}"
-                    st.rerun()
-                elif outcome is not None:
-                    st.warning(f"Regeneration failed and was recorded: {outcome.error}")
+                    return [("success", f"Feedback #{outcome.feedback_id} generated from #{fid}.{extra}")]
+
+                ui.write(moderation.regenerate, feedback_id=fid, persona=new_persona, provider=provider,
+                         model=new_model if provider == "openai" else None, success=regenerated)
 
 with cost_tab:
     panel = load_costs(url, actor, pricing.local_day(utcnow()))
@@ -231,16 +213,14 @@ with agreement_tab:
     else:
         st.dataframe(retries, hide_index=True)
         if moderator and st.button("Retry all now", key="mod_retry"):
-            results = [ui.run_action(lambda sid=int(s): moderation.retry(ui.engine(), actor, sid))
-                       for s in retries["submission_id"]]
+            results = [ui.write(moderation.retry, submission_id=int(s), rerun=False) for s in retries["submission_id"]]
             done = sum(1 for r in results if r is not None and r.ok)
-            st.session_state["mod_notice"] = f"Retried {len(results)} waiting submissions; {done} now have feedback."
-            st.rerun()
+            st.success(f"Retried {len(results)} waiting submissions; {done} now have feedback.")
 
 with jobs_tab:
     st.caption("Recalculation, AI-detection and feedback run in the background after an upload. A job that "
                "keeps failing is tried again with growing waits, then parked here until someone retries it.")
-    if parked_jobs.empty:
+    if parked_jobs is None or parked_jobs.empty:
         ui.empty_state("No parked jobs: every background job has finished or is still being tried.")
     else:
         st.dataframe(parked_jobs.drop(columns=["job_id"]), hide_index=True,
@@ -249,7 +229,5 @@ with jobs_tab:
             labels = {int(r.job_id): f"{r.task} · {r.student or 'removed student'} · {r.activity or ''} "
                                      f"v{r.version or '?'}" for r in parked_jobs.itertuples()}
             chosen = st.selectbox("Parked job", list(labels), format_func=labels.get, key="mod_jobs_pick")
-            if st.button("Retry this job", key="mod_jobs_retry") and ui.run_action(
-                    lambda: jobs.retry(ui.engine(), actor=actor, job_id=chosen) or True):
-                st.session_state["mod_notice"] = f"{labels[chosen]}: back in the queue."
-                st.rerun()
+            if st.button("Retry this job", key="mod_jobs_retry"):
+                ui.write(jobs.retry, job_id=chosen, success=f"{labels[chosen]}: back in the queue.")

@@ -8,8 +8,7 @@ import streamlit as st
 
 from core import companies as company_service
 from core import config, packages, ui
-from core.db import session_scope
-from core.errors import DomainError
+from core.access import Actor
 from core.sec import DEFAULT_YEARS
 from core.storage import sanitize_filename
 
@@ -17,37 +16,25 @@ actor = ui.guard("packages.read")
 ui.sidebar(actor)
 st.title("Company packages")
 st.caption("Excel packages built from SEC companyfacts: three statements, revenue drivers, sources and checks.")
-for kind, text in st.session_state.pop("pkg_flash", []):  # messages from the action before the rerun
-    getattr(st, kind)(text)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def load_overview(url: str) -> list[dict]:
-    with session_scope(ui.engine()) as session:
-        return packages.overview(session)
+def load_overview(url: str, actor: Actor) -> list[dict]:
+    return ui.read(packages.overview, actor=actor) or []
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def load_versions(url: str, ticker: str) -> list[dict]:
-    with session_scope(ui.engine()) as session:
-        return [packages.version_dict(v) for v in packages.list_versions(session, ticker=ticker)]
+def load_versions(url: str, ticker: str, actor: Actor) -> list[dict]:
+    return [packages.version_dict(v) for v in ui.read(packages.list_versions, actor=actor, ticker=ticker) or []]
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def load_comparison(url: str, old_id: int, new_id: int) -> list[dict]:
-    with session_scope(ui.engine()) as session:
-        return packages.compare(session, old_id=old_id, new_id=new_id)
-
-
-def act(action, success: str) -> None:
-    """Run a write action; on success show `success` after the page reruns with fresh data."""
-    if ui.run_action(action) is not None:
-        st.session_state["pkg_flash"] = [("success", success)]
-        st.rerun()
+def load_comparison(url: str, old_id: int, new_id: int, actor: Actor) -> list[dict]:
+    return ui.read(packages.compare, actor=actor, old_id=old_id, new_id=new_id) or []
 
 
 url = config.database_url()
-companies = load_overview(url)
+companies = load_overview(url, actor)
 if not companies:
     ui.empty_state("No companies yet.", "Run `ngi seed` to add the ten curated companies.")
     st.stop()
@@ -66,7 +53,7 @@ tickers = [c["ticker"] for c in companies]
 ticker = st.selectbox("Company", tickers, key="pkg_company",
                       format_func=lambda t: f"{t} — {next(c['company'] for c in companies if c['ticker'] == t)}")
 company = next(c for c in companies if c["ticker"] == ticker)
-versions = load_versions(url, ticker)
+versions = load_versions(url, ticker, actor)
 
 st.subheader(f"{ticker} version history")
 if not versions:
@@ -91,12 +78,9 @@ else:
             for finding in chosen["validation_errors"]:
                 st.write(f"- {finding['message']}")
     if actor.can("packages.download"):
-        try:
-            with session_scope(ui.engine()) as session:
-                name, content = packages.download(session, actor=actor, package_id=chosen["id"])
-        except DomainError as err:
-            st.error(err.message)
-        else:
+        downloaded = ui.read(packages.download, package_id=chosen["id"])
+        if downloaded is not None:
+            name, content = downloaded
             st.download_button(f"Download {name}", content, file_name=name, key="pkg_download", on_click="ignore",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
@@ -107,8 +91,8 @@ else:
         label = (f"Force {ticker} v{chosen['version']} current although it failed validation (audited)" if force
                  else f"Make {ticker} v{chosen['version']} current")
         if st.button(label, key=f"pkg_make_current_{ticker}_{chosen['version']}"):
-            act(lambda: packages.make_current(ui.engine(), actor=actor, package_id=chosen["id"], force=force),
-                f"{ticker} v{chosen['version']} is now current.")
+            ui.write(packages.make_current, package_id=chosen["id"], force=force,
+                     success=f"{ticker} v{chosen['version']} is now current.")
 
     if len(versions) > 1:
         st.subheader("Compare versions")
@@ -116,7 +100,7 @@ else:
         col_new, col_old = st.columns(2)
         new_label = col_new.selectbox("Version", labels, index=0, key=f"pkg_cmp_new_{ticker}")
         old_label = col_old.selectbox("Against", labels, index=min(1, len(labels) - 1), key=f"pkg_cmp_old_{ticker}")
-        rows = load_comparison(url, by_label[old_label]["id"], by_label[new_label]["id"])
+        rows = load_comparison(url, by_label[old_label]["id"], by_label[new_label]["id"], actor)
         counts = packages.compare_summary(rows)
         restated = [r for r in rows if r["changed"]]
         st.write(f"{counts['restated']} restated figures differ between {old_label} and {new_label}; "
@@ -142,16 +126,15 @@ if actor.can("packages.build"):
     years = st.number_input("Fiscal years", min_value=1, max_value=15, value=DEFAULT_YEARS, key="pkg_years")
     force_current = st.checkbox("Make current even if validation fails (audited)", key="pkg_force")
     if st.button("Build new version", key="pkg_build", disabled=upload is None or not company["active"]):
-        result = ui.run_action(lambda: packages.build_package(
-            ui.engine(), actor=actor, ticker=ticker, companyfacts=upload.getvalue(),
-            source_name=sanitize_filename(upload.name), years=int(years), force_current=force_current))
-        if result is not None:
+        def built(result) -> list[tuple[str, str]]:
             state = "current" if result.is_current else "not current"
             message = f"Built {ticker} v{result.version}: {result.validation_status}, {state}."
             flash = [("success" if result.validation_status == "passed" else "warning", message)]
-            flash += [("error", error["message"]) for error in result.validation_errors]
-            st.session_state["pkg_flash"] = flash
-            st.rerun()
+            return flash + [("error", error["message"]) for error in result.validation_errors]
+
+        ui.write(packages.build_package, ticker=ticker, companyfacts=upload.getvalue(),
+                 source_name=sanitize_filename(upload.name), years=int(years), force_current=force_current,
+                 success=built)
 
 if actor.can("companies.manage"):
     st.subheader("Companies")
@@ -167,24 +150,17 @@ if actor.can("companies.manage"):
                                  key="co_model")
         new_notes = st.text_input("Driver notes", key="co_notes")
         if st.button("Add company", key="co_add"):
-            def add():
-                with session_scope(ui.engine()) as session:
-                    return packages.add_company(session, actor=actor, ticker=new_ticker, company_name=new_name,
-                                                cik=new_cik, fiscal_year_end=new_fye or None,
-                                                revenue_model_type=new_model,
-                                                revenue_driver_notes=new_notes or None).ticker
-            act(add, f"Added {new_ticker.strip().upper()}.")
+            ui.write(packages.add_company, ticker=new_ticker, company_name=new_name, cik=new_cik,
+                     fiscal_year_end=new_fye or None, revenue_model_type=new_model,
+                     revenue_driver_notes=new_notes or None, success=lambda company: f"Added {company.ticker}.")
     with right.container(border=True):
         active = company["active"]
         st.markdown(f"**{ticker}** is {'active' if active else 'deactivated'}. Deactivating keeps its history.")
         if st.button("Deactivate" if active else "Activate", key="co_toggle"):
-            def toggle():
-                with session_scope(ui.engine()) as session:
-                    return packages.set_company_active(session, actor=actor, ticker=ticker, active=not active).ticker
-            act(toggle, f"{ticker} is now {'deactivated' if active else 'active'}.")
+            ui.write(packages.set_company_active, ticker=ticker, active=not active,
+                     success=f"{ticker} is now {'deactivated' if active else 'active'}.")
         edited_fye = st.text_input(f"{ticker} fiscal year end", key=f"co_fye_edit_{ticker}",
                                    placeholder="e.g. 'last Sunday of October'")
         if st.button("Save fiscal year end", key=f"co_fye_save_{ticker}", disabled=not edited_fye.strip()):
-            act(lambda: company_service.edit_company(ui.engine(), actor=actor, ticker=ticker,
-                                                     fiscal_year_end=edited_fye),
-                f"{ticker}'s fiscal year end is saved.")
+            ui.write(company_service.edit_company, ticker=ticker, fiscal_year_end=edited_fye,
+                     success=f"{ticker}'s fiscal year end is saved.")

@@ -9,14 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from core import catalogue, config, review, ui
-from core.db import session_scope
 
 actor = ui.guard("review.read")
 ui.sidebar(actor)
 st.title("Submission review")
 st.caption("Blind review: students appear by number. Revealing a name is recorded in the audit log.")
-for kind, text in st.session_state.pop("rv_flash", []):
-    getattr(st, kind)(text)
 
 url = config.database_url()
 can_act = actor.can("review.act")
@@ -26,38 +23,27 @@ can_act = actor.can("review.act")
 def load_queue(url: str, status, activity, company, cohort, since, until, latest_only, reviewed, _actor) -> list[dict]:
     filters = review.QueueFilters(status=status, activity=activity, company=company, cohort=cohort, since=since,
                                   until=until, latest_only=latest_only, reviewed=reviewed)
-    with session_scope(ui.engine()) as session:
-        return review.queue(session, _actor, filters)
+    return ui.read(review.queue, actor=_actor, filters=filters) or []
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_options(url: str, _actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return {**review.filter_options(session, _actor), "awaiting": review.awaiting_review_count(session, _actor)}
+    return {**ui.read(review.filter_options, actor=_actor), "awaiting": ui.read(review.awaiting_review_count, actor=_actor)}
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_detail(url: str, submission_id: int, _actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return review.detail(session, _actor, submission_id)
+    return ui.read(review.detail, actor=_actor, submission_id=submission_id)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
 def load_sheet(url: str, submission_id: int, sheet: str | None, _actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return review.sheet_view(session, _actor, submission_id, sheet)
+    return ui.read(review.sheet_view, actor=_actor, submission_id=submission_id, sheet=sheet)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def load_diff(url: str, a_id: int, b_id: int, _actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return review.diff_versions(session, _actor, a_id, b_id)
-
-
-def act(action, success: str) -> None:
-    if ui.run_action(action) is not None:
-        st.session_state["rv_flash"] = [("success", success)]
-        st.rerun()
+def load_diff(url: str, a_id: int, b_id: int, _actor) -> dict | None:
+    return ui.read(review.diff_versions, actor=_actor, a_id=a_id, b_id=b_id)
 
 
 # -- filters and queue -------------------------------------------------------------
@@ -110,11 +96,10 @@ def upload_form() -> None:
         upload = st.file_uploader("File (.xlsx or .pdf)", type=["xlsx", "pdf"], key="rv_up_file")
         up_notes = st.text_area("Notes", key="rv_up_notes")
         if st.button("Submit for the student", key="rv_up_submit", disabled=upload is None):
-            act(lambda: review.upload_on_behalf(
-                ui.engine(), actor, student_id=int(student_id), activity_id=up_activity,
-                company_ticker=up_company.strip(), fileobj=upload, filename=upload.name, notes=up_notes or None,
-                submission_type=up_type if upload.name.lower().endswith(".pdf") else None),
-                "Uploaded; the validators have run.")
+            ui.write(review.upload_on_behalf, student_id=int(student_id), activity_id=up_activity,
+                     company_ticker=up_company.strip(), fileobj=upload, filename=upload.name, notes=up_notes or None,
+                     submission_type=up_type if upload.name.lower().endswith(".pdf") else None,
+                     success="Uploaded; the validators have run.")
 
 
 if can_act:
@@ -155,11 +140,7 @@ i1.markdown(f"**Student:** {who or d['student']} · **Company:** {d['company']} 
             f"**File:** {d['file_name']} ({(d['file_size_bytes'] or 0) / 1024:.1f} KB) · "
             f"**Submitted:** {d['created_at']:%Y-%m-%d %H:%M} UTC")
 if actor.can("review.reveal") and who is None and i2.button("Reveal name", key="rv_reveal"):
-    def _reveal():
-        with session_scope(ui.engine()) as session:
-            return review.reveal_identity(session, actor, d["id"])
-
-    identity = ui.run_action(_reveal)
+    identity = ui.write(review.reveal_identity, submission_id=d["id"], rerun=False)
     if identity:
         revealed[d["id"]] = f"{identity['name'] or '(no name)'} <{identity['email']}>"
         st.rerun()
@@ -170,11 +151,13 @@ if d["reviewed_at"]:
                + (f": {d['review_notes']}" if d["review_notes"] else ""))
 
 try:
-    with session_scope(ui.engine()) as session:
-        download_name, download_data = review.file_bytes(session, actor, d["id"])
-    st.download_button("Download the file", download_data, file_name=download_name, key="rv_download")
+    downloaded = ui.read(review.file_bytes, submission_id=d["id"])
 except Exception as err:  # noqa: BLE001 - a missing stored file must not break the page
     st.warning(f"The stored file could not be read: {err}")
+else:
+    if downloaded is not None:
+        download_name, download_data = downloaded
+        st.download_button("Download the file", download_data, file_name=download_name, key="rv_download")
 
 ai = d["ai"]
 if ai["status"] in ("clean", "flagged"):
@@ -260,7 +243,7 @@ if len(excel_versions) >= 2:
     b_id = v2.selectbox("with", list(labels), index=0, format_func=labels.get, key="rv_diff_b")
     if v3.button("Compare", key="rv_diff") or st.session_state.get("rv_diff_shown") == (a_id, b_id):
         st.session_state["rv_diff_shown"] = (a_id, b_id)
-        diff = ui.run_action(lambda: load_diff(url, a_id, b_id, actor)) if a_id != b_id else None
+        diff = load_diff(url, a_id, b_id, actor) if a_id != b_id else None
         if a_id == b_id:
             st.info("Pick two different versions.")
         elif diff:
@@ -297,11 +280,7 @@ if not can_act:
 notes = st.text_area("Review notes", value=d["review_notes"] or "", key=f"rv_notes_{d['id']}")
 b1, b2 = st.columns(2)
 if b1.button("Mark reviewed", key="rv_mark", type="primary"):
-    def _mark():
-        with session_scope(ui.engine()) as session:
-            review.mark_reviewed(session, actor, d["id"], notes)
-        return True
-
-    act(_mark, f"Submission #{d['id']} marked reviewed.")
+    ui.write(review.mark_reviewed, submission_id=d["id"], notes=notes,
+             success=f"Submission #{d['id']} marked reviewed.")
 if b2.button("Re-run validators", key="rv_rerun"):
-    act(lambda: review.rerun_validators(ui.engine(), actor, d["id"]), "Validators re-run; a new run was recorded.")
+    ui.write(review.rerun_validators, submission_id=d["id"], success="Validators re-run; a new run was recorded.")

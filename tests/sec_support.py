@@ -39,5 +39,6 @@ def shared_file(name: str) -> Path:
 
 def register(session, ticker: str):
     from core import companies
+    from tests.support import SETUP_ADMIN
 
-    return companies.add_company(session, ticker=ticker, **TEST_COMPANIES[ticker])
+    return companies.add_company(session, actor=SETUP_ADMIN, ticker=ticker, **TEST_COMPANIES[ticker])

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.access import Actor
 from core.db import make_engine, normalize_url
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# An admin for setting up fixtures (no staff row: nothing it does is attributed).
+SETUP_ADMIN = Actor(id=None, email="setup@test.ngi", display_name="Test setup", role="admin")
 
 
 def unavailable(reason: str):
@@ -101,7 +104,7 @@ def staff_actor(engine, role: str, email: str | None = None):
     with session_scope(engine) as session:
         user = session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
-            user = auth.add_staff(session, email=email, role=role, display_name=f"Test {role}",
+            user = auth.add_staff(session, actor=SETUP_ADMIN, email=email, role=role, display_name=f"Test {role}",
                                   password="correct horse battery")
         return auth.actor_of(user)
 

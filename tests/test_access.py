@@ -3,18 +3,22 @@ raises Forbidden, whatever the page shows or hides."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from core import attention, auth, content, leaderboard
-from core.access import CAPABILITIES, SYSTEM, Actor, can_role, require
+from core import attention, auth, companies, content, leaderboard, students, telemetry
+from core.access import CAPABILITIES, SYSTEM_EMAIL, Actor, can_role, require
 from core.db import session_scope
 from core.errors import Forbidden
+from core.models import Student
 from tests.support import staff_actor
 
 # The issue's role table, written out independently of core/access.py.
 EXPECTED = {
     "instructor": {"content.read", "packages.read", "packages.download", "review.read", "review.act",
-                   "review.reveal", "feedback.read", "leaderboard.read", "analytics.read"},
+                   "review.reveal", "feedback.read", "leaderboard.read", "analytics.read", "submissions.submit"},
     "admin": set(CAPABILITIES),
     "program_lead": {"content.read", "packages.read", "review.read", "feedback.read", "leaderboard.read",
                      "analytics.read", "analytics.full"},
@@ -40,18 +44,36 @@ def _calls(session, actor):
     """Every write or privileged service this module's owner wrote, with valid input."""
     return {
         "content.update_content": lambda: content.update_content(
-            session, actor, key="business_foundations", title="Business Foundations II", description="x"),
+            session, actor=actor, key="business_foundations", title="Business Foundations II", description="x"),
         "content.set_published": lambda: content.set_published(
-            session, actor, key="capstone", published=False),
+            session, actor=actor, key="capstone", published=False),
         "leaderboard.reveal_identities": lambda: leaderboard.reveal_identities(
-            session, actor, ticker="TSLA", reason="awarding the cohort prize"),
+            session, actor=actor, ticker="TSLA", reason="awarding the cohort prize"),
         "auth.create_staff": lambda: auth.create_staff(
-            session, actor, email="new@example.org", role="instructor", password="a long password"),
+            session, actor=actor, email="new@example.org", role="instructor", password="a long password"),
         "auth.change_password": lambda: auth.change_password(
-            session, actor, email="admin@test.ngi", password="a long password"),
-        "auth.deactivate_staff": lambda: auth.deactivate_staff(session, actor, email="admin@test.ngi"),
-        "auth.list_staff": lambda: auth.list_staff(session, actor),
+            session, actor=actor, email="admin@test.ngi", password="a long password"),
+        "auth.deactivate_staff": lambda: auth.deactivate_staff(session, actor=actor, email="admin@test.ngi"),
+        "auth.list_staff": lambda: auth.list_staff(session, actor=actor),
+        "auth.add_staff": lambda: auth.add_staff(session, actor=actor, email="added@example.org", role="instructor"),
+        "companies.add_company": lambda: companies.add_company(
+            session, actor=actor, ticker="ZED", company_name="Zed Corp", cik="1234"),
+        "companies.set_active": lambda: companies.set_active(session, actor=actor, ticker="KO", active=False),
+        "students.erase": lambda: students.erase(session, actor=actor, student_id=_student(session)),
+        "telemetry.import_events": lambda: telemetry.import_events(session, _empty_file(), actor=actor),
     }
+
+
+def _student(session) -> int:
+    session.merge(Student(id=77, email="erase.me@school.edu", full_name="Erase Me", cohort="2025A"))
+    session.flush()
+    return 77
+
+
+def _empty_file() -> Path:
+    path = Path(tempfile.mkdtemp()) / "events.jsonl"
+    path.write_text("")
+    return path
 
 
 @pytest.mark.parametrize("role", ["instructor", "program_lead"])
@@ -73,21 +95,29 @@ def test_admin_may_call_every_one_of_them(seeded_engine):
         for call in calls.values():
             call()
     with pytest.raises(Exception, match="your own account"), session_scope(seeded_engine) as session:
-        auth.deactivate_staff(session, admin, email=admin.email)
+        auth.deactivate_staff(session, actor=admin, email=admin.email)
 
 
 @pytest.mark.parametrize("role", ["instructor", "admin", "program_lead"])
 def test_read_services_need_a_signed_in_staff_member(seeded_engine, role):
     actor = staff_actor(seeded_engine, role)
     with session_scope(seeded_engine) as session:
-        assert content.content_tree(session, actor)
-        assert leaderboard.board(session, actor)["companies"]
-        assert set(attention.summary(session, actor)) == {
+        assert content.content_tree(session, actor=actor)
+        assert leaderboard.board(session, actor=actor)["companies"]
+        assert set(attention.summary(session, actor=actor)) == {
             "awaiting_review", "flagged_feedback", "at_risk", "stale_packages"}
         for read in (content.content_tree, leaderboard.board, attention.awaiting_review, attention.at_risk):
             with pytest.raises(Forbidden):
-                read(session, None)
+                read(session, actor=None)
 
 
-def test_system_actor_is_an_admin_for_the_cli():
-    assert SYSTEM.role == "admin" and SYSTEM.id is None
+def test_system_actor_is_a_real_admin_row_no_one_can_sign_in_as(engine):
+    actor = auth.system_actor(engine)
+    assert (actor.role, actor.email, actor.display_name) == ("admin", SYSTEM_EMAIL, "System (ngi CLI)")
+    assert actor.id is not None and auth.system_actor(engine).id == actor.id  # created once, then found
+    with session_scope(engine) as session:
+        assert auth.current_actor(session, actor.id) is None
+        with pytest.raises(Forbidden):
+            auth.actor_for_oidc_email(session, SYSTEM_EMAIL)
+    with pytest.raises(Forbidden):
+        auth.sign_in(engine, email=SYSTEM_EMAIL, password="")

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core import ai_detection
+from core.auth import system_actor
 
 TEXT = "Tesla's deliveries grew faster than the market expected, and margins recovered in the second half. " * 5
 
@@ -128,7 +129,7 @@ def test_submission_of_a_memo_stores_the_detection(server, seeded_engine, data_e
     with session_scope(seeded_engine) as s:
         s.add(Student(id=9, email="memo@x.edu"))
     pdf = templates.build_memo_pdf([TEXT])
-    result = submit(seeded_engine, student_id=9, activity_id="capstone", company_ticker="TSLA",
+    result = submit(seeded_engine, actor=system_actor(seeded_engine), student_id=9, activity_id="capstone", company_ticker="TSLA",
                     fileobj=io.BytesIO(pdf), filename="memo.pdf")
     assert result.ai_detection_status == "pending" and server.seen == []  # the upload never waits for GPTZero
     assert jobs.drain(seeded_engine) == 1

@@ -13,6 +13,7 @@ from core.access import Actor
 from core.db import session_scope
 from core.errors import Forbidden
 from core.models import LearningSubmission, Student
+from tests.support import SETUP_ADMIN
 
 ADMIN = Actor(id=None, email="a@x", display_name="Admin", role="admin")
 LEAD = Actor(id=None, email="l@x", display_name="Lead", role="program_lead")
@@ -52,7 +53,7 @@ def test_funnel_counts_each_student_once_and_in_order(students):
     # Alan started before reading the lesson and never started again after it.
     _events(students, 3, "activity_start", "lesson_view", "submission")
     with session_scope(students) as session:
-        frame = analytics.funnel(session, ADMIN)
+        frame = analytics.funnel(session, actor=ADMIN)
         raw = analytics.raw_funnel(session)
     in_order, any_order = _step_counts(frame)
     assert in_order == [2, 1, 1, 1, 1]
@@ -72,7 +73,7 @@ def generated(students, tmp_path):
     path = tmp_path / "cohort.jsonl"
     cohort.write_events(path, ids, events=6000, days=90, end=date(2026, 11, 20), company_ids=companies)
     with session_scope(students) as session:
-        result = telemetry.import_events(session, path)
+        result = telemetry.import_events(session, path, actor=SETUP_ADMIN)
     assert result.accepted > 3000 and not result.errors
     return students
 
@@ -88,7 +89,7 @@ FILTER_SETS = [
 def test_rollup_and_raw_queries_agree(generated, filters):
     with session_scope(generated) as session:
         for name in ("active_students", "funnel", "retention"):
-            fast = getattr(analytics, name)(session, ADMIN, filters)
+            fast = getattr(analytics, name)(session, actor=ADMIN, filters=filters)
             slow = getattr(analytics, f"raw_{name}")(session, filters)
             assert not fast.empty or name == "funnel"
             assert fast.equals(slow), name
@@ -96,7 +97,7 @@ def test_rollup_and_raw_queries_agree(generated, filters):
 
 def test_active_students_figures(generated):
     with session_scope(generated) as session:
-        frame = analytics.active_students(session, ADMIN)
+        frame = analytics.active_students(session, actor=ADMIN)
     days = frame[frame["granularity"] == "day"]
     months = frame[frame["granularity"] == "month"]
     assert set(frame["granularity"]) == {"day", "week", "month"}
@@ -109,7 +110,7 @@ def test_active_students_figures(generated):
 
 def test_retention_starts_at_full_cohort(generated):
     with session_scope(generated) as session:
-        frame = analytics.retention(session, ADMIN)
+        frame = analytics.retention(session, actor=ADMIN)
     first_weeks = frame[frame["week"] == 0]
     assert (first_weeks["retention"] == 1).all()
     assert (frame["retention"] <= 1).all() and (frame["week"] >= 0).all()
@@ -117,8 +118,8 @@ def test_retention_starts_at_full_cohort(generated):
 
 def test_time_vs_outcomes_and_streaks(generated):
     with session_scope(generated) as session:
-        outcomes = analytics.time_vs_outcomes(session, ADMIN)
-        streaks = analytics.streak_distribution(session, ADMIN, on=date(2026, 11, 21))
+        outcomes = analytics.time_vs_outcomes(session, actor=ADMIN)
+        streaks = analytics.streak_distribution(session, actor=ADMIN, on=date(2026, 11, 21))
     assert outcomes["students"].sum() > 0
     assert outcomes["pass_rate"].between(0, 1).all()
     assert set(streaks["kind"]) == {"current", "longest"}
@@ -160,8 +161,8 @@ def test_failure_hotspots_count_failed_checks(students):
         _submission(session, 3, "a2_wc_debt", {"status": "passed", "checks": [
             {"id": "bs_balances", "status": "passed", "findings": []}]})
     with session_scope(students) as session:
-        frame = analytics.failure_hotspots(session, ADMIN)
-        north = analytics.failure_hotspots(session, ADMIN, analytics.Filters(cohort="north", company_id=1))
+        frame = analytics.failure_hotspots(session, actor=ADMIN)
+        north = analytics.failure_hotspots(session, actor=ADMIN, filters=analytics.Filters(cohort="north", company_id=1))
     rows = {(r.check_id, r.company): (r.failures, r.students) for r in frame.itertuples()}
     assert rows[("bs_balances", "TSLA")] == (3, 2)  # Ada twice, Grace's flat list once
     assert rows[("cash_ties", "TSLA")] == (1, 1)
@@ -175,9 +176,9 @@ def test_failure_hotspots_count_failed_checks(students):
             version=1, file_path="y.xlsx", file_name="y.xlsx", validator_status="failed", is_latest=True,
             validator_errors={"status": "failed", "checks": [{"id": "price_targets", "status": "failed"}]}))
     with session_scope(students) as session:
-        assert "price_targets" not in set(analytics.failure_hotspots(session, ADMIN)["check_id"])
+        assert "price_targets" not in set(analytics.failure_hotspots(session, actor=ADMIN)["check_id"])
         telemetry.rebuild_rollup(session)
-        assert "price_targets" in set(analytics.failure_hotspots(session, ADMIN)["check_id"])
+        assert "price_targets" in set(analytics.failure_hotspots(session, actor=ADMIN)["check_id"])
 
 
 def test_at_risk_list_count_and_identities(students):
@@ -191,11 +192,11 @@ def test_at_risk_list_count_and_identities(students):
             telemetry.record_event(session, user_id=3, event_type="validator_pass", activity=activity,
                                    event_timestamp=datetime(2026, 10, 1, 16, tzinfo=timezone.utc))
     with session_scope(students) as session:
-        full = analytics.at_risk(session, ADMIN, on=today)
-        masked = analytics.at_risk(session, INSTRUCTOR, on=today)
-        lead = analytics.at_risk(session, LEAD, on=today)
-        count = analytics.at_risk_count(session, INSTRUCTOR, on=today)
-        csv = analytics.at_risk_csv(session, ADMIN, on=today).decode("utf-8-sig")
+        full = analytics.at_risk(session, actor=ADMIN, on=today)
+        masked = analytics.at_risk(session, actor=INSTRUCTOR, on=today)
+        lead = analytics.at_risk(session, actor=LEAD, on=today)
+        count = analytics.at_risk_count(session, actor=INSTRUCTOR, on=today)
+        csv = analytics.at_risk_csv(session, actor=ADMIN, on=today).decode("utf-8-sig")
     assert list(full["student"]) == ["Ada"]
     assert full.iloc[0]["days_inactive"] == 19
     assert full.iloc[0]["current_unit"] == "unit_1_systems_thinking"
@@ -211,6 +212,6 @@ def test_analytics_needs_the_capability(students):
     stranger = Actor(id=None, email="x@x", display_name="X", role="student")
     with session_scope(students) as session:
         with pytest.raises(Forbidden):
-            analytics.active_students(session, stranger)
+            analytics.active_students(session, actor=stranger)
         with pytest.raises(Forbidden):
-            analytics.at_risk_count(session, None)
+            analytics.at_risk_count(session, actor=None)

@@ -62,7 +62,7 @@ def test_each_section_counts_what_its_definition_says(seeded_engine):
         companies["KO"].is_active = False  # no package, but inactive: not listed
 
     with session_scope(seeded_engine) as session:
-        summary = attention.summary(session, actor, today=TODAY)
+        summary = attention.summary(session, actor=actor, today=TODAY)
     review = summary["awaiting_review"]
     assert review["count"] == 1 and review["items"][0]["submission_id"] == waiting.id
     assert review["by_status"] == {"failed": 1}
@@ -80,6 +80,6 @@ def test_each_section_counts_what_its_definition_says(seeded_engine):
 def test_empty_database_counts_nothing_but_missing_packages(seeded_engine):
     actor = staff_actor(seeded_engine, "program_lead")
     with session_scope(seeded_engine) as session:
-        summary = attention.summary(session, actor, today=TODAY)
+        summary = attention.summary(session, actor=actor, today=TODAY)
     assert [summary[k]["count"] for k in ("awaiting_review", "flagged_feedback", "at_risk")] == [0, 0, 0]
     assert summary["stale_packages"]["count"] == 10

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core import auth
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.db import session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid
 from core.models import AuditLog, StaffUser
@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def instructor(engine):
     with session_scope(engine) as session:
-        auth.create_staff(session, SYSTEM, email="Ian@Example.org", role="instructor", display_name="Ian",
+        auth.create_staff(session, actor=system_actor(engine), email="Ian@Example.org", role="instructor", display_name="Ian",
                           password=PASSWORD)
     return "ian@example.org"
 
@@ -37,10 +37,10 @@ def test_passwords_are_stored_as_argon2_hashes(engine, instructor):
 def test_short_password_and_duplicate_email_are_refused(engine, instructor):
     with pytest.raises(Invalid, match="at least 10 characters"):
         with session_scope(engine) as session:
-            auth.create_staff(session, SYSTEM, email="new@example.org", role="admin", password="short")
+            auth.create_staff(session, actor=system_actor(engine), email="new@example.org", role="admin", password="short")
     with pytest.raises(Conflict, match="already exists"):
         with session_scope(engine) as session:
-            auth.create_staff(session, SYSTEM, email="IAN@example.org", role="admin", password=PASSWORD)
+            auth.create_staff(session, actor=system_actor(engine), email="IAN@example.org", role="admin", password=PASSWORD)
 
 
 def test_lockout_after_five_failures_refuses_even_the_right_password_for_15_minutes(engine, instructor):
@@ -85,7 +85,7 @@ def test_refusal_is_the_same_whether_or_not_the_email_exists(engine, instructor)
 
 def test_deactivated_account_cannot_sign_in(engine, instructor):
     with session_scope(engine) as session:
-        auth.deactivate_staff(session, SYSTEM, email=instructor)
+        auth.deactivate_staff(session, actor=system_actor(engine), email=instructor)
     with pytest.raises(Forbidden) as refused:
         auth.sign_in(engine, email=instructor, password=PASSWORD)
     assert refused.value.message == auth.REFUSAL
@@ -101,7 +101,7 @@ def test_oidc_email_must_belong_to_an_active_staff_user(engine, instructor):
         with pytest.raises(Forbidden, match="not verified"):
             auth.actor_for_oidc_email(session, instructor, email_verified=False)
     with session_scope(engine) as session:
-        auth.deactivate_staff(session, SYSTEM, email=instructor)
+        auth.deactivate_staff(session, actor=system_actor(engine), email=instructor)
     with session_scope(engine) as session, pytest.raises(Forbidden, match="not a staff account"):
         auth.actor_for_oidc_email(session, instructor)
 

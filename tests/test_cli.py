@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 
 from sqlalchemy import func, select
 
+from core.access import SYSTEM_EMAIL
 from core.db import make_engine, session_scope
-from core.models import LearningCompany, LearningContent, Student
+from core.models import AuditLog, LearningCompany, LearningContent, StaffUser, Student, ValidatorRun
+from core.validation import templates
 
 
 def ngi(*args, env_extra=None, db_url=None):
@@ -72,3 +75,28 @@ def test_wrong_credentials_name_the_host(_postgres_session_url):
     result = ngi("db", "current", db_url=_postgres_session_url.replace("postgres@", "nosuchuser:bad@"))
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "127.0.0.1" in result.stderr and "nosuchuser" in result.stderr
+
+
+def test_cli_actions_are_attributed_to_the_named_system_account(db_url, data_env, tmp_path):
+    """Every CLI write names its actor: a real, inactive staff row, in audit_log and the FKs."""
+    env = {"NGI_DATA_DIR": str(data_env), "NGI_FEEDBACK_ON_SUBMIT": "0"}
+    assert ngi("seed", db_url=db_url, env_extra=env).returncode == 0
+    added = ngi("companies", "add", "ZED", "--cik", "1234", "--name", "Zed Corp", db_url=db_url, env_extra=env)
+    assert added.returncode == 0, added.stderr
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        session.add(Student(id=4243, email="sub.mit@example.edu", full_name="Sub Mit"))
+    model = tmp_path / "model.xlsx"
+    model.write_bytes(templates.build_model("a2_wc_debt", company_ticker="TSLA", rng=random.Random(1)))
+    submitted = ngi("submissions", "add", "--student", "4243", "--activity", "a2_wc_debt", "--company", "TSLA",
+                    "--file", str(model), db_url=db_url, env_extra=env)
+    assert submitted.returncode == 0, submitted.stderr
+    with session_scope(engine) as session:
+        system = session.scalar(select(StaffUser).where(StaffUser.email == SYSTEM_EMAIL))
+        assert (system.display_name, system.role, system.is_active, system.password_hash) == \
+            ("System (ngi CLI)", "admin", False, None)
+        audited = {row.action: (row.actor_id, row.actor_email) for row in session.scalars(select(AuditLog))}
+        assert audited["company.add"] == (system.id, SYSTEM_EMAIL)
+        assert audited["submission.upload_on_behalf"] == (system.id, SYSTEM_EMAIL)
+        assert set(session.scalars(select(ValidatorRun.run_by))) == {system.id}
+    engine.dispose()

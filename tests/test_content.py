@@ -15,7 +15,7 @@ from tests.support import staff_actor
 def _tree(engine, role="instructor"):
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
-        return content.content_tree(session, actor)
+        return content.content_tree(session, actor=actor)
 
 
 def test_tree_is_in_sequence_order_with_status_minutes_and_prerequisites(seeded_engine):
@@ -40,15 +40,15 @@ def test_tree_is_in_sequence_order_with_status_minutes_and_prerequisites(seeded_
 def test_unpublishing_a_unit_hides_its_children_and_is_audited(seeded_engine):
     admin = staff_actor(seeded_engine, "admin")
     with session_scope(seeded_engine) as session:
-        content.set_published(session, admin, key="unit_4_valuation", published=False)
+        content.set_published(session, actor=admin, key="unit_4_valuation", published=False)
     tree = {n["key"]: n for n in _tree(seeded_engine)}
     assert tree["unit_4_valuation"]["published"] is False
     assert tree["capstone"]["published"] is True and tree["capstone"]["visible"] is False
     assert next(t for t in content.module_totals(list(tree.values()))
                 if t["key"] == "finance_valuation")["activities"] == 0
     with session_scope(seeded_engine) as session:
-        content.set_published(session, admin, key="unit_4_valuation", published=False)  # no-op, no audit
-        content.set_published(session, admin, key="unit_4_valuation", published=True)
+        content.set_published(session, actor=admin, key="unit_4_valuation", published=False)  # no-op, no audit
+        content.set_published(session, actor=admin, key="unit_4_valuation", published=True)
         rows = session.execute(select(AuditLog.action, AuditLog.target_id, AuditLog.actor_email)
                                .order_by(AuditLog.id)).all()
     assert [tuple(r) for r in rows] == [("content.unpublish", "unit_4_valuation", admin.email),
@@ -58,7 +58,7 @@ def test_unpublishing_a_unit_hides_its_children_and_is_audited(seeded_engine):
 def test_edit_title_and_description_keeps_before_and_after_in_the_audit(seeded_engine):
     admin = staff_actor(seeded_engine, "admin")
     with session_scope(seeded_engine) as session:
-        content.update_content(session, admin, key="l8_dcf", title="  DCF, step by step ",
+        content.update_content(session, actor=admin, key="l8_dcf", title="  DCF, step by step ",
                                description="Free cash flow to the firm.")
     with session_scope(seeded_engine) as session:
         row = session.scalar(select(LearningContent).where(LearningContent.content_key == "l8_dcf"))
@@ -72,9 +72,9 @@ def test_edit_title_and_description_keeps_before_and_after_in_the_audit(seeded_e
 def test_bad_titles_are_refused_and_nothing_changes(seeded_engine, title, message):
     admin = staff_actor(seeded_engine, "admin")
     with pytest.raises(Invalid, match=message), session_scope(seeded_engine) as session:
-        content.update_content(session, admin, key="l8_dcf", title=title, description=None)
+        content.update_content(session, actor=admin, key="l8_dcf", title=title, description=None)
     with pytest.raises(NotFound, match="no_such_key"), session_scope(seeded_engine) as session:
-        content.set_published(session, admin, key="no_such_key", published=True)
+        content.set_published(session, actor=admin, key="no_such_key", published=True)
     with session_scope(seeded_engine) as session:
         assert session.scalar(select(LearningContent.title).where(LearningContent.content_key == "l8_dcf")) \
             == "Discounted cash flow"
@@ -95,9 +95,9 @@ def test_activity_templates_download_and_fail_with_findings(tmp_path):
 
     lead = Actor(id=1, email="lead@test.ngi", display_name="Lead", role="program_lead")
     path = tmp_path / "a2.xlsx"
-    path.write_bytes(content.activity_template(lead, key="a2_wc_debt"))
+    path.write_bytes(content.activity_template(actor=lead, key="a2_wc_debt"))
     report = validate_path(path, activity_id="a2_wc_debt")
     assert report.status == "failed"
     assert any(check.findings for check in report.checks)
     with pytest.raises(NotFound):
-        content.activity_template(lead, key="unit_1_systems_thinking")
+        content.activity_template(actor=lead, key="unit_1_systems_thinking")

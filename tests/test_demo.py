@@ -28,7 +28,7 @@ from core.models import (
 )
 from core.sec import build_statements, load_companyfacts, validate
 from core.storage import storage_for
-from tests.support import truncate_all
+from tests.support import SETUP_ADMIN, truncate_all
 
 TODAY = date(2026, 11, 20)
 N = 30
@@ -238,7 +238,7 @@ def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
 
         # KO's latest 10-K restated the prior years' revenue: the version comparison shows it
         ko_old, ko_new = by_ticker["KO"]
-        diff = packages.compare(session, old_id=ko_old.id, new_id=ko_new.id)
+        diff = packages.compare(session, actor=SETUP_ADMIN, old_id=ko_old.id, new_id=ko_new.id)
         changed = {(r["line"], r["year"]) for r in diff
                    if r["changed"] and r["old"] is not None and r["new"] is not None}
         assert ("Revenue", "FY2024") in changed and ("Gross profit", "FY2024") not in changed

@@ -66,7 +66,7 @@ def hostile(engine):
 def test_at_risk_csv_writes_hostile_names_and_cohorts_as_text(hostile, role):
     actor = staff_actor(hostile, role)
     with session_scope(hostile) as session:
-        data = analytics.at_risk_csv(session, actor, on=TODAY)
+        data = analytics.at_risk_csv(session, actor=actor, on=TODAY)
     cells = _csv_cells(data)
     _no_formula_text(cells)
     assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in cells  # the cohort (and the admin's name column)
@@ -76,7 +76,7 @@ def test_at_risk_csv_writes_hostile_names_and_cohorts_as_text(hostile, role):
 def test_review_exports_write_hostile_cells_as_text(hostile):
     instructor = staff_actor(hostile, "instructor")
     with session_scope(hostile) as session:
-        rows = review.queue(session, instructor)
+        rows = review.queue(session, actor=instructor)
     assert len(rows) == len(HOSTILE)
     csv_cells = _csv_cells(review.to_csv(rows))
     _no_formula_text(csv_cells)

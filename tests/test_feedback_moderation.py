@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core.auth import system_actor
 from core.db import session_scope
 from core.errors import Conflict, Forbidden, Invalid
 from core.feedback import generate, moderation
@@ -24,8 +25,8 @@ def setup(seeded_engine, data_env, monkeypatch):
     b = add_submission(seeded_engine, student_id=12, email="b@example.edu", activity="a1_drivers_map",
                        report=passing_report(warnings=[{"id": "revenue_build", "findings": [
                            {"sheet": "Revenue Drivers", "cell": "C9", "expected": 500, "actual": 430}]}]))
-    fa = generate(seeded_engine, submission_id=a).feedback_id
-    fb = generate(seeded_engine, submission_id=b, persona="credit_analyst").feedback_id
+    fa = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=a).feedback_id
+    fb = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=b, persona="credit_analyst").feedback_id
     admin = staff_actor(seeded_engine, "admin")
     return seeded_engine, admin, fa, fb
 
@@ -37,25 +38,25 @@ def _audit(session, action):
 def test_queue_filters(setup):
     engine, admin, fa, fb = setup
     with session_scope(engine) as session:
-        everything = moderation.queue(session, admin)
+        everything = moderation.queue(session, actor=admin)
         assert list(everything["id"]) == [fb, fa]
         assert everything["student"].str.startswith("Analyst ").all()
-        assert list(moderation.queue(session, admin, activity="a1_drivers_map")["id"]) == [fb]
-        assert list(moderation.queue(session, admin, persona="project_lead")["id"]) == [fa]
-        assert list(moderation.queue(session, admin, model="rubric-coach-v1")["id"]) == [fb, fa]
+        assert list(moderation.queue(session, actor=admin, activity="a1_drivers_map")["id"]) == [fb]
+        assert list(moderation.queue(session, actor=admin, persona="project_lead")["id"]) == [fa]
+        assert list(moderation.queue(session, actor=admin, model="rubric-coach-v1")["id"]) == [fb, fa]
         low = everything["composite"].min()
-        assert len(moderation.queue(session, admin, score_max=low)) == 1
-        assert moderation.queue(session, admin, flagged=True).empty
+        assert len(moderation.queue(session, actor=admin, score_max=low)) == 1
+        assert moderation.queue(session, actor=admin, flagged=True).empty
         tomorrow = datetime.now(timezone.utc).date() + timedelta(days=2)
-        assert moderation.queue(session, admin, date_from=tomorrow).empty
-        options = moderation.filter_options(session, admin)
+        assert moderation.queue(session, actor=admin, date_from=tomorrow).empty
+        options = moderation.filter_options(session, actor=admin)
         assert options["activity"] == ["a1_drivers_map", "a2_wc_debt"] and "portfolio_manager" in options["persona"]
 
 
 def test_item_shows_report_prompt_and_versions(setup):
     engine, admin, fa, fb = setup
     with session_scope(engine) as session:
-        shown = moderation.item(session, admin, fb)
+        shown = moderation.item(session, actor=admin, feedback_id=fb)
     assert shown["validator_report"]["checks"][-1]["findings"][0]["cell"] == "C9"
     assert shown["prompt"]["user"].startswith(f"Review the submission of {shown['student']}")
     assert shown["versions"][0]["id"] == fb and shown["persona"] == "credit_analyst"
@@ -64,25 +65,25 @@ def test_item_shows_report_prompt_and_versions(setup):
 def test_each_action_changes_the_row_and_is_audited(setup):
     engine, admin, fa, _ = setup
     with session_scope(engine) as session:
-        moderation.flag(session, admin, fa, reason="Tone is too harsh")
+        moderation.flag(session, actor=admin, feedback_id=fa, reason="Tone is too harsh")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.is_flagged and row.flag_reason == "Tone is too harsh" and row.flagged_by == admin.id
-        assert moderation.flagged_count(session, admin) == 1
-        moderation.unflag(session, admin, fa, reason="Reread; it is fair")
+        assert moderation.flagged_count(session, actor=admin) == 1
+        moderation.unflag(session, actor=admin, feedback_id=fa, reason="Reread; it is fair")
     with session_scope(engine) as session:
         original = session.get(LearningFeedback, fa).feedback_text
-        moderation.edit_text(session, admin, fa, text="Rewritten by a moderator. " + original)
-        moderation.edit_text(session, admin, fa, text="Second edit.")
+        moderation.edit_text(session, actor=admin, feedback_id=fa, text="Rewritten by a moderator. " + original)
+        moderation.edit_text(session, actor=admin, feedback_id=fa, text="Second edit.")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert not row.is_flagged and row.flagged_by is None
         assert row.feedback_text == "Second edit." and row.original_text == original and row.edited_by == admin.id
-        moderation.hold(session, admin, fa, reason="Check with the instructor")
+        moderation.hold(session, actor=admin, feedback_id=fa, reason="Check with the instructor")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.release_state == "held" and row.hold_reasons[-1].endswith("Check with the instructor")
-        moderation.release(session, admin, fa)
+        moderation.release(session, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.release_state == "released" and row.released_by == admin.id
@@ -95,7 +96,7 @@ def test_each_action_changes_the_row_and_is_audited(setup):
         assert len(_audit(session, "feedback.edit")) == 2
         assert all(a.actor_email == admin.email for a in _audit(session, "feedback.flag"))
 
-    outcome = moderation.regenerate(engine, admin, fa, persona="portfolio_manager")
+    outcome = moderation.regenerate(engine, actor=admin, feedback_id=fa, persona="portfolio_manager")
     with session_scope(engine) as session:
         new = session.get(LearningFeedback, outcome.feedback_id)
         assert new.regenerated_from_id == fa and new.persona == "portfolio_manager"
@@ -107,18 +108,18 @@ def test_actions_refuse_bad_input_without_changing_anything(setup):
     engine, admin, fa, _ = setup
     with session_scope(engine) as session:
         with pytest.raises(Invalid, match="Give a reason"):
-            moderation.flag(session, admin, fa, reason="  ")
+            moderation.flag(session, actor=admin, feedback_id=fa, reason="  ")
         with pytest.raises(Invalid, match="cannot be empty"):
-            moderation.edit_text(session, admin, fa, text="")
+            moderation.edit_text(session, actor=admin, feedback_id=fa, text="")
         with pytest.raises(Conflict, match="not flagged"):
-            moderation.unflag(session, admin, fa, reason="x")
+            moderation.unflag(session, actor=admin, feedback_id=fa, reason="x")
         with pytest.raises(Conflict, match="already released"):
-            moderation.release(session, admin, fa)
+            moderation.release(session, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         row.rubric_reasoning, row.release_state = Decimal("140"), "held"
     with session_scope(engine) as session, pytest.raises(Conflict, match="reasoning 140"):
-        moderation.release(session, admin, fa)
+        moderation.release(session, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         assert session.scalars(select(AuditLog).where(AuditLog.action.like("feedback.%"),
                                                       AuditLog.action != "feedback.generate")).all() == []
@@ -129,13 +130,13 @@ def test_other_roles_may_read_but_not_moderate(setup, role):
     engine, _, fa, _ = setup
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
-        assert len(moderation.queue(session, actor)) == 2
-        for action in (lambda: moderation.flag(session, actor, fa, reason="x"),
-                       lambda: moderation.unflag(session, actor, fa, reason="x"),
-                       lambda: moderation.edit_text(session, actor, fa, text="x"),
-                       lambda: moderation.hold(session, actor, fa, reason="x"),
-                       lambda: moderation.release(session, actor, fa),
-                       lambda: moderation.regenerate(engine, actor, fa),
+        assert len(moderation.queue(session, actor=actor)) == 2
+        for action in (lambda: moderation.flag(session, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.unflag(session, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.edit_text(session, actor=actor, feedback_id=fa, text="x"),
+                       lambda: moderation.hold(session, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.release(session, actor=actor, feedback_id=fa),
+                       lambda: moderation.regenerate(engine, actor=actor, feedback_id=fa),
                        lambda: generate(engine, submission_id=1, actor=actor)):
             with pytest.raises(Forbidden, match="feedback.moderate"):
                 action()
@@ -153,10 +154,10 @@ def test_cost_panel_and_agreement(setup):
                                     model="gpt-4o-mini", error="timed out", openai_cost_usd=Decimal("0.01"),
                                     created_at=today))
     with session_scope(engine) as session:
-        moderation.flag(session, admin, fb, reason="Wrong tie praised")
-        moderation.edit_text(session, admin, fb, text="Edited.")
-        panel = moderation.cost_panel(session, admin)
-        table = moderation.agreement(session, admin)
+        moderation.flag(session, actor=admin, feedback_id=fb, reason="Wrong tie praised")
+        moderation.edit_text(session, actor=admin, feedback_id=fb, text="Edited.")
+        panel = moderation.cost_panel(session, actor=admin)
+        table = moderation.agreement(session, actor=admin)
     assert panel["total_usd"] == pytest.approx(0.06)
     assert panel["per_day"]["cost_usd"].iloc[-1] == pytest.approx(0.06) and len(panel["per_day"]) == 30
     assert dict(zip(panel["per_model"]["model"], panel["per_model"]["cost_usd"])) == pytest.approx(

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from core.auth import system_actor
 from core.db import session_scope
 from core.feedback import generate
 from core.feedback.providers import OpenAIProvider
@@ -49,7 +50,7 @@ def test_structured_reply_is_stored_with_usage_and_cost(seeded_engine, submissio
     monkeypatch.setenv("NGI_OPENAI_MODEL", "gpt-4o-mini")
     server.reply(GOOD)
 
-    outcome = generate(seeded_engine, submission_id=submission)
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission)
 
     assert outcome.ok and outcome.provider == "openai"
     row = stored(seeded_engine, outcome.feedback_id)
@@ -79,7 +80,7 @@ def test_structured_reply_is_stored_with_usage_and_cost(seeded_engine, submissio
 
 def test_request_body_carries_no_student_name_email_or_id(seeded_engine, submission, server):
     server.reply(GOOD)
-    generate(seeded_engine, submission_id=submission, provider=provider(server))
+    generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
     body = server.raw_bodies[0]
     for secret in ("Jane", "Quarterman", "jane.quarterman", "example.edu", "987654"):
         assert secret not in body
@@ -89,7 +90,7 @@ def test_request_body_carries_no_student_name_email_or_id(seeded_engine, submiss
 
 def test_cached_input_tokens_are_charged_at_their_own_rate(seeded_engine, submission, server):
     server.reply(GOOD, prompt_tokens=20000, completion_tokens=1000, cached=16000)
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
     row = stored(seeded_engine, outcome.feedback_id)
     assert row.openai_tokens_cached == 16000 and row.openai_tokens_input == 20000
     # 4,000 fresh × 0.15 + 16,000 cached × 0.075 + 1,000 out × 0.60, per million
@@ -100,7 +101,7 @@ def test_malformed_reply_is_retried_once_then_recorded_as_failed(seeded_engine, 
     server.reply('{"feedback_text": "Good work", "strengths": [')          # not JSON
     server.reply({k: v for k, v in GOOD.items() if k != "scores"})         # JSON, but no scores
 
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
 
     assert not outcome.ok and len(server.requests) == 2
     with session_scope(seeded_engine) as session:
@@ -118,7 +119,7 @@ def test_malformed_reply_is_retried_once_then_recorded_as_failed(seeded_engine, 
 def test_malformed_then_valid_reply_is_stored_with_both_calls_counted(seeded_engine, submission, server):
     server.reply("I think this model is great!")
     server.reply(GOOD)
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
     row = stored(seeded_engine, outcome.feedback_id)
     assert row.feedback_text == GOOD["feedback_text"]
     assert row.openai_tokens_input == 40000 and row.prompt["attempts"] == 2
@@ -127,21 +128,21 @@ def test_malformed_then_valid_reply_is_stored_with_both_calls_counted(seeded_eng
 def test_rate_limit_then_success(seeded_engine, submission, server):
     server.script.append((429, {"error": {"message": "Rate limit reached", "type": "requests"}}, 0))
     server.reply(GOOD)
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
     assert outcome.ok and len(server.requests) == 2
     assert stored(seeded_engine, outcome.feedback_id).rubric_accuracy == Decimal("88")
 
 
 def test_server_errors_exhaust_retries_and_mark_for_retry(seeded_engine, submission, server):
     server.script += [(503, {"error": {"message": "overloaded"}}, 0)] * 3
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server, max_attempts=3))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server, max_attempts=3))
     assert not outcome.ok and len(server.requests) == 3
     assert "after 3 attempts" in outcome.error and "HTTP 503" in outcome.error
 
 
 def test_timeout_records_failure_and_leaves_submission_for_retry(seeded_engine, submission, server):
     server.script.append((200, completion(json.dumps(GOOD)), 2.0))
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server, timeout=0.3))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server, timeout=0.3))
     assert not outcome.ok and "timed out after 0.3 seconds" in outcome.error
     with session_scope(seeded_engine) as session:
         assert session.scalars(select(LearningFeedback)).all() == []
@@ -151,16 +152,16 @@ def test_timeout_records_failure_and_leaves_submission_for_retry(seeded_engine, 
 
 def test_score_outside_range_is_held(seeded_engine, submission, server):
     server.reply({**GOOD, "scores": {**GOOD["scores"], "reasoning": 140}})
-    outcome = generate(seeded_engine, submission_id=submission, provider=provider(server))
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server))
     row = stored(seeded_engine, outcome.feedback_id)
     assert row.release_state == "held" and row.released_at is None
     assert "The reasoning score is 140, outside 0-100." in row.hold_reasons
 
 
 def test_failed_regeneration_keeps_the_earlier_feedback_status(seeded_engine, submission, server):
-    first = generate(seeded_engine, submission_id=submission, provider="rubric")
+    first = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider="rubric")
     server.script.append((200, completion(json.dumps(GOOD)), 2.0))
-    again = generate(seeded_engine, submission_id=submission, provider=provider(server, timeout=0.3),
+    again = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider=provider(server, timeout=0.3),
                      regenerated_from_id=first.feedback_id)
     assert not again.ok
     with session_scope(seeded_engine) as session:
@@ -173,6 +174,6 @@ def test_openai_without_a_key_is_refused_before_anything_is_recorded(seeded_engi
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(Invalid, match="needs OPENAI_API_KEY"):
-        generate(seeded_engine, submission_id=submission, provider="openai")
+        generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=submission, provider="openai")
     with session_scope(seeded_engine) as session:
         assert session.scalars(select(FeedbackFailure)).all() == []

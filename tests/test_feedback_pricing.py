@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.auth import system_actor
 from core.db import session_scope
 from core.errors import Invalid
 from core.feedback import generate, pricing
@@ -73,8 +74,8 @@ def test_price_change_applies_only_to_feedback_after_that_date(seeded_engine, da
     after = datetime(2026, 3, 2, 15, tzinfo=timezone.utc)
     for _ in range(2):
         server.reply(GOOD_REPLY, prompt_tokens=100_000, completion_tokens=10_000, model="gpt-test-2026-02-01")
-    old = generate(seeded_engine, submission_id=sub, provider=_provider(server), now=before)
-    new = generate(seeded_engine, submission_id=sub, provider=_provider(server), now=after)
+    old = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=before)
+    new = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=after)
     with session_scope(seeded_engine) as session:
         old_row, new_row = session.get(LearningFeedback, old.feedback_id), session.get(LearningFeedback, new.feedback_id)
         # before: 0.1M × $1 + 0.01M × $2; after: 0.1M × $3 + 0.01M × $4
@@ -90,8 +91,8 @@ def test_past_the_daily_budget_falls_back_to_the_rubric_coach(seeded_engine, dat
     for _ in range(2):  # $0.12 each: the first already passes the cap
         server.reply(GOOD_REPLY, prompt_tokens=100_000, completion_tokens=10_000, model="gpt-test")
 
-    first = generate(seeded_engine, submission_id=sub, provider=_provider(server), now=morning)
-    second = generate(seeded_engine, submission_id=sub, provider=_provider(server), now=morning + timedelta(hours=2))
+    first = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=morning)
+    second = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=morning + timedelta(hours=2))
     assert first.provider == "openai" and first.notices == []
     assert second.provider == "rubric" and len(server.requests) == 1
     assert "daily OpenAI budget of $0.10 is used up" in second.notices[0]
@@ -102,5 +103,5 @@ def test_past_the_daily_budget_falls_back_to_the_rubric_coach(seeded_engine, dat
         assert pricing.spent_today(session, morning) == Decimal("0.12")
 
     # The next program day has a fresh budget.
-    third = generate(seeded_engine, submission_id=sub, provider=_provider(server), now=morning + timedelta(days=1))
+    third = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=morning + timedelta(days=1))
     assert third.provider == "openai" and len(server.requests) == 2

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from core.auth import system_actor
 from core.db import session_scope
 from core.errors import Invalid, NotFound
 from core.feedback import generate
@@ -40,7 +41,7 @@ def two_submissions(seeded_engine, data_env):
 
 
 def test_two_submissions_get_different_specific_feedback(seeded_engine, two_submissions):
-    steady, unbalanced = (generate(seeded_engine, submission_id=s, provider="rubric") for s in two_submissions)
+    steady, unbalanced = (generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=s, provider="rubric") for s in two_submissions)
     text_a, row_a = _text(seeded_engine, steady.feedback_id)
     text_b, row_b = _text(seeded_engine, unbalanced.feedback_id)
 
@@ -62,7 +63,7 @@ def test_two_submissions_get_different_specific_feedback(seeded_engine, two_subm
 
 def test_feedback_never_reads_as_a_template(seeded_engine, two_submissions):
     for sub in two_submissions:
-        outcome = generate(seeded_engine, submission_id=sub, provider="rubric")
+        outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric")
         text, row = _text(seeded_engine, outcome.feedback_id)
         everything = "\n".join([text, *row.strengths, *row.areas_for_improvement, *row.specific_suggestions])
         for blank in ("{", "}", "None", "nan", "N/A", "TBD", "XX", "(s)", "[", "__"):
@@ -74,9 +75,9 @@ def test_feedback_never_reads_as_a_template(seeded_engine, two_submissions):
 
 def test_same_submission_same_feedback_and_persona_changes_voice(seeded_engine, two_submissions):
     sub = two_submissions[1]
-    first = generate(seeded_engine, submission_id=sub, provider="rubric")
-    again = generate(seeded_engine, submission_id=sub, provider="rubric")
-    credit = generate(seeded_engine, submission_id=sub, provider="rubric", persona="credit_analyst")
+    first = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric")
+    again = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric")
+    credit = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric", persona="credit_analyst")
     text_1, _ = _text(seeded_engine, first.feedback_id)
     text_2, _ = _text(seeded_engine, again.feedback_id)
     text_3, row_3 = _text(seeded_engine, credit.feedback_id)
@@ -88,11 +89,11 @@ def test_same_submission_same_feedback_and_persona_changes_voice(seeded_engine, 
 def test_failed_submission_gets_findings_not_feedback(seeded_engine, data_env):
     failed = add_submission(seeded_engine, status="failed")
     with pytest.raises(Invalid, match=f"Submission {failed} has not passed its validators"):
-        generate(seeded_engine, submission_id=failed, provider="rubric")
+        generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=failed, provider="rubric")
     with pytest.raises(NotFound):
-        generate(seeded_engine, submission_id=999999, provider="rubric")
+        generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=999999, provider="rubric")
     with pytest.raises(Invalid, match="Unknown persona"):
-        generate(seeded_engine, submission_id=failed, provider="rubric", persona="oracle")
+        generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=failed, provider="rubric", persona="oracle")
     with session_scope(seeded_engine) as session:
         assert session.scalars(select(LearningFeedback)).all() == []
 
@@ -105,7 +106,7 @@ def test_missing_file_still_gets_feedback_from_the_report(seeded_engine, data_en
         from core.models import LearningSubmission
 
         default_storage().delete(session.get(LearningSubmission, sub).file_path)
-    outcome = generate(seeded_engine, submission_id=sub, provider="rubric")
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric")
     text, row = _text(seeded_engine, outcome.feedback_id)
     assert "all 3 validator checks passed" in text
     assert "could not be opened" in row.prompt["user"]
@@ -128,8 +129,8 @@ def test_reads_the_latest_validator_run_and_the_flat_findings_list(seeded_engine
                 {"id": "price_targets", "status": "skipped", "findings": [], "note": "not a capstone"}]}))
         assert session.get(LearningSubmission, flat).validator_errors[0]["check"] == "cash_ties"
 
-    text_run, row_run = _text(seeded_engine, generate(seeded_engine, submission_id=with_run, provider="rubric").feedback_id)
-    text_flat, _ = _text(seeded_engine, generate(seeded_engine, submission_id=flat, provider="rubric").feedback_id)
+    text_run, row_run = _text(seeded_engine, generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=with_run, provider="rubric").feedback_id)
+    text_flat, _ = _text(seeded_engine, generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=flat, provider="rubric").feedback_id)
     assert "all 2 validator checks passed" in text_run          # the skipped check counts neither way
     assert '"note": "not a capstone"' in row_run.prompt["user"]
     assert "Your FY2027E ending cash is off by 11 at Cash Flow!F3" in text_flat
@@ -142,7 +143,7 @@ def test_pdf_memo_is_read_as_text_with_the_name_redacted(seeded_engine, data_env
             "Final price target 305, upside of 18 percent.", "Prepared by Jane Quarterman"]
     sub = add_submission(seeded_engine, activity="capstone", ext="pdf", data=pdf_bytes(memo),
                          report={"status": "passed", "checks": [], "outputs": {}})
-    outcome = generate(seeded_engine, submission_id=sub, provider="rubric")
+    outcome = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider="rubric")
     text, row = _text(seeded_engine, outcome.feedback_id)
     assert "Final price target 305" in row.prompt["user"]
     assert "Quarterman" not in row.prompt["user"] and "Prepared by Analyst " in row.prompt["user"]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core import jobs
+from core.auth import system_actor
 from core.db import session_scope, utcnow
 from core.errors import Forbidden, Invalid
 from core.jobs import handlers, local
@@ -51,6 +52,7 @@ def _model(flaw=None) -> bytes:
 
 
 def _submit(engine, data: bytes, **kw):
+    kw.setdefault("actor", system_actor(engine))
     return submit(engine, student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA",
                   fileobj=io.BytesIO(data), filename="model.xlsx", **kw)
 
@@ -182,8 +184,8 @@ def test_a_job_that_keeps_failing_is_parked_and_an_admin_retries_it(env, monkeyp
 
 def test_a_pdf_memo_gets_ai_detection_from_a_job(env):
     pdf = templates.build_memo_pdf(["We rate the shares a BUY with a $300 target."] * 20)
-    result = submit(env, student_id=1, activity_id="capstone", company_ticker="TSLA", fileobj=io.BytesIO(pdf),
-                    filename="memo.pdf")
+    result = submit(env, actor=system_actor(env), student_id=1, activity_id="capstone", company_ticker="TSLA",
+                    fileobj=io.BytesIO(pdf), filename="memo.pdf")
     assert result.ai_detection_status == "pending"
     assert {j.task for j in _jobs(env)} == {"ai_detection", "feedback"}
     jobs.drain(env)

@@ -50,7 +50,7 @@ def board_engine(seeded_engine):
 def _board(engine, role):
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
-        return leaderboard.board(session, actor)
+        return leaderboard.board(session, actor=actor)
 
 
 @pytest.mark.parametrize("role", ["instructor", "program_lead"])
@@ -68,7 +68,7 @@ def test_non_admins_get_anonymized_entries_and_nothing_for_small_companies(board
     # Program leads may reveal no identity anywhere, so they get no id to link (see below).
     assert all((e["anonymous_id"] is None) == (role == "program_lead") for e in data["entries"])
     with pytest.raises(Forbidden), session_scope(board_engine) as session:
-        leaderboard.reveal_identities(session, staff_actor(board_engine, role), ticker="KO", reason="curious")
+        leaderboard.reveal_identities(session, actor=staff_actor(board_engine, role), ticker="KO", reason="curious")
 
 
 def test_admins_see_small_companies_and_reveals_are_audited(board_engine):
@@ -77,9 +77,9 @@ def test_admins_see_small_companies_and_reveals_are_audited(board_engine):
     assert "Secret Name" not in repr(data)  # the board itself stays anonymized for admins too
     admin = staff_actor(board_engine, "admin")
     with pytest.raises(Invalid, match="reason"), session_scope(board_engine) as session:
-        leaderboard.reveal_identities(session, admin, ticker="KO", reason=" ")
+        leaderboard.reveal_identities(session, actor=admin, ticker="KO", reason=" ")
     with session_scope(board_engine) as session:
-        people = leaderboard.reveal_identities(session, admin, ticker="ko", reason="awarding the prize")
+        people = leaderboard.reveal_identities(session, actor=admin, ticker="ko", reason="awarding the prize")
     assert [p["student"] for p in people] == ["Secret Name KO1", "Secret Name KO0"]  # highest target first
     with session_scope(board_engine) as session:
         entry = session.scalar(select(AuditLog).where(AuditLog.action == "leaderboard.reveal"))
@@ -97,8 +97,8 @@ def _join_review_to_board(engine, role) -> dict[tuple, tuple]:
     """The probe from issue 10: join the review detail's price targets to the board's."""
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
-        board = leaderboard.board(session, actor)
-        details = [review.detail(session, actor, row["id"]) for row in review.queue(session, actor)]
+        board = leaderboard.board(session, actor=actor)
+        details = [review.detail(session, actor=actor, submission_id=row["id"]) for row in review.queue(session, actor=actor)]
     by_target = {(e["ticker"], e["final_price_target"]): e["anonymous_id"] for e in board["entries"]}
     links = {}
     for d in details:
@@ -117,7 +117,7 @@ def test_program_leads_cannot_link_leaderboard_entries_to_students(board_engine)
     assert _join_review_to_board(board_engine, "program_lead") == {}
     lead = staff_actor(board_engine, "program_lead")
     with session_scope(board_engine) as session:
-        rows = review.queue(session, lead)
-        detail = review.detail(session, lead, rows[0]["id"])
+        rows = review.queue(session, actor=lead)
+        detail = review.detail(session, actor=lead, submission_id=rows[0]["id"])
     assert all(r["student_id"] is None for r in rows) and detail["student_id"] is None
     assert detail["report"]["outputs"] == {}

@@ -17,7 +17,7 @@ from core.errors import Conflict, Forbidden, Invalid
 from core.models import AuditLog, LearningPackage
 from core.storage import LocalStorage
 from tests.sec_support import FIXTURES, SNOW_FILE, register, shared_file
-from tests.support import staff_actor
+from tests.support import SETUP_ADMIN, staff_actor
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_second_build_becomes_current_and_history_is_kept(engine, admin, storage
     second = build(engine, admin, storage, "RSTD", "restated")
     assert second.version == 2
     with session_scope(engine) as session:
-        versions = packages.list_versions(session, ticker="RSTD")
+        versions = packages.list_versions(session, actor=SETUP_ADMIN, ticker="RSTD")
     assert [(v.version, v.is_current) for v in versions] == [(2, True), (1, False)]
     assert stored_files(storage) == ["RSTD_FY2022_v1.xlsx", "RSTD_FY2023_v2.xlsx"]
 
@@ -89,7 +89,7 @@ def test_comparison_highlights_the_restated_value(engine, admin, storage):
     v1 = build(engine, admin, storage, "RSTD", "original")
     v2 = build(engine, admin, storage, "RSTD", "restated")
     with session_scope(engine) as session:
-        diff = packages.compare(session, old_id=v1.package_id, new_id=v2.package_id)
+        diff = packages.compare(session, actor=SETUP_ADMIN, old_id=v1.package_id, new_id=v2.package_id)
     revenue_2022 = next(r for r in diff if r["line"] == "Revenue" and r["year"] == "FY2022")
     assert (revenue_2022["old"], revenue_2022["new"], revenue_2022["changed"]) == (1000.0, 1010.0, True)
     assert revenue_2022["change"] == "restated" and revenue_2022["difference"] == pytest.approx(10.0)
@@ -113,7 +113,7 @@ def test_failed_validation_is_stored_failed_and_not_current(engine, admin, stora
     assert "FY2023: Total Assets 600.0" in result.validation_errors[0]["message"]
     assert storage.exists(result.file_path)
     with session_scope(engine) as session:
-        assert packages.overview(session)[0]["current_version"] is None
+        assert packages.overview(session, actor=SETUP_ADMIN)[0]["current_version"] is None
     with pytest.raises(Conflict, match="failed validation"):
         packages.make_current(engine, actor=admin, package_id=result.package_id)
     forced = packages.make_current(engine, actor=admin, package_id=result.package_id, force=True)
@@ -237,7 +237,7 @@ def test_deactivated_company_keeps_history_and_refuses_new_builds(engine, admin,
     with pytest.raises(Conflict, match="deactivated"):
         build(engine, admin, storage, "RSTD", "restated")
     with session_scope(engine) as session:
-        assert len(packages.list_versions(session, ticker="RSTD")) == 1
+        assert len(packages.list_versions(session, actor=SETUP_ADMIN, ticker="RSTD")) == 1
         instructor = Actor(id=None, email="i@x", display_name="I", role="instructor")
         with pytest.raises(Forbidden):
             packages.set_company_active(session, actor=instructor, ticker="RSTD", active=True)
@@ -361,7 +361,7 @@ def test_every_shared_filer_builds_a_passing_current_package(engine, admin, stor
     from core import companies
 
     with session_scope(engine) as session:
-        companies.add_company(session, ticker=ticker, company_name=ticker, cik=cik)
+        companies.add_company(session, actor=admin, ticker=ticker, company_name=ticker, cik=cik)
     result = packages.build_package(engine, actor=admin, ticker=ticker, companyfacts=shared_file(name),
                                     storage=storage)
     assert (result.validation_status, result.is_current) == ("passed", True), result.validation_errors

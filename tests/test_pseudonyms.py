@@ -60,8 +60,8 @@ def _unkeyed_guesses(label: str, candidates) -> set[int]:
 def test_aliases_shown_to_instructors_cannot_be_reversed_by_hashing_ids(engine, cohort):
     instructor = staff_actor(engine, "instructor")
     with session_scope(engine) as session:
-        shown = analytics.at_risk(session, instructor, on=TODAY)["student"].tolist()
-        shown += [r["student"] for r in review.queue(session, instructor)]
+        shown = analytics.at_risk(session, actor=instructor, on=TODAY)["student"].tolist()
+        shown += [r["student"] for r in review.queue(session, actor=instructor)]
     assert len(shown) == 2 * 88
     reversed_ = [label for label in shown if _unkeyed_guesses(label, range(1, 2000))]
     assert reversed_ == []
@@ -71,10 +71,10 @@ def test_one_alias_per_student_per_role_on_every_page(engine, cohort):
     for role in ("instructor", "program_lead"):
         actor = staff_actor(engine, role)
         with session_scope(engine) as session:
-            on_review = {r["student"] for r in review.queue(session, actor)}
-            on_moderation = set(moderation.queue(session, actor)["student"])
-            on_analytics = set(analytics.at_risk(session, actor, on=TODAY)["student"])
-            on_home = {i["student"] for i in attention.at_risk(session, actor, today=TODAY)["items"]}
+            on_review = {r["student"] for r in review.queue(session, actor=actor)}
+            on_moderation = set(moderation.queue(session, actor=actor)["student"])
+            on_analytics = set(analytics.at_risk(session, actor=actor, on=TODAY)["student"])
+            on_home = {i["student"] for i in attention.at_risk(session, actor=actor, today=TODAY)["items"]}
         expected = {pseudonyms.alias(i, role) for i in cohort}
         assert on_review == on_moderation == on_analytics == expected
         assert on_home <= expected and on_home
@@ -87,8 +87,8 @@ def test_one_alias_per_student_per_role_on_every_page(engine, cohort):
 def test_admins_see_names_in_analytics_and_program_leads_do_not(engine, cohort):
     admin, lead = staff_actor(engine, "admin"), staff_actor(engine, "program_lead")
     with session_scope(engine) as session:
-        named = analytics.at_risk(session, admin, on=TODAY)
-        aliased = analytics.at_risk(session, lead, on=TODAY)
+        named = analytics.at_risk(session, actor=admin, on=TODAY)
+        aliased = analytics.at_risk(session, actor=lead, on=TODAY)
     assert named["student"].str.startswith("Student Number").all()
     assert "email" not in aliased.columns and "user_id" not in aliased.columns
     assert not aliased["student"].str.contains("Number").any()

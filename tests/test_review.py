@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import pseudonyms, review
+from core.auth import system_actor
 from core.db import session_scope
 from core.errors import Forbidden, Invalid
 from core.models import AuditLog, LearningSubmission, Student, ValidatorRun
@@ -33,7 +34,7 @@ def env(seeded_engine, data_env):
 
     def add(student, activity, ticker, flaw=None, seed=1, name="model.xlsx", notes=None):
         data = templates.build_model(activity, company_ticker=ticker, rng=random.Random(seed), flaw=flaw)
-        return submit(eng, student_id=student, activity_id=activity, company_ticker=ticker,
+        return submit(eng, actor=system_actor(eng), student_id=student, activity_id=activity, company_ticker=ticker,
                       fileobj=io.BytesIO(data), filename=name, notes=notes)
 
     v1 = add(1, "a2_wc_debt", "TSLA")
@@ -46,43 +47,43 @@ def test_queue_is_blind_filtered_and_latest_only(env):
     eng, ids = env
     instructor = staff_actor(eng, "instructor")
     with session_scope(eng) as s:
-        rows = review.queue(s, instructor)
+        rows = review.queue(s, actor=instructor)
         assert [r["id"] for r in rows] == [ids["v2"], ids["other"]]
         assert all("Ana Lima" not in str(r) and "Bo Chen" not in str(r) for r in rows)
         assert rows[0]["student"] == pseudonyms.alias(1, "instructor")
-        failed = review.queue(s, instructor, review.QueueFilters(status="failed", company="ko"))
+        failed = review.queue(s, actor=instructor, filters=review.QueueFilters(status="failed", company="ko"))
         assert [r["id"] for r in failed] == [ids["other"]] and failed[0]["failed_checks"] == "revenue_build"
-        everything = review.queue(s, instructor, review.QueueFilters(latest_only=False, cohort="2025A"))
+        everything = review.queue(s, actor=instructor, filters=review.QueueFilters(latest_only=False, cohort="2025A"))
         assert [r["version"] for r in everything] == [1, 2]
-        assert review.awaiting_review_count(s, instructor) == 2
+        assert review.awaiting_review_count(s, actor=instructor) == 2
 
 
 def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env):
     eng, ids = env
     instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
     with session_scope(eng) as s:
-        assert review.reveal_identity(s, instructor, ids["v2"])["name"] == "Ana Lima"
-        review.mark_reviewed(s, instructor, ids["v2"], notes="Opex is typed in for FY2026E.")
+        assert review.reveal_identity(s, actor=instructor, submission_id=ids["v2"])["name"] == "Ana Lima"
+        review.mark_reviewed(s, actor=instructor, submission_id=ids["v2"], notes="Opex is typed in for FY2026E.")
     with session_scope(eng) as s:
-        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+        actions = s.scalars(select(AuditLog.action).where(AuditLog.actor_id == instructor.id).order_by(AuditLog.id)).all()
         assert actions == ["student.reveal", "submission.review"]
         row = s.get(LearningSubmission, ids["v2"])
         assert row.reviewed_by == instructor.id and row.review_notes.startswith("Opex")
-        assert review.awaiting_review_count(s, instructor) == 1
-        assert review.queue(s, instructor, review.QueueFilters(reviewed=False))[0]["id"] == ids["other"]
+        assert review.awaiting_review_count(s, actor=instructor) == 1
+        assert review.queue(s, actor=instructor, filters=review.QueueFilters(reviewed=False))[0]["id"] == ids["other"]
     with session_scope(eng) as s:
         with pytest.raises(Forbidden):
-            review.reveal_identity(s, lead, ids["v2"])
+            review.reveal_identity(s, actor=lead, submission_id=ids["v2"])
         with pytest.raises(Forbidden):
-            review.mark_reviewed(s, lead, ids["v2"])
+            review.mark_reviewed(s, actor=lead, submission_id=ids["v2"])
         with pytest.raises(Forbidden):
-            review.rerun_validators(eng, lead, ids["v2"])
+            review.rerun_validators(eng, actor=lead, submission_id=ids["v2"])
 
 
 def test_rerun_records_a_new_validator_run(env):
     eng, ids = env
     instructor = staff_actor(eng, "instructor")
-    report = review.rerun_validators(eng, instructor, ids["other"])
+    report = review.rerun_validators(eng, actor=instructor, submission_id=ids["other"])
     assert report.status == "failed"
     with session_scope(eng) as s:
         runs = s.scalars(select(ValidatorRun).where(ValidatorRun.submission_id == ids["other"])
@@ -90,7 +91,7 @@ def test_rerun_records_a_new_validator_run(env):
         assert len(runs) == 2 and runs[1].run_by == instructor.id
         assert s.scalar(select(func.count()).select_from(AuditLog).where(
             AuditLog.action == "submission.revalidate")) == 1
-        detail = review.detail(s, instructor, ids["other"])
+        detail = review.detail(s, actor=instructor, submission_id=ids["other"])
         assert detail["runs"][0]["run_by"] == "Test instructor"
         assert detail["student"] == pseudonyms.alias(2, "instructor")
 
@@ -99,7 +100,7 @@ def test_diff_shows_new_hardcode_and_changed_check(env):
     eng, ids = env
     instructor = staff_actor(eng, "instructor")
     with session_scope(eng) as s:
-        diff = review.diff_versions(s, instructor, ids["v2"], ids["v1"])  # order does not matter
+        diff = review.diff_versions(s, actor=instructor, a_id=ids["v2"], b_id=ids["v1"])  # order does not matter
     assert (diff["old"]["id"], diff["new"]["id"]) == (ids["v1"], ids["v2"])
     assert [(d["sheet"], d["cell"], d["old_formula"]) for d in diff["new_hardcoded"]] == [
         ("Income Statement", "F7", "=F4*'Assumptions'!F5")]
@@ -112,14 +113,14 @@ def test_diff_lists_added_and_removed_sheets_and_changed_formulas(env):
     eng, ids = env
     instructor = staff_actor(eng, "instructor")
     data = templates.build_model("a2_wc_debt", company_ticker="TSLA", rng=random.Random(1), flaw="missing_sheet")
-    v3 = submit(eng, student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
+    v3 = submit(eng, actor=system_actor(eng), student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
                 filename="v3.xlsx").submission_id
     data = templates.build_model("a2_wc_debt", company_ticker="TSLA", rng=random.Random(1), flaw="cash_mismatch")
-    v4 = submit(eng, student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
+    v4 = submit(eng, actor=system_actor(eng), student_id=1, activity_id="a2_wc_debt", company_ticker="TSLA", fileobj=io.BytesIO(data),
                 filename="v4.xlsx").submission_id
     with session_scope(eng) as s:
-        renamed = review.diff_versions(s, instructor, ids["v1"], v3)
-        tie = review.diff_versions(s, instructor, ids["v1"], v4)
+        renamed = review.diff_versions(s, actor=instructor, a_id=ids["v1"], b_id=v3)
+        tie = review.diff_versions(s, actor=instructor, a_id=ids["v1"], b_id=v4)
     assert renamed["added_sheets"] == ["Sheet5"] and renamed["removed_sheets"] == ["Cash Flow"]
     formula_cells = {(c["sheet"], c["cell"]) for c in tie["changed_formulas"]}
     assert formula_cells == {("Cash Flow", "F16")}
@@ -129,13 +130,13 @@ def test_diff_lists_added_and_removed_sheets_and_changed_formulas(env):
 def test_diff_refuses_other_students_work(env):
     eng, ids = env
     with session_scope(eng) as s, pytest.raises(Invalid, match="same student"):
-        review.diff_versions(s, staff_actor(eng, "admin"), ids["v1"], ids["other"])
+        review.diff_versions(s, actor=staff_actor(eng, "admin"), a_id=ids["v1"], b_id=ids["other"])
 
 
 def test_sheet_view_highlights_finding_cells(env):
     eng, ids = env
     with session_scope(eng) as s:
-        view = review.sheet_view(s, staff_actor(eng, "instructor"), ids["v2"], "Income Statement")
+        view = review.sheet_view(s, actor=staff_actor(eng, "instructor"), submission_id=ids["v2"], sheet="Income Statement")
     assert view["flagged"].keys() == {"F7"}
     grid = view["grid"]
     row, col = grid["index"].index(7), grid["columns"].index("F")
@@ -146,7 +147,7 @@ def test_sheet_view_highlights_finding_cells(env):
 def test_exports_write_formula_like_text_as_text(env):
     eng, ids = env
     with session_scope(eng) as s:
-        rows = review.queue(s, staff_actor(eng, "instructor"))
+        rows = review.queue(s, actor=staff_actor(eng, "instructor"))
     rows[0]["review_notes"] = "+1 cmd|' /C calc'!A0"
     rows[1]["review_notes"] = "=HYPERLINK(\"http://evil\")"
     rows[1]["file_name"] = "\tindented.xlsx"
@@ -167,14 +168,15 @@ def test_upload_on_behalf_is_audited_and_needs_review_act(env):
     instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
     data = templates.build_model("a1_drivers_map", company_ticker="KO", rng=random.Random(3))
     with pytest.raises(Forbidden):
-        review.upload_on_behalf(eng, lead, student_id=2, activity_id="a1_drivers_map", company_ticker="KO",
+        review.upload_on_behalf(eng, actor=lead, student_id=2, activity_id="a1_drivers_map", company_ticker="KO",
                                 fileobj=io.BytesIO(data), filename="emailed.xlsx")
-    result = review.upload_on_behalf(eng, instructor, student_id=2, activity_id="a1_drivers_map",
+    result = review.upload_on_behalf(eng, actor=instructor, student_id=2, activity_id="a1_drivers_map",
                                      company_ticker="KO", fileobj=io.BytesIO(data), filename="emailed.xlsx",
                                      notes="Sent by email after the portal outage.")
     assert (result.version, result.status) == (2, "passed")
     with session_scope(eng) as s:
-        entry = s.scalar(select(AuditLog).where(AuditLog.action == "submission.upload_on_behalf"))
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "submission.upload_on_behalf")
+                         .order_by(AuditLog.id.desc()).limit(1))
         assert entry.actor_id == instructor.id and entry.target_id == str(result.submission_id)
         assert s.scalar(select(ValidatorRun.run_by).where(ValidatorRun.submission_id == result.submission_id)) \
             == instructor.id
@@ -189,6 +191,6 @@ def test_date_filters_bound_the_queue(env):
     instructor = staff_actor(eng, "instructor")
     today = datetime.now(program_timezone()).date()
     with session_scope(eng) as s:
-        assert len(review.queue(s, instructor, review.QueueFilters(since=today, until=today))) == 2
-        assert review.queue(s, instructor, review.QueueFilters(since=today + timedelta(days=1))) == []
-        assert review.queue(s, instructor, review.QueueFilters(until=today - timedelta(days=1))) == []
+        assert len(review.queue(s, actor=instructor, filters=review.QueueFilters(since=today, until=today))) == 2
+        assert review.queue(s, actor=instructor, filters=review.QueueFilters(since=today + timedelta(days=1))) == []
+        assert review.queue(s, actor=instructor, filters=review.QueueFilters(until=today - timedelta(days=1))) == []

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from core.auth import system_actor
 from core.errors import Invalid, NotFound
 from core.storage import LocalStorage, TooLarge, new_key, sanitize_filename, storage_for
 
@@ -61,7 +62,7 @@ def test_memory_storage_is_used_by_submissions(seeded_engine, monkeypatch):
     with session_scope(seeded_engine) as s:
         s.add(Student(id=5, email="mem@x.edu"))
     data = templates.build_template("a1_drivers_map")
-    result = submit(seeded_engine, student_id=5, activity_id="a1_drivers_map", company_ticker="KO",
+    result = submit(seeded_engine, actor=system_actor(seeded_engine), student_id=5, activity_id="a1_drivers_map", company_ticker="KO",
                     fileobj=io.BytesIO(data), filename="template.xlsx")
     assert result.status == "failed"
     assert default_storage().read_bytes(result.file_key) == data

@@ -21,6 +21,7 @@ from core.models import (
     Student,
     ValidatorRun,
 )
+from tests.support import SETUP_ADMIN
 
 USER_TABLES = [LearningProgress, LearningSubmission, LearningFeedback, LearningLeaderboard, LearningTelemetry]
 
@@ -60,7 +61,7 @@ def test_erase_removes_everything_of_one_student_only(engine):
         gone, kept = _fill(session, company, 1), _fill(session, company, 2)
 
     with session_scope(engine) as session:
-        counts = students.erase(session, gone)
+        counts = students.erase(session, actor=SETUP_ADMIN, student_id=gone)
     assert counts["students"] == 1
     assert all(counts[m.__tablename__] == 1 for m in USER_TABLES)
     assert counts["learning_validator_runs"] == 1
@@ -76,7 +77,7 @@ def test_erase_removes_everything_of_one_student_only(engine):
 
 def test_erasing_an_unknown_student_says_so(engine):
     with session_scope(engine) as session, pytest.raises(NotFound, match="No student with id 999"):
-        students.erase(session, 999)
+        students.erase(session, actor=SETUP_ADMIN, student_id=999)
 
 
 # -- the audit trail forgets the student too ------------------------------------------
@@ -110,8 +111,8 @@ def _audited_student(engine):
         session.flush()
         sub_id, fb_id = sub.id, fb.id
     with session_scope(engine) as session:
-        review.mark_reviewed(session, instructor, sub_id, notes=f"Spoke to {NAME} ({EMAIL}) about the DCF.")
-        review.reveal_identity(session, instructor, sub_id)
+        review.mark_reviewed(session, actor=instructor, submission_id=sub_id, notes=f"Spoke to {NAME} ({EMAIL}) about the DCF.")
+        review.reveal_identity(session, actor=instructor, submission_id=sub_id)
         # The other writers, in the shapes they write (core/submissions, feedback, leaderboard).
         audit.record(session, instructor, "submission.upload_on_behalf", target_type="submission", target_id=sub_id,
                      details={"student_id": sid, "activity_id": "capstone", "version": 1,
@@ -128,7 +129,7 @@ def _audited_student(engine):
 
 def _erase(engine, sid):
     with session_scope(engine) as session:
-        students.erase(session, sid)
+        students.erase(session, actor=SETUP_ADMIN, student_id=sid)
     assert students.forget_freed_pages(engine)
 
 

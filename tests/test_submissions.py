@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from core import jobs, leaderboard_entries
+from core.auth import system_actor
 from core.db import session_scope, utcnow
-from core.errors import Invalid
+from core.errors import Forbidden, Invalid
 from core.models import (
     LearningCompany,
     LearningJob,
@@ -25,8 +26,9 @@ from core.models import (
     ValidatorRun,
 )
 from core.storage import default_storage
-from core.submissions import submit
+from core.submissions import revalidate, submit
 from core.validation import templates
+from tests.support import staff_actor
 from tests.test_validation_safety import BILLION_LAUGHS, _rewrite
 
 
@@ -49,7 +51,7 @@ def _model(activity="a2_wc_debt", flaw=None, seed=1, ticker="TSLA") -> bytes:
 
 
 def _submit(engine, data: bytes, *, student=1, activity="a2_wc_debt", name="model.xlsx", **kw):
-    return submit(engine, student_id=student, activity_id=activity, company_ticker="TSLA",
+    return submit(engine, actor=system_actor(engine), student_id=student, activity_id=activity, company_ticker="TSLA",
                   fileobj=io.BytesIO(data), filename=name, **kw)
 
 
@@ -241,3 +243,18 @@ def test_cli_submissions_add(env, data_env, db_url, tmp_path, monkeypatch, capsy
                  "--file", str(bad)]) == 1
     assert "is a PDF" in capsys.readouterr().err
 
+
+
+def test_program_leads_may_neither_submit_nor_revalidate(env):
+    lead, instructor = staff_actor(env, "program_lead"), staff_actor(env, "instructor")
+    upload = dict(student_id=2, activity_id="a2_wc_debt", company_ticker="TSLA", filename="model.xlsx")
+    with pytest.raises(Forbidden):
+        submit(env, actor=lead, fileobj=io.BytesIO(_model()), **upload)
+    result = submit(env, actor=instructor, fileobj=io.BytesIO(_model()), **upload)
+    with pytest.raises(Forbidden):
+        revalidate(env, actor=lead, submission_id=result.submission_id)
+    assert revalidate(env, actor=instructor, submission_id=result.submission_id).status == result.status
+    with session_scope(env) as s:
+        assert s.scalar(select(func.count()).select_from(LearningSubmission).where(LearningSubmission.user_id == 2)) == 1
+        runs = s.scalars(select(ValidatorRun.run_by).where(ValidatorRun.submission_id == result.submission_id)).all()
+    assert runs == [instructor.id, instructor.id]

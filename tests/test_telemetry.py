@@ -14,6 +14,7 @@ from core import telemetry
 from core.db import Base, session_scope
 from core.errors import Invalid
 from core.models import LearningProgress, LearningTelemetry, Student, TelemetryDaily
+from tests.support import SETUP_ADMIN
 
 RAW_V4 = "203.0.113.77"
 RAW_V6 = "2001:db8:85a3:8d3:1319:8a2e:370:7348"
@@ -49,7 +50,7 @@ def _count(engine, model=LearningTelemetry):
 
 def _import(engine, path, **kwargs):
     with session_scope(engine) as session:
-        return telemetry.import_events(session, path, **kwargs)
+        return telemetry.import_events(session, path, actor=SETUP_ADMIN, **kwargs)
 
 
 def test_jsonl_import_stores_events_and_updates_rollup_and_progress(students, tmp_path):

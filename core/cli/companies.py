@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core import audit, companies
-from core.access import SYSTEM
+from core import audit, companies, packages
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -50,12 +50,14 @@ def _add(args) -> int:
         check_cik(cf, args.cik, args.ticker.upper())
         fye = infer_fiscal_year_end_of(cf)
         fiscal_year_end, inferred = (fye.describe() if fye else None), fye is not None
-    with session_scope(engine()) as session:
+    eng = engine()
+    actor = system_actor(eng)
+    with session_scope(eng) as session:
         company = companies.add_company(
-            session, ticker=args.ticker, company_name=args.name, cik=args.cik,
+            session, actor=actor, ticker=args.ticker, company_name=args.name, cik=args.cik,
             fiscal_year_end=fiscal_year_end, industry=args.industry, revenue_model_type=args.revenue_model,
         )
-        audit.record(session, SYSTEM, "company.add", target_type="company", target_id=company.ticker,
+        audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
                      details={"cik": company.sec_cik, "name": company.company_name,
                               "fiscal_year_end": company.fiscal_year_end, "inferred": inferred})
         fye_text = company.fiscal_year_end or "read from the filing at the first build"
@@ -65,15 +67,17 @@ def _add(args) -> int:
 
 
 def _edit(args) -> int:
-    stored = companies.edit_company(engine(), actor=SYSTEM, ticker=args.ticker, fiscal_year_end=args.fiscal_year_end)
+    eng = engine()
+    stored = companies.edit_company(eng, actor=system_actor(eng), ticker=args.ticker,
+                                    fiscal_year_end=args.fiscal_year_end)
     print(f"{args.ticker.upper()} fiscal year end is now {stored}")
     return 0
 
 
 def _set_active(args) -> int:
-    with session_scope(engine()) as session:
-        company = companies.set_active(session, args.ticker, args.active)
-        audit.record(session, SYSTEM, "company.activate" if args.active else "company.deactivate",
-                     target_type="company", target_id=company.ticker)
+    eng = engine()
+    with session_scope(eng) as session:
+        company = packages.set_company_active(session, actor=system_actor(eng), ticker=args.ticker,
+                                              active=args.active)
         print(f"{company.ticker} is now {'active' if args.active else 'inactive'}")
     return 0

@@ -3,7 +3,7 @@ and `ngi feedback retry` (every submission left marked for retry)."""
 
 from __future__ import annotations
 
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.cli._common import engine, print_json
 from core.db import session_scope
 
@@ -62,7 +62,7 @@ def _generate(args) -> int:
 
     eng = engine()
     outcome = generate(eng, submission_id=args.submission_id, provider=args.provider, persona=args.persona,
-                       model=args.model, actor=SYSTEM)
+                       model=args.model, actor=system_actor(eng))
     payload = _report(eng, outcome, args.json)
     if args.json:
         print_json(payload)
@@ -73,11 +73,12 @@ def _retry(args) -> int:
     from core.feedback import moderation
 
     eng = engine()
+    actor = system_actor(eng)
     with session_scope(eng) as session:
-        pending = list(moderation.retry_queue(session, SYSTEM)["submission_id"])
+        pending = list(moderation.retry_queue(session, actor=actor)["submission_id"])
     results = []
     for submission_id in pending:
-        outcome = moderation.retry(eng, SYSTEM, int(submission_id), provider=args.provider)
+        outcome = moderation.retry(eng, actor=actor, submission_id=int(submission_id), provider=args.provider)
         results.append(_report(eng, outcome, args.json))
     if args.json:
         print_json(results)

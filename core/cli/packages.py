@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import packages
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.cli._common import engine, print_json
 from core.db import session_scope
 from core.sec import DEFAULT_YEARS
@@ -51,20 +51,23 @@ def _report(result: packages.BuildResult, as_json: bool) -> int:
 
 
 def _build(args) -> int:
-    result = packages.build_package(engine(), actor=SYSTEM, ticker=args.ticker, companyfacts=args.companyfacts,
+    eng = engine()
+    result = packages.build_package(eng, actor=system_actor(eng), ticker=args.ticker, companyfacts=args.companyfacts,
                                     years=args.years, force_current=args.force_current)
     return _report(result, args.json)
 
 
 def _fetch(args) -> int:
-    result = packages.fetch_and_build(engine(), actor=SYSTEM, ticker=args.ticker, years=args.years,
+    eng = engine()
+    result = packages.fetch_and_build(eng, actor=system_actor(eng), ticker=args.ticker, years=args.years,
                                       force_current=args.force_current)
     return _report(result, args.json)
 
 
 def _list(args) -> int:
-    with session_scope(engine()) as session:
-        versions = packages.list_versions(session, ticker=args.ticker)
+    eng = engine()
+    with session_scope(eng) as session:
+        versions = packages.list_versions(session, actor=system_actor(eng), ticker=args.ticker)
     if args.json:
         print_json([packages.version_dict(v) for v in versions])
         return 0

@@ -6,7 +6,7 @@ import getpass
 import sys
 
 from core import auth
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 from core.errors import Invalid
@@ -51,8 +51,9 @@ def _read_password(from_stdin: bool) -> str:
 
 def _add(args) -> int:
     password = None if args.no_password else _read_password(args.password_stdin)
-    with session_scope(engine()) as session:
-        user = auth.create_staff(session, SYSTEM, email=args.email, role=args.role,
+    eng = engine()
+    with session_scope(eng) as session:
+        user = auth.create_staff(session, actor=system_actor(eng), email=args.email, role=args.role,
                                  display_name=args.name, password=password)
     print(f"added {user.email} as {user.role}" + (" (OIDC sign-in only)" if password is None else ""))
     return 0
@@ -60,15 +61,17 @@ def _add(args) -> int:
 
 def _passwd(args) -> int:
     password = _read_password(args.password_stdin)
-    with session_scope(engine()) as session:
-        user = auth.change_password(session, SYSTEM, email=args.email, password=password)
+    eng = engine()
+    with session_scope(eng) as session:
+        user = auth.change_password(session, actor=system_actor(eng), email=args.email, password=password)
     print(f"password changed for {user.email}")
     return 0
 
 
 def _list(args) -> int:
-    with session_scope(engine()) as session:
-        rows = auth.list_staff(session, SYSTEM)
+    eng = engine()
+    with session_scope(eng) as session:
+        rows = auth.list_staff(session, actor=system_actor(eng))
     if not rows:
         print("no staff accounts yet; add one with `ngi staff add EMAIL --role admin`")
     for r in rows:
@@ -81,7 +84,8 @@ def _list(args) -> int:
 
 
 def _deactivate(args) -> int:
-    with session_scope(engine()) as session:
-        user = auth.deactivate_staff(session, SYSTEM, email=args.email)
+    eng = engine()
+    with session_scope(eng) as session:
+        user = auth.deactivate_staff(session, actor=system_actor(eng), email=args.email)
     print(f"{user.email} can no longer sign in")
     return 0

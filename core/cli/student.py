@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from core import audit, students
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -22,11 +22,12 @@ def _erase(args) -> int:
     from core.storage import default_storage
 
     eng = engine()
+    actor = system_actor(eng)
     with session_scope(eng) as session:
         keys = students.file_keys(session, args.student_id)
-        counts = students.erase(session, args.student_id)
+        counts = students.erase(session, actor=actor, student_id=args.student_id)
         # No target id: the erased id must not survive in the trail either.
-        audit.record(session, SYSTEM, "student.erase", target_type="student", details={"rows": counts})
+        audit.record(session, actor, "student.erase", target_type="student", details={"rows": counts})
     if not students.forget_freed_pages(eng):
         print("warning: the database was busy, so its SQLite write-ahead log may hold the erased text "
               "until the app's last connection closes (a restart clears it)", file=sys.stderr)

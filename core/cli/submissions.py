@@ -26,6 +26,7 @@ def register(subparsers) -> None:
 
 
 def _add(args) -> int:
+    from core.auth import system_actor
     from core.submissions import submit
 
     path = Path(args.file)
@@ -33,7 +34,7 @@ def _add(args) -> int:
         raise Invalid(f"{args.file} does not exist or is not a file.")
     eng = engine()
     with open(path, "rb") as fh:
-        result = submit(eng, student_id=args.student, activity_id=args.activity, company_ticker=args.company,
+        result = submit(eng, actor=system_actor(eng), student_id=args.student, activity_id=args.activity, company_ticker=args.company,
                         fileobj=fh, filename=path.name, notes=args.notes, submission_type=args.submission_type)
     if args.wait:
         from core import jobs

@@ -7,6 +7,7 @@ import sys
 import time
 
 from core import rollup, telemetry
+from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
 
@@ -48,7 +49,7 @@ def _import(args) -> int:
     fmt = args.format or ("xapi" if args.file.lower().endswith(".json") else "jsonl")
     eng = engine()
     with session_scope(eng, immediate=True) as session:
-        result = telemetry.import_events(session, args.file, fmt=fmt, strict=args.strict, on_progress=_Bar("import"))
+        result = telemetry.import_events(session, args.file, actor=system_actor(eng), fmt=fmt, strict=args.strict, on_progress=_Bar("import"))
     if result.accepted:
         rollup.analyze(eng)
     for line, message in result.errors[:50]:

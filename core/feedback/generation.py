@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, config
-from core.access import SYSTEM, Actor, require
+from core import audit, auth, config
+from core.access import Actor, require
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.feedback import checks, personas, pricing
@@ -55,14 +55,10 @@ class Outcome:
 
 
 @contextmanager
-def _unit(target: Engine | Session, *, immediate: bool = False) -> Iterator[Session]:
-    """A caller's session is used as-is (they own the transaction); an engine gets its own."""
-    if isinstance(target, Session):
-        yield target
-        target.flush()
-    else:
-        with session_scope(target, immediate=immediate) as session:
-            yield session
+def _unit(target: Engine, *, immediate: bool = False) -> Iterator[Session]:
+    """Short units of work only: none stays open over the provider call."""
+    with session_scope(target, immediate=immediate) as session:
+        yield session
 
 
 def composite(scores: dict[str, float], weights: dict[str, Any] | None) -> float:
@@ -127,8 +123,8 @@ def _load_passed(session: Session, submission_id: int) -> LearningSubmission:
     return submission
 
 
-def generate(target: Engine | Session, *, submission_id: int, provider: str | Provider | None = None,
-             persona: str | None = None, model: str | None = None, actor: Actor | None = SYSTEM,
+def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str | Provider | None = None,
+             persona: str | None = None, model: str | None = None,
              now: datetime | None = None, regenerated_from_id: int | None = None) -> Outcome:
     """Generate, check and store feedback for a submission whose validators passed.
 
@@ -254,7 +250,7 @@ def on_submission_validated(engine: Engine, submission_id: int) -> None:
     try:
         if config.env_flag("NGI_FEEDBACK_ON_SUBMIT") is False:
             return
-        outcome = generate(engine, submission_id=submission_id, actor=SYSTEM)
+        outcome = generate(engine, actor=auth.system_actor(engine), submission_id=submission_id)
         if not outcome.ok:
             log.warning("feedback for submission %s failed: %s", submission_id, outcome.error)
     except Invalid as exc:

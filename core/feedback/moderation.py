@@ -45,7 +45,7 @@ def _utc_range(date_from: date | None, date_to: date | None) -> tuple[datetime |
     return start, end
 
 
-def filter_options(session: Session, actor: Actor) -> dict[str, list[str]]:
+def filter_options(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     require(actor, "feedback.read")
     distinct = lambda col: sorted(v for v in session.scalars(select(col).distinct()) if v)  # noqa: E731
     return {
@@ -69,7 +69,7 @@ def _as_seen_by(prompt: dict, alias: str) -> dict:
     return {k: v.replace(label, alias) if isinstance(v, str) else v for k, v in prompt.items()}
 
 
-def queue(session: Session, actor: Actor, *, flagged: bool | None = None, activity: str | None = None,
+def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activity: str | None = None,
           persona: str | None = None, model: str | None = None, release_state: str | None = None,
           date_from: date | None = None, date_to: date | None = None, score_min: float | None = None,
           score_max: float | None = None, limit: int = 500) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def _get(session: Session, feedback_id: int, *, lock: bool = False) -> LearningF
     return row
 
 
-def item(session: Session, actor: Actor, feedback_id: int) -> dict[str, Any]:
+def item(session: Session, *, actor: Actor, feedback_id: int) -> dict[str, Any]:
     """One feedback row beside its submission's validator report and the exact prompt."""
     require(actor, "feedback.read")
     fb = _get(session, feedback_id)
@@ -156,7 +156,7 @@ def item(session: Session, actor: Actor, feedback_id: int) -> dict[str, Any]:
     }
 
 
-def flagged_count(session: Session, actor: Actor) -> int:
+def flagged_count(session: Session, *, actor: Actor) -> int:
     require(actor, "feedback.read")
     return session.scalar(select(func.count()).where(LearningFeedback.is_flagged.is_(True))) or 0
 
@@ -168,7 +168,7 @@ def _reason(reason: str | None, what: str) -> str:
     return text[:MAX_REASON]
 
 
-def flag(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> None:
+def flag(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
     reason = _reason(reason, "flag this feedback")
@@ -177,7 +177,7 @@ def flag(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> No
                  details={"reason": reason, "persona": fb.persona, "model": fb.openai_model})
 
 
-def unflag(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> None:
+def unflag(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
     if not fb.is_flagged:
@@ -189,7 +189,7 @@ def unflag(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> 
                  details={"reason": reason, "previous_reason": previous})
 
 
-def edit_text(session: Session, actor: Actor, feedback_id: int, *, text: str) -> None:
+def edit_text(session: Session, *, actor: Actor, feedback_id: int, text: str) -> None:
     """Replace the text; the first edit keeps the generated text in original_text."""
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
@@ -206,7 +206,7 @@ def edit_text(session: Session, actor: Actor, feedback_id: int, *, text: str) ->
                  details={"words_before": len(before.split()), "words_after": len(text.split())})
 
 
-def hold(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> None:
+def hold(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
     if fb.release_state == HELD:
@@ -217,7 +217,7 @@ def hold(session: Session, actor: Actor, feedback_id: int, *, reason: str) -> No
     audit.record(session, actor, "feedback.hold", target_type="feedback", target_id=fb.id, details={"reason": reason})
 
 
-def release(session: Session, actor: Actor, feedback_id: int) -> None:
+def release(session: Session, *, actor: Actor, feedback_id: int) -> None:
     require(actor, "feedback.moderate")
     fb = _get(session, feedback_id, lock=True)
     if fb.release_state == RELEASED:
@@ -232,25 +232,21 @@ def release(session: Session, actor: Actor, feedback_id: int) -> None:
                  details={"hold_reasons": fb.hold_reasons or []})
 
 
-def regenerate(engine_or_session: Engine | Session, actor: Actor, feedback_id: int, *, persona: str | None = None,
+def regenerate(engine: Engine, *, actor: Actor, feedback_id: int, persona: str | None = None,
                provider: str | None = None, model: str | None = None) -> generation.Outcome:
     """A new row from the same submission with another persona or model; both are kept."""
     require(actor, "feedback.moderate")
-    if isinstance(engine_or_session, Session):
-        source = _get(engine_or_session, feedback_id)
-        submission_id, old_persona = source.submission_id, source.persona
-    else:
-        from core.db import session_scope
+    from core.db import session_scope
 
-        with session_scope(engine_or_session) as session:
-            source = _get(session, feedback_id)
-            submission_id, old_persona = source.submission_id, source.persona
-    return generation.generate(engine_or_session, submission_id=submission_id, provider=provider,
+    with session_scope(engine) as session:
+        source = _get(session, feedback_id)
+        submission_id, old_persona = source.submission_id, source.persona
+    return generation.generate(engine, submission_id=submission_id, provider=provider,
                                persona=persona or old_persona, model=model, actor=actor,
                                regenerated_from_id=feedback_id)
 
 
-def retry_queue(session: Session, actor: Actor) -> pd.DataFrame:
+def retry_queue(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Passed submissions whose feedback generation failed, with the last error."""
     require(actor, "feedback.read")
     subs = session.scalars(
@@ -265,7 +261,7 @@ def retry_queue(session: Session, actor: Actor) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["submission_id", "student", "activity", "failed_at", "error"])
 
 
-def retry(engine: Engine, actor: Actor, submission_id: int, *, provider: str | None = None) -> generation.Outcome:
+def retry(engine: Engine, *, actor: Actor, submission_id: int, provider: str | None = None) -> generation.Outcome:
     require(actor, "feedback.moderate")
     return generation.generate(engine, submission_id=submission_id, provider=provider, actor=actor)
 
@@ -293,7 +289,7 @@ def _spend_frame(session: Session, start: datetime, end: datetime) -> pd.DataFra
     return frame
 
 
-def cost_panel(session: Session, actor: Actor, *, today: date | None = None, days: int = 30) -> dict[str, Any]:
+def cost_panel(session: Session, *, actor: Actor, today: date | None = None, days: int = 30) -> dict[str, Any]:
     """Spend per day / model / activity, average per submission, tokens, and budgets."""
     require(actor, "feedback.read")
     today = today or pricing.local_day(utcnow())
@@ -335,7 +331,7 @@ def cost_panel(session: Session, actor: Actor, *, today: date | None = None, day
     }
 
 
-def agreement(session: Session, actor: Actor) -> pd.DataFrame:
+def agreement(session: Session, *, actor: Actor) -> pd.DataFrame:
     """Per persona and model: how often moderators edited, flagged or held the feedback.
     A persona or model whose rates stand out points at a bad prompt, not a bad student."""
     require(actor, "feedback.read")

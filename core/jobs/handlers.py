@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import ai_detection, config, jobs, validation
-from core.access import SYSTEM
+from core.auth import system_actor
 from core.db import session_scope
 from core.models import LearningFeedback, LearningSubmission
 from core.storage import copy_to_tempfile, default_storage
@@ -94,7 +94,7 @@ def generate_feedback(engine: Engine, *, submission_id: int) -> None:
         if session.scalar(select(LearningFeedback.id).where(LearningFeedback.submission_id == submission_id)
                           .limit(1)) is not None:
             return
-    outcome = generate(engine, submission_id=submission_id, actor=SYSTEM)
+    outcome = generate(engine, submission_id=submission_id, actor=system_actor(engine))
     if not outcome.ok:
         raise jobs.JobFailed(f"Feedback: {outcome.error}")
 

@@ -104,9 +104,7 @@ def test_deactivated_account_is_sent_back_to_sign_in(demo_db, monkeypatch):
     at.session_state["ngi_actor_id"] = actor.id
     at.session_state["ngi_actor_role"] = actor.role
     with session_scope(engine) as session:
-        from core.access import SYSTEM
-
-        auth.deactivate_staff(session, SYSTEM, email="leaving@test.ngi")
+        auth.deactivate_staff(session, actor=auth.system_actor(engine), email="leaving@test.ngi")
     engine.dispose()
     at.run()
     assert [t.value for t in at.title] == [SIGN_IN_TITLE]

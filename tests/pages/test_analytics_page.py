@@ -10,7 +10,7 @@ import pytest
 from benchmarks import cohort
 from core import telemetry
 from core.db import session_scope
-from tests.support import app_test
+from tests.support import SETUP_ADMIN, app_test
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def cohort_db(seeded_engine, db_url, tmp_path):
     cohort.write_events(path, ids, events=2500, days=120, end=date.today() - timedelta(days=3),
                         company_ids=companies)
     with session_scope(seeded_engine) as session:
-        telemetry.import_events(session, path)
+        telemetry.import_events(session, path, actor=SETUP_ADMIN)
     return db_url
 
 

@@ -28,7 +28,7 @@ def test_metrics_match_the_attention_summary(demo_db, monkeypatch, role):
     at = _open(demo_db.url, monkeypatch, role)
     engine = make_engine(demo_db.url)
     with session_scope(engine) as session:
-        expected = attention.summary(session, staff_actor(engine, role))
+        expected = attention.summary(session, actor=staff_actor(engine, role))
     engine.dispose()
     metrics = {m.label.split(": ", 1)[-1]: m.value for m in at.metric}  # drop the :material/...: icon
     assert len(metrics) == 4

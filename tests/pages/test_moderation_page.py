@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core.auth import system_actor
 from core.db import session_scope
 from core.errors import Forbidden
 from core.feedback import generate, moderation
@@ -21,7 +22,7 @@ def feedback_id(seeded_engine, data_env, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     sub = add_submission(seeded_engine, report=passing_report(warnings=[{"id": "bs_balances", "findings": [
         {"sheet": "Balance Sheet", "cell": "E4", "period": "FY2026E", "expected": 1464, "actual": 2668}]}]))
-    return generate(seeded_engine, submission_id=sub).feedback_id
+    return generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub).feedback_id
 
 
 def _row(engine, fid):
@@ -121,5 +122,5 @@ def test_other_roles_get_a_read_only_page_and_core_refuses_them(db_url, seeded_e
     assert any("Read-only view" in c.value for c in at.caption)
     actor = staff_actor(seeded_engine, role)
     with session_scope(seeded_engine) as session, pytest.raises(Forbidden):
-        moderation.flag(session, actor, feedback_id, reason="trying anyway")
+        moderation.flag(session, actor=actor, feedback_id=feedback_id, reason="trying anyway")
     assert not _row(seeded_engine, feedback_id).is_flagged and _audits(seeded_engine, "feedback.flag") == []
