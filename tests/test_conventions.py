@@ -48,6 +48,19 @@ NOT_SERVICES: dict[str, str] = {
     "core.ai_detection.apply": "detection result of a submission just stored",
     "core.feedback.generation.record_issued": "feedback_issued event of generate()",
     "core.feedback.generation.on_submission_validated": "after-commit hook of submit (system actor)",
+    "core.submissions.record_outcome": "validator event and leaderboard entry of submit or a recalculation job",
+    # the background queue: `ngi worker` and the app's in-process runner, as the system actor
+    "core.jobs.enqueue": "outbox row written inside submit's own transaction",
+    "core.jobs.run": "runs one claimed job; the handlers act as the system actor",
+    "core.jobs.handlers.validate_workbook": "job handler (system actor)",
+    "core.jobs.handlers.detect_ai": "job handler (system actor)",
+    "core.jobs.handlers.generate_feedback": "job handler (system actor)",
+    "core.jobs.local.drain": "the in-process runner's loop",
+    "core.jobs.pg.drain": "the procrastinate worker's loop",
+    "core.jobs.drain": "runs every due job (ngi worker --drain, submissions add --wait)",
+    "core.jobs.local.loop": "the in-process runner's thread",
+    "core.jobs.pg.make_app": "the procrastinate app whose tasks call jobs.run",
+    "core.jobs.pg.work": "ngi worker on PostgreSQL",
 }
 
 # Services that must check a capability whatever the heuristic below finds.
