@@ -31,6 +31,7 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_AI_FLAG_THRESHOLD": ("70", "AI-detection score (0-100) above which work is flagged"),
     "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+    "NGI_TEST_EXIT_AFTER_STORE": (None, "tests only: 1 makes an upload exit between storing its file and committing"),
 }
 
 

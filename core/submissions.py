@@ -7,7 +7,11 @@ Order of work, and why:
 3. One short transaction, serialised per student (SQLite BEGIN IMMEDIATE; PostgreSQL
    SELECT ... FOR UPDATE on the student row): version = previous + 1, flip is_latest,
    insert the row, its validator run, telemetry, progress and the leaderboard entry.
-   If anything fails before commit the stored file is deleted: no orphan file, no row.
+   PostgreSQL deadlocks and serialization failures are retried (db.retrying).
+   If the transaction surely rolled back, the stored file is deleted: no orphan file, no
+   row. If the COMMIT's outcome is unknown (connection lost after it was sent) the file
+   is kept: a committed row must never lose its file; `ngi storage reconcile` finds a
+   file left without a row.
 4. After commit, slow or optional work that must never block a submission:
    AI-detection of PDF text, then feedback generation.
 """
@@ -17,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
@@ -28,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import ai_detection, audit, catalogue, companies, config, leaderboard_entries, telemetry, validation
-from core.db import session_scope, utcnow
+from core.db import CommitOutcomeUnknown, read_scope, retrying, session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
-from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename
+from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename, spool_file
 
 log = logging.getLogger(__name__)
 
@@ -76,22 +79,17 @@ def rubric(session: Session | None, activity_id: str) -> dict:
     return validation.rubric_for(activity_id)
 
 
-def _spool(fileobj: BinaryIO, max_bytes: int, label: str) -> tuple[Path, int, str]:
+def _spool(fileobj: BinaryIO, target: Path, max_bytes: int, label: str) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(prefix="ngi-upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := fileobj.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Invalid(f"{label} is larger than {max_bytes // (1024 * 1024)} MB.")
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), size, digest.hexdigest()
+    with open(target, "wb") as out:
+        while chunk := fileobj.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise Invalid(f"{label} is larger than {max_bytes // (1024 * 1024)} MB.")
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
 
 
 def _lock_student(session: Session, student_id: int) -> None:
@@ -126,7 +124,7 @@ def submit(
     spec = catalogue.activity_spec(activity_id)
     if spec is None:
         raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         if session.get(Student, student_id) is None:
             raise NotFound(f"No student with id {student_id}.")
         company = companies.get_by_ticker(session, company_ticker)
@@ -140,8 +138,8 @@ def submit(
     if submission_type not in allowed:
         raise Invalid(f"{name}: activity {activity_id} accepts {', '.join(allowed)}, not {submission_type}.")
 
-    tmp, size, sha = _spool(fileobj, max_bytes, name)
-    try:
+    with spool_file(suffix=f".{ext}") as tmp:
+        _spool(fileobj, tmp, max_bytes, name)
         if ext == "pdf":
             report, text = validation.read_pdf(tmp, name=name)
         else:
@@ -153,8 +151,7 @@ def submit(
         key = new_key(f"submissions/{student_id}/{activity_id}", ext)
         with open(tmp, "rb") as fh:
             stored = storage.put(key, fh, max_bytes=max_bytes)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _test_exit_after_store()
 
     try:
         submission_id, version = _record(
@@ -162,6 +159,10 @@ def submit(
             submission_type=submission_type, stored=stored, name=name, notes=notes, report=report, actor=actor,
             ip_address=ip_address, user_agent=user_agent,
         )
+    except CommitOutcomeUnknown:
+        # The row may exist: keep the file. Reconcile reports it if the row does not.
+        log.error("commit of %s may not have been saved; keeping stored file %s", name, stored.key)
+        raise
     except BaseException:
         storage.delete(stored.key)
         raise
@@ -170,15 +171,24 @@ def submit(
                         file_key=stored.key, ai_detection_status=ai_status)
 
 
+def _test_exit_after_store() -> None:
+    """Test hook (NGI_TEST_EXIT_AFTER_STORE=1): the process dies between storing the file
+    and committing its row, as a killed upload would; reconcile tests rely on it."""
+    if config.env_flag("NGI_TEST_EXIT_AFTER_STORE"):
+        os._exit(75)
+
+
 def _record(engine: Engine, *, student_id, activity_id, module, company_id, submission_type, stored, name, notes,
             report, actor, ip_address, user_agent) -> tuple[int, int]:
+    def unit() -> tuple[int, int]:
+        with session_scope(engine) as session:
+            return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
+                           company_id=company_id, submission_type=submission_type, stored=stored, name=name,
+                           notes=notes, report=report, actor=actor, ip_address=ip_address, user_agent=user_agent)
+
     for attempt in range(ATTEMPTS):
         try:
-            with session_scope(engine, immediate=True) as session:
-                return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
-                               company_id=company_id, submission_type=submission_type, stored=stored, name=name,
-                               notes=notes, report=report, actor=actor, ip_address=ip_address,
-                               user_agent=user_agent)
+            return retrying(unit)
         except IntegrityError:
             # Another writer took this version between our read and our insert (only
             # possible where the row lock is unavailable); read again and retry.
@@ -251,7 +261,7 @@ def _after_commit(engine: Engine, submission_id: int, report: validation.Report,
 def revalidate(engine: Engine, *, submission_id: int, actor=None, storage: Storage | None = None) -> validation.Report:
     """Run the validators again on the stored file; records a new ValidatorRun."""
     storage = storage or default_storage()
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         submission = session.get(LearningSubmission, submission_id)
         if submission is None:
             raise NotFound(f"No submission with id {submission_id}.")
