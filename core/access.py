@@ -25,6 +25,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "analytics.read": frozenset({"instructor", "admin", "program_lead"}),
     "analytics.full": frozenset({"admin", "program_lead"}),
     "staff.manage": frozenset({"admin"}),
+    "storage.manage": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

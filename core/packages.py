@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, companies
 from core.access import Actor, require
-from core.db import session_scope, utcnow
+from core.db import CommitOutcomeUnknown, session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
@@ -171,6 +171,8 @@ def build_package(
                 file_size_bytes=stored.size, validation_status=row.validation_status,
                 validation_errors=row.validation_errors, fiscal_years=fiscal_years, is_current=make_current,
             )
+    except CommitOutcomeUnknown:
+        raise  # the row may exist: keep its file (`ngi storage reconcile` reports an orphan)
     except BaseException:
         if stored_key is not None:
             storage.delete(stored_key)
