@@ -8,10 +8,11 @@ from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from core import auth, config, schema
 from core.access import ROLE_LABELS, Actor, can
-from core.db import check_connection, make_engine, session_scope
+from core.db import check_connection, describe_database_error, make_engine, session_scope
 from core.errors import DomainError, Unavailable
 
 T = TypeVar("T")
@@ -82,8 +83,8 @@ def signed_in_actor() -> Actor | None:
                 actor = auth.actor_for_oidc_email(
                     session, st.user.get("email"), email_verified=verified if isinstance(verified, bool) else None
                 )
-        except DomainError as err:
-            st.error(err.message, icon=":material/lock:")
+        except SHOWN_ERRORS as err:
+            st.error(error_message(err), icon=":material/lock:")
             st.button("Sign out of the identity provider", on_click=st.logout, key="oidc_logout")
             st.stop()
         _remember(actor)
@@ -134,8 +135,8 @@ def sign_in_form() -> None:
     if submitted:
         try:
             actor = auth.sign_in(engine(), email=email, password=password)
-        except DomainError as err:
-            st.error(err.message)
+        except SHOWN_ERRORS as err:
+            st.error(error_message(err))
         else:
             _remember(actor)
             st.rerun()
@@ -173,16 +174,28 @@ def sidebar(actor: Actor) -> None:
     _show_flash()
 
 
+# What a page shows as one line instead of a traceback: our own errors, and the
+# database failing or refusing (locked, unreachable, deadlocked past its retries).
+SHOWN_ERRORS = (DomainError, DBAPIError)
+
+
+def error_message(err: BaseException) -> str:
+    """The one line a page shows for an error in SHOWN_ERRORS."""
+    if isinstance(err, DomainError):
+        return err.message
+    return describe_database_error(err)
+
+
 def run_action(action: Callable[[], T], *, success: str | None = None, rerun: bool = False) -> T | None:
-    """Run a write action; show a DomainError's message instead of a traceback.
+    """Run a write action; show an error's one-line message instead of a traceback.
 
     With `rerun=True` a success reloads the page (so cached reads show the change) and
     the success message is shown after the reload.
     """
     try:
         result = action()
-    except DomainError as err:
-        st.error(err.message)
+    except SHOWN_ERRORS as err:
+        st.error(error_message(err))
         return None
     st.cache_data.clear()
     if rerun:
