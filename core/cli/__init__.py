@@ -33,8 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_code
     except (OperationalError, DBAPIError) as err:
         from core.config import database_url
-        from core.db import describe_connection_error
+        from core.db import describe_connection_error, describe_database_error
 
+        if "database is locked" in str(err):  # connected fine; the write lock stayed taken
+            print(f"error: {describe_database_error(err)}", file=sys.stderr)
+            return 2
         if isinstance(err, OperationalError) or getattr(err, "connection_invalidated", False):
             print(f"error: {describe_connection_error(database_url(), err)}", file=sys.stderr)
             return 2
