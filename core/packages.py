@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, companies
 from core.access import Actor, require
-from core.db import CommitOutcomeUnknown, session_scope, utcnow
+from core.db import CommitOutcomeUnknown, read_scope, session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
@@ -107,7 +107,7 @@ def build_package(
     `force_current` (an audited admin decision)."""
     require(actor, "packages.build")
     storage = storage or default_storage()
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         company = companies.get_by_ticker(session, ticker)
         if company.is_active is False:
             raise Conflict(f"{company.ticker} is deactivated; activate it before building a package.")
@@ -186,7 +186,7 @@ def fetch_and_build(engine: Engine, *, actor: Actor, ticker: str, years: int = D
     from core.sec.fetch import companyfacts_url, fetch_companyfacts
 
     require(actor, "packages.build")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         company = companies.get_by_ticker(session, ticker)
         cik, ticker = company.sec_cik, company.ticker
     if not cik:

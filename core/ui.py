@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core import auth, config, schema
 from core.access import ROLE_LABELS, Actor, can
-from core.db import check_connection, describe_database_error, make_engine, session_scope
+from core.db import check_connection, describe_database_error, make_engine, read_scope, session_scope
 from core.errors import DomainError, Unavailable
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def _oidc_configured() -> bool:
 def signed_in_actor() -> Actor | None:
     actor_id = st.session_state.get(_ACTOR_KEY)
     if actor_id is not None:
-        with session_scope(engine()) as session:
+        with read_scope(engine()) as session:
             actor = auth.current_actor(session, actor_id)
         if actor is None:
             st.session_state.pop(_ACTOR_KEY, None)

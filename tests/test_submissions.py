@@ -7,9 +7,11 @@ import io
 import random
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from core import leaderboard_entries
 from core.db import session_scope, utcnow
@@ -285,3 +287,48 @@ def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env
     with pytest.raises(Exception):  # noqa: B017 - the engine's own error, whatever its class
         _submit(env, _model())
     assert _stored_files(data_env) == []
+
+
+def test_a_feedback_crash_is_retry_listed_even_while_another_writer_commits(env, monkeypatch):
+    """The issue's "feedback_status NULL": feedback crashed, and marking the submission
+    for retry read first and wrote later in a deferred transaction, which SQLite fails at
+    once ("database is locked") when another writer commits in between. Writes now take
+    the lock first and wait their turn."""
+    import sqlite3
+
+    from core.feedback import generation
+
+    if env.dialect.name != "sqlite":
+        pytest.skip("SQLite's lock upgrade; PostgreSQL is covered by the race tests")
+    holder = sqlite3.connect(env.url.database, isolation_level=None, check_same_thread=False)
+    release = threading.Event()
+
+    def crash(*_a, **_k):
+        holder.execute("BEGIN IMMEDIATE")  # another writer is mid-transaction ...
+        holder.execute("UPDATE students SET cohort = '2025B' WHERE id = 2")
+
+        def commit_later():
+            release.wait(0.5)
+            holder.execute("COMMIT")  # ... and commits while the retry mark waits
+        threading.Thread(target=commit_later, daemon=True).start()
+        raise RuntimeError("provider crashed")
+
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "1")
+    monkeypatch.setattr(generation, "generate", crash)
+    real_get = Session.get
+
+    def slow_get(self, *args, **kwargs):  # the retry mark reads, then the other writer commits
+        row = real_get(self, *args, **kwargs)
+        if args and args[0] is LearningSubmission:
+            time.sleep(0.8)
+        return row
+
+    monkeypatch.setattr(Session, "get", slow_get)
+    try:
+        result = _submit(env, _model())
+    finally:
+        monkeypatch.setattr(Session, "get", real_get)
+        release.set()
+        holder.close()
+    with session_scope(env) as s:
+        assert s.get(LearningSubmission, result.submission_id).feedback_status == "retry"
