@@ -268,22 +268,17 @@ def test_a_commit_whose_outcome_is_unknown_keeps_the_stored_file(env, data_env, 
 
 def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env, monkeypatch):
     dialect = env.dialect
-    error = dialect.loaded_dbapi.OperationalError
 
     def refuse(_dbapi_connection):
-        busy = error("database is locked")
+        if dialect.name == "postgresql":
+            from psycopg import errors as pg_errors
+
+            raise pg_errors.SerializationFailure("could not serialize access")  # carries SQLSTATE 40001
+        busy = dialect.loaded_dbapi.OperationalError("database is locked")
         busy.sqlite_errorcode = 5  # SQLITE_BUSY, as the driver sets it
         raise busy
 
     monkeypatch.setattr(dialect, "do_commit", refuse)
-    if dialect.name == "postgresql":
-        from psycopg import errors as pg_errors
-
-        def refuse(_dbapi_connection):  # noqa: F811 - a server refusal carries an SQLSTATE
-            raise pg_errors.SerializationFailure("could not serialize access")
-
-        monkeypatch.setattr(dialect, "do_commit", refuse)
-        monkeypatch.setattr("core.db.RETRY_ATTEMPTS", 1)
     with pytest.raises(Exception):  # noqa: B017 - the engine's own error, whatever its class
         _submit(env, _model())
     assert _stored_files(data_env) == []
