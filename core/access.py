@@ -30,6 +30,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "submissions.submit": frozenset({"instructor", "admin"}),
     "students.erase": frozenset({"admin"}),
     "telemetry.import": frozenset({"admin"}),
+    "storage.manage": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

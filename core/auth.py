@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, config
 from core.access import SYSTEM_EMAIL, SYSTEM_NAME, Actor, require
-from core.db import session_scope, utcnow
+from core.db import read_scope, retrying, session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import STAFF_ROLES, StaffUser
 
@@ -102,53 +102,87 @@ def set_password(session: Session, email: str, password: str) -> StaffUser:
 
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> Actor | None:
-    """The staff member for these credentials, or None when refused.
-
-    Returns None instead of raising so the caller can commit the failure count; use
-    `sign_in` unless you manage the transaction yourself. After MAX_FAILURES wrong
-    passwords the account refuses every attempt, right or wrong, until LOCKOUT has
-    passed. Demo accounts are refused whenever demo mode is off.
+    """The staff member for these credentials, or None when refused, in the caller's
+    transaction; use `sign_in` unless you manage the transaction yourself. After
+    MAX_FAILURES wrong passwords the account refuses every attempt, right or wrong,
+    until LOCKOUT has passed. Demo accounts are refused whenever demo mode is off.
     """
     now = now or utcnow()
+    user_id, hashed = _candidate(session, email, now)
+    ok = _verify(hashed, password or "")
+    if user_id is None:
+        return None
+    return _record_attempt(session, user_id, password or "", ok=ok, now=now)
+
+
+def _candidate(session: Session, email: str, now: datetime) -> tuple[int | None, str]:
+    """(id, hash) of the account that may sign in with `email`, else (None, a dummy hash):
+    both paths then verify a hash, so timing reveals nothing."""
     try:
         email = _normalize_email(email)
     except Invalid:
-        _verify(_DUMMY_HASH, password or "")
-        return None
-    user = session.scalar(
-        select(StaffUser).where(func.lower(StaffUser.email) == email).with_for_update()
-    )
+        return None, _DUMMY_HASH
+    user = session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
     if user is None or not user.is_active or not user.password_hash or (user.is_demo and not config.demo_mode()):
-        _verify(_DUMMY_HASH, password or "")
-        return None
+        return None, _DUMMY_HASH
     if user.locked_until is not None and user.locked_until > now:
-        _verify(_DUMMY_HASH, password or "")  # same cost as a real check: timing reveals nothing
-        return None
-    if not _verify(user.password_hash, password or ""):
-        if user.locked_until is not None and user.locked_until <= now:
-            user.failed_login_count = 0  # the previous lockout has served its time
-            user.locked_until = None
-        user.failed_login_count = (user.failed_login_count or 0) + 1
-        if user.failed_login_count >= MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            audit.record(session, None, "staff.locked_out", target_type="staff_user", target_id=user.id,
-                         details={"email": user.email, "until": user.locked_until.isoformat()})
-        session.flush()
-        return None
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    session.flush()
-    return actor_of(user)
+        return None, _DUMMY_HASH
+    return user.id, user.password_hash
+
+
+def _record_attempt(session: Session, user_id: int, password: str, *, ok: bool, now: datetime) -> Actor | None:
+    """Count the attempt in SQL, from the row as it is now, never from what was read
+    before the (slow) password check: concurrent attempts each add exactly one."""
+    still_open = or_(StaffUser.locked_until.is_(None), StaffUser.locked_until <= now)
+    if ok:
+        user = session.scalar(
+            update(StaffUser).where(StaffUser.id == user_id, StaffUser.is_active.is_(True), still_open)
+            .values(failed_login_count=0, locked_until=None, last_login_at=now).returning(StaffUser)
+            .execution_options(synchronize_session=False)
+        )
+        if user is None:  # locked or deactivated while the password was being checked
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            session.execute(update(StaffUser).where(StaffUser.id == user_id)
+                            .values(password_hash=_hasher.hash(password)))
+        return actor_of(user)
+    served = and_(StaffUser.locked_until.is_not(None), StaffUser.locked_until <= now)
+    count = session.scalar(
+        update(StaffUser).where(StaffUser.id == user_id)
+        .values(
+            # A lockout that has served its time starts the count again.
+            failed_login_count=case((served, 1), else_=func.coalesce(StaffUser.failed_login_count, 0) + 1),
+            locked_until=case((served, None), else_=StaffUser.locked_until),
+        )
+        .returning(StaffUser.failed_login_count)
+    )
+    if count is not None and count >= MAX_FAILURES:
+        locked = session.execute(
+            update(StaffUser).where(StaffUser.id == user_id, still_open)
+            .values(locked_until=now + LOCKOUT).returning(StaffUser.id, StaffUser.email)
+        ).first()
+        if locked is not None:  # the attempt that locked the account, once
+            audit.record(session, None, "staff.locked_out", target_type="staff_user", target_id=locked.id,
+                         details={"email": locked.email, "until": (now + LOCKOUT).isoformat()})
+    return None
 
 
 def sign_in(engine: Engine, *, email: str, password: str, now: datetime | None = None) -> Actor:
-    """Check credentials in their own transaction, committed even when refused (so
-    failures count toward the lockout), then raise Forbidden(REFUSAL) if refused."""
-    with session_scope(engine) as session:
-        actor = authenticate(session, email, password, now=now)
+    """Check credentials and record the attempt (committed even when refused, so
+    failures count toward the lockout), then raise Forbidden(REFUSAL) if refused.
+
+    The argon2 check runs with no transaction open; only the short counter update
+    takes the write lock, retried on a PostgreSQL deadlock."""
+    now = now or utcnow()
+    with read_scope(engine) as session:
+        user_id, hashed = _candidate(session, email, now)
+    ok = _verify(hashed, password or "")
+    actor = None
+    if user_id is not None:
+        def record() -> Actor | None:
+            with session_scope(engine) as session:
+                return _record_attempt(session, user_id, password or "", ok=ok, now=now)
+        actor = retrying(record)
     if actor is None:
         raise Forbidden(REFUSAL)
     return actor

@@ -37,6 +37,7 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_JOB_ATTEMPTS": ("4", "tries a background job gets before it is parked on the moderation page"),
     "NGI_JOB_BACKOFF_SECONDS": ("30", "wait before a failed job's second try; each later wait is four times longer"),
     "NGI_JOBS_IN_PROCESS": (None, "1/0: run background jobs in the app's process; default on only for the embedded SQLite"),
+    "NGI_TEST_EXIT_AFTER_STORE": (None, "tests only: 1 makes an upload exit between storing its file and committing"),
 }
 
 

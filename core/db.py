@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,6 +21,9 @@ from sqlalchemy.types import TypeDecorator
 
 from core import config
 from core.errors import Unavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -118,33 +126,139 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # `immediate` takes the write lock up front, so two writers that both read
-        # "latest version = 3" cannot both go on to write version 4.
-        if conn.get_execution_options().get("sqlite_immediate"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # session_scope (every write) takes the write lock up front: a deferred
+        # transaction that reads and then writes cannot wait for the lock (SQLite
+        # answers SQLITE_BUSY at once, ignoring the busy timeout), and two writers that
+        # both read "latest version = 3" could otherwise both write version 4.
+        # read_scope stays deferred, and `query_only` turns a write slipped into it
+        # into a loud error instead of an intermittent "database is locked".
+        mode = conn.get_execution_options().get("sqlite_begin")
+        conn.exec_driver_sql(f"PRAGMA query_only={'ON' if mode == 'read' else 'OFF'}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "write" else "BEGIN")
+
+
+class CommitOutcomeUnknown(Unavailable):
+    """COMMIT was sent but no answer came back: the change may or may not be saved.
+
+    Callers must not undo side effects (e.g. delete a stored file) on this error;
+    they may check the database on a fresh connection to find out.
+    """
+
+
+# PostgreSQL: deadlock_detected, serialization_failure. The whole transaction is
+# lost and running it again is the documented remedy.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+RETRY_ATTEMPTS = 5
+_DEFINITE_SQLITE_CODES = {5, 6, 13, 19}  # BUSY, LOCKED, FULL, CONSTRAINT: nothing was written
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+def _commit_definitely_failed(exc: BaseException) -> bool:
+    """True when a failed COMMIT surely left nothing behind; False when it may have
+    reached the server and been applied (connection lost, I/O error)."""
+    if not isinstance(exc, DBAPIError):
+        return not isinstance(exc, (OSError, ConnectionError))
+    if exc.connection_invalidated:
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _DEFINITE_SQLITE_CODES  # primary code of an extended one
+    state = _sqlstate(exc)
+    # A server-side refusal names an SQLSTATE; class 08 is a connection exception.
+    return bool(state) and not state.startswith("08")
 
 
 @contextmanager
-def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any exception.
+def session_scope(engine: Engine, *, immediate: bool = True) -> Iterator[Session]:
+    """One unit of work that writes: commits on success, rolls back on any exception.
 
-    `immediate=True` serialises writers: BEGIN IMMEDIATE on SQLite; on PostgreSQL the
-    caller still locks the rows it reads for update.
+    On SQLite it takes the write lock at BEGIN (BEGIN IMMEDIATE), so concurrent writers
+    queue for up to the busy timeout instead of failing. On PostgreSQL a writer still
+    locks the rows it reads to decide what to write (SELECT ... FOR UPDATE). Use
+    `read_scope` for work that only reads. `immediate=False` gives the old deferred
+    transaction, for reads that predate `read_scope`; never write in one.
+
+    A COMMIT whose outcome is unknown raises CommitOutcomeUnknown; any other failure
+    means nothing was saved.
     """
-    bind = engine
-    if immediate and engine.dialect.name == "sqlite":
-        bind = engine.execution_options(sqlite_immediate=True)
+    write = immediate and engine.dialect.name == "sqlite"
+    bind = engine.execution_options(sqlite_begin="write") if write else engine
+    session = Session(bind=bind, expire_on_commit=False)
+    try:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        try:
+            session.commit()
+        except BaseException as exc:
+            try:
+                session.rollback()
+            except Exception:  # noqa: BLE001 - the connection is likely gone already
+                log.debug("rollback after a failed commit also failed", exc_info=True)
+            if _commit_definitely_failed(exc):
+                raise
+            raise CommitOutcomeUnknown(
+                "The database connection failed while saving, so the change may or may not have been "
+                f"saved ({_first_line(exc)}). Check before trying again."
+            ) from exc
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work that only reads: a deferred transaction (cheap, never waits for
+    writers). On SQLite a write inside it fails with "attempt to write a readonly
+    database" rather than intermittently with "database is locked"."""
+    bind = engine.execution_options(sqlite_begin="read") if engine.dialect.name == "sqlite" else engine
     session = Session(bind=bind, expire_on_commit=False)
     try:
         yield session
-        session.commit()
+        session.rollback()  # nothing to keep; ends the read snapshot
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def retrying(work: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS, base_delay: float = 0.02) -> T:
+    """Run `work` (a whole unit of work: it opens and commits its own transaction) again
+    when PostgreSQL aborted it for a deadlock or serialization failure, up to
+    `attempts` times, sleeping a short jittered, growing backoff in between."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not is_retryable(exc) or attempt == attempts:
+                raise
+            log.info("transaction aborted (%s), attempt %s of %s; retrying", _sqlstate(exc), attempt, attempts)
+            time.sleep(random.uniform(0, base_delay * 2 ** attempt))
+    raise AssertionError("unreachable")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """One line for a page or the CLI when the database refused or failed an operation."""
+    reason = _first_line(exc)
+    if "locked" in reason or "busy" in reason:
+        return f"The database is busy with other changes ({reason}); try again in a moment."
+    return f"The database could not complete the operation ({reason}); try again, or ask an admin to check it."
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, companies
 from core.access import Actor, require
-from core.db import session_scope, utcnow
+from core.db import CommitOutcomeUnknown, read_scope, session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningCompany, LearningPackage
 from core.package_workbook import PackageInfo, write_workbook
@@ -122,7 +122,7 @@ def build_package(
     `force_current` (an audited admin decision)."""
     require(actor, "packages.build")
     storage = storage or default_storage()
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         company = companies.get_by_ticker(session, ticker)
         if company.is_active is False:
             raise Conflict(f"{company.ticker} is deactivated; activate it before building a package.")
@@ -158,7 +158,6 @@ def build_package(
                                         package_date=package_date, data_sources=data_sources,
                                         ingestion_method=ingestion_method, actor=actor)
     stored = None
-    committing = False
     try:
         content = write_workbook(st, PackageInfo(ticker=ticker, version=version, built_at=built_at,
                                                    source_file=cf.source_name, **info_fields), findings)
@@ -196,12 +195,12 @@ def build_package(
                 validation_errors=row.validation_errors, fiscal_years=fiscal_years, is_current=make_current,
                 fiscal_year_end=st.fye.describe(), package_date=package_date,
             )
-            committing = True
+    except CommitOutcomeUnknown:
+        raise  # the row may exist: keep its file (`ngi storage reconcile` reports an orphan)
     except BaseException:
-        if not committing:
-            if stored is not None:
-                storage.delete(key)
-            _release(engine, package_id)
+        if stored is not None:
+            storage.delete(key)
+        _release(engine, package_id)
         raise
     return result
 
@@ -243,7 +242,7 @@ def fetch_and_build(engine: Engine, *, actor: Actor, ticker: str, years: int = D
     from core.sec.fetch import companyfacts_url, fetch_companyfacts
 
     require(actor, "packages.build")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         company = companies.get_by_ticker(session, ticker)
         cik, ticker = company.sec_cik, company.ticker
     if not cik:

@@ -13,13 +13,16 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from core import config
-from core.errors import Invalid, NotFound
+from core.errors import Invalid, NotFound, Unavailable
 
 CHUNK = 1024 * 1024
 _KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -65,6 +68,7 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def local_path(self, key: str) -> Path | None: ...
+    def listing(self) -> Iterator[tuple[str, float]]: ...
 
 
 def _copy_hashing(source: BinaryIO, target: BinaryIO, key: str, max_bytes: int | None) -> tuple[int, str]:
@@ -127,12 +131,36 @@ class LocalStorage:
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def listing(self) -> Iterator[tuple[str, float]]:
+        """(relative path, modification time) of every file, half-written ones included."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            try:
+                if path.is_file():
+                    yield path.relative_to(self.root).as_posix(), path.stat().st_mtime
+            except FileNotFoundError:  # removed while we walked
+                continue
+
+    def remove(self, name: str) -> None:
+        """Remove a listed file by its listed name (which may not be a valid key)."""
+        path = (self.root / name).resolve()
+        if self.root in path.parents:
+            path.unlink(missing_ok=True)
+
 
 class FsspecStorage:
     def __init__(self, url: str):
         import fsspec
 
-        self.fs, root = fsspec.core.url_to_fs(url)
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url)
+        except ImportError as exc:
+            scheme = url.split("://", 1)[0]
+            extra = {"s3": "s3", "s3a": "s3"}.get(scheme)
+            hint = f"install the {extra} extra: pip install '.[{extra}]'" if extra else f"install its fsspec backend ({exc})"
+            raise Unavailable(f"NGI_STORAGE_URL={scheme}://… needs a storage backend that is not installed; {hint}.") \
+                from None
         self.root = root.rstrip("/")
 
     def _path(self, key: str) -> str:
@@ -174,6 +202,31 @@ class FsspecStorage:
     def local_path(self, key: str) -> Path | None:
         return None
 
+    def listing(self) -> Iterator[tuple[str, float]]:
+        if not self.fs.exists(self.root):
+            return
+        for path, info in self.fs.find(self.root, detail=True).items():
+            if info.get("type", "file") != "file":
+                continue
+            yield path[len(self.root):].lstrip("/"), _mtime(info)
+
+    def remove(self, name: str) -> None:
+        path = f"{self.root}/{name}"
+        if self.fs.exists(path):
+            self.fs.rm(path)
+
+
+def _mtime(info: dict) -> float:
+    """fsspec backends name the modification time differently (local, S3, memory)."""
+    for field in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(field)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        return float(value)
+    return time.time()  # unknown age counts as new: never removed by reconcile
+
 
 def storage_for(url: str | None) -> Storage:
     if not url:
@@ -188,14 +241,73 @@ def default_storage() -> Storage:
 
 
 def copy_to_tempfile(storage: Storage, key: str, suffix: str = "") -> Path:
-    """A local copy for tools that need a path (openpyxl, LibreOffice). Caller deletes it."""
+    """A local copy for tools that need a path (openpyxl, LibreOffice). Caller deletes
+    it; if the process dies first, the spool sweep removes it."""
     local = storage.local_path(key)
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
-    with os.fdopen(fd, "wb") as out:
-        if local is not None:
-            with open(local, "rb") as src:
-                shutil.copyfileobj(src, out, CHUNK)
-        else:
-            with storage.open(key) as src:
-                shutil.copyfileobj(src, out, CHUNK)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=spool_dir(), prefix=f"{os.getpid()}-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if local is not None:
+                with open(local, "rb") as src:
+                    shutil.copyfileobj(src, out, CHUNK)
+            else:
+                with storage.open(key) as src:
+                    shutil.copyfileobj(src, out, CHUNK)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return Path(tmp)
+
+
+# --- spool files -------------------------------------------------------------------
+# Uploads are spooled to <tmp>/ngi-spool/<pid>-<random><suffix>. `finally` removes a
+# file when the upload ends or times out; a killed process cannot run it, so every new
+# spool (and `ngi storage reconcile`) first sweeps files whose process is gone.
+
+SPOOL_DIR = "ngi-spool"
+SPOOL_MAX_AGE = 24 * 3600  # even a live pid (reused) does not keep a file past this
+
+
+def spool_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / SPOOL_DIR
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+@contextmanager
+def spool_file(suffix: str = "") -> Iterator[Path]:
+    """A fresh, empty temp file path, removed when the block ends however it ends."""
+    sweep_spool()
+    fd, tmp = tempfile.mkstemp(dir=spool_dir(), prefix=f"{os.getpid()}-", suffix=suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_spool(*, now: float | None = None) -> list[Path]:
+    """Remove spool files left by processes that no longer run; returns them."""
+    now = now or time.time()
+    removed = []
+    for path in spool_dir().iterdir():
+        pid_text = path.name.split("-", 1)[0]
+        try:
+            stale = (not pid_text.isdigit() or not _alive(int(pid_text))
+                     or now - path.stat().st_mtime > SPOOL_MAX_AGE)
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # another sweeper got there first
+            continue
+    return removed

@@ -7,7 +7,11 @@ Order of work, and why:
 3. One short transaction, serialised per student (SQLite BEGIN IMMEDIATE; PostgreSQL
    SELECT ... FOR UPDATE on the student row): version = previous + 1, flip is_latest,
    insert the row, its validator run, telemetry, progress and the leaderboard entry.
-   If anything fails before commit the stored file is deleted: no orphan file, no row.
+   PostgreSQL deadlocks and serialization failures are retried (db.retrying).
+   If the transaction surely rolled back, the stored file is deleted: no orphan file, no
+   row. If the COMMIT's outcome is unknown (connection lost after it was sent) the file
+   is kept: a committed row must never lose its file; `ngi storage reconcile` finds a
+   file left without a row.
    The same transaction enqueues the follow-up jobs (core.jobs, an outbox): LibreOffice
    recalculation of a workbook saved without values, AI-detection of PDF text, and
    feedback. The upload returns as soon as it commits; workers do the slow part.
@@ -18,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
@@ -28,12 +31,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue, companies, jobs, leaderboard_entries, telemetry, validation
+from core import audit, catalogue, companies, config, jobs, leaderboard_entries, telemetry, validation
 from core.access import Actor, require
-from core.db import session_scope, utcnow
+from core.db import CommitOutcomeUnknown, read_scope, retrying, session_scope, utcnow
 from core.errors import Invalid, NotFound
 from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
-from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename
+from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename, spool_file
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +81,17 @@ def rubric(session: Session | None, activity_id: str) -> dict:
     return validation.rubric_for(activity_id)
 
 
-def _spool(fileobj: BinaryIO, max_bytes: int, label: str) -> tuple[Path, int, str]:
+def _spool(fileobj: BinaryIO, target: Path, max_bytes: int, label: str) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(prefix="ngi-upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := fileobj.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Invalid(f"{label} is larger than {max_bytes // (1024 * 1024)} MB.")
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp), size, digest.hexdigest()
+    with open(target, "wb") as out:
+        while chunk := fileobj.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise Invalid(f"{label} is larger than {max_bytes // (1024 * 1024)} MB.")
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest()
 
 
 def _lock_student(session: Session, student_id: int) -> None:
@@ -148,7 +146,7 @@ def submit(
     spec = catalogue.activity_spec(activity_id)
     if spec is None:
         raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         if session.get(Student, student_id) is None:
             raise NotFound(f"No student with id {student_id}.")
         company = companies.get_by_ticker(session, company_ticker)
@@ -162,8 +160,8 @@ def submit(
     if submission_type not in allowed:
         raise Invalid(f"{name}: activity {activity_id} accepts {', '.join(allowed)}, not {submission_type}.")
 
-    tmp, size, sha = _spool(fileobj, max_bytes, name)
-    try:
+    with spool_file(suffix=f".{ext}") as tmp:
+        _spool(fileobj, tmp, max_bytes, name)
         if ext == "pdf":
             report, text = validation.read_pdf(tmp, name=name)
         else:
@@ -177,8 +175,7 @@ def submit(
         key = new_key(f"submissions/{student_id}/{activity_id}", ext)
         with open(tmp, "rb") as fh:
             stored = storage.put(key, fh, max_bytes=max_bytes)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _test_exit_after_store()
 
     try:
         submission_id, version = _record(
@@ -186,6 +183,10 @@ def submit(
             submission_type=submission_type, stored=stored, name=name, notes=notes, report=report, actor=actor,
             ip_address=ip_address, user_agent=user_agent, follow_ups=jobs.follow_ups(report.status, has_text=bool(text)),
         )
+    except CommitOutcomeUnknown:
+        # The row may exist: keep the file. Reconcile reports it if the row does not.
+        log.error("commit of %s may not have been saved; keeping stored file %s", name, stored.key)
+        raise
     except BaseException:
         storage.delete(stored.key)
         raise
@@ -193,15 +194,25 @@ def submit(
                         file_key=stored.key, ai_detection_status="pending" if text else "not_run")
 
 
+def _test_exit_after_store() -> None:
+    """Test hook (NGI_TEST_EXIT_AFTER_STORE=1): the process dies between storing the file
+    and committing its row, as a killed upload would; reconcile tests rely on it."""
+    if config.env_flag("NGI_TEST_EXIT_AFTER_STORE"):
+        os._exit(75)
+
+
 def _record(engine: Engine, *, student_id, activity_id, module, company_id, submission_type, stored, name, notes,
             report, actor, ip_address, user_agent, follow_ups) -> tuple[int, int]:
+    def unit() -> tuple[int, int]:
+        with session_scope(engine) as session:
+            return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
+                           company_id=company_id, submission_type=submission_type, stored=stored, name=name,
+                           notes=notes, report=report, actor=actor, ip_address=ip_address, user_agent=user_agent,
+                           follow_ups=follow_ups)
+
     for attempt in range(ATTEMPTS):
         try:
-            with session_scope(engine, immediate=True) as session:
-                return _insert(session, student_id=student_id, activity_id=activity_id, module=module,
-                               company_id=company_id, submission_type=submission_type, stored=stored, name=name,
-                               notes=notes, report=report, actor=actor, ip_address=ip_address,
-                               user_agent=user_agent, follow_ups=follow_ups)
+            return retrying(unit)
         except IntegrityError:
             # Another writer took this version between our read and our insert (only
             # possible where the row lock is unavailable); read again and retry.
@@ -248,7 +259,7 @@ def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Sto
     """Run the validators again on the stored file; records a new ValidatorRun."""
     require(actor, "review.act")
     storage = storage or default_storage()
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         submission = session.get(LearningSubmission, submission_id)
         if submission is None:
             raise NotFound(f"No submission with id {submission_id}.")

@@ -78,6 +78,15 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def lock_student(session: Session, user_id: int) -> None:
+    """Serialise writers of one student's rollup and progress (read-modify-write rows):
+    SELECT ... FOR UPDATE on PostgreSQL; SQLite writers already hold the database lock.
+    A transaction that also updates the student's submissions takes this lock first,
+    the same order as submit(), so the two never deadlock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Student.id).where(Student.id == user_id).with_for_update())
+
+
 def record_event(
     session: Session, *, user_id: int, event_type: str, event_category: str | None = None,
     module: str | None = None, unit: str | None = None, lesson: str | None = None,
@@ -87,6 +96,7 @@ def record_event(
     event_timestamp: datetime | None = None,
 ) -> LearningTelemetry:
     """Store one event and fold it into the rollup and the student's progress."""
+    lock_student(session, user_id)
     event = LearningTelemetry(
         user_id=user_id, event_type=event_type, event_category=event_category, module=module, unit=unit,
         lesson=lesson, activity=activity, company_id=company_id, submission_id=submission_id,

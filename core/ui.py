@@ -9,10 +9,11 @@ from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from core import auth, config, schema
 from core.access import ROLE_LABELS, Actor, can
-from core.db import check_connection, make_engine, session_scope
+from core.db import check_connection, describe_database_error, make_engine, read_scope, session_scope
 from core.errors import DomainError, Unavailable
 from core.jobs import local as jobs_local
 
@@ -73,7 +74,7 @@ def _oidc_configured() -> bool:
 def signed_in_actor() -> Actor | None:
     actor_id = st.session_state.get(_ACTOR_KEY)
     if actor_id is not None:
-        with session_scope(engine()) as session:
+        with read_scope(engine()) as session:
             actor = auth.current_actor(session, actor_id)
         if actor is None:
             st.session_state.pop(_ACTOR_KEY, None)
@@ -88,8 +89,8 @@ def signed_in_actor() -> Actor | None:
                 actor = auth.actor_for_oidc_email(
                     session, st.user.get("email"), email_verified=verified if isinstance(verified, bool) else None
                 )
-        except DomainError as err:
-            st.error(err.message, icon=":material/lock:")
+        except SHOWN_ERRORS as err:
+            st.error(error_message(err), icon=":material/lock:")
             st.button("Sign out of the identity provider", on_click=st.logout, key="oidc_logout")
             st.stop()
         _remember(actor)
@@ -141,8 +142,8 @@ def sign_in_form() -> None:
     if submitted:
         try:
             actor = auth.sign_in(engine(), email=email, password=password)
-        except DomainError as err:
-            st.error(err.message)
+        except SHOWN_ERRORS as err:
+            st.error(error_message(err))
         else:
             _remember(actor)
             st.rerun()
@@ -180,15 +181,27 @@ def sidebar(actor: Actor) -> None:
     _show_flash()
 
 
+# What a page shows as one line instead of a traceback: our own errors, and the
+# database failing or refusing (locked, unreachable, deadlocked past its retries).
+SHOWN_ERRORS = (DomainError, DBAPIError)
+
+
+def error_message(err: BaseException) -> str:
+    """The one line a page shows for an error in SHOWN_ERRORS."""
+    if isinstance(err, DomainError):
+        return err.message
+    return describe_database_error(err)
+
+
 def read(fn: Callable[..., T], /, *, actor: Actor | None = None, **kwargs) -> T | None:
     """Call a read service, `fn(session, actor=..., **kwargs)`, in a short session of its
     own, as the signed-in actor (or `actor`, for a cached loader keyed on it). A domain
     error shows its message where the page asked, and gives None."""
     try:
-        with session_scope(engine()) as session:
+        with read_scope(engine()) as session:
             return fn(session, actor=actor or _page_actor(), **kwargs)
-    except DomainError as err:
-        st.error(err.message)
+    except SHOWN_ERRORS as err:
+        st.error(error_message(err))
         return None
 
 
@@ -209,8 +222,8 @@ def write(fn: Callable[..., T], /, *, success: str | Callable[[T], Flash] | None
                 result = fn(session, actor=actor, **kwargs)
         else:
             result = fn(engine(), actor=actor, **kwargs)
-    except DomainError as err:
-        st.error(err.message)
+    except SHOWN_ERRORS as err:
+        st.error(error_message(err))
         return None
     st.cache_data.clear()
     message = success(result) if callable(success) else success

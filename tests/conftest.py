@@ -89,3 +89,35 @@ def data_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NGI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("NGI_STORAGE_URL", raising=False)
     return tmp_path / "data"
+
+
+@pytest.fixture
+def race():
+    """`race(n, fn)` runs fn(i) for i in 0..n-1 on n real threads released together by a
+    barrier; returns (results, errors) in completion order. For races between writers."""
+    import threading
+
+    def run(n: int, fn):
+        barrier = threading.Barrier(n)
+        lock = threading.Lock()
+        results, errors = [], []
+
+        def worker(i):
+            try:
+                barrier.wait(timeout=60)
+                value = fn(i)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the test
+                with lock:
+                    errors.append(exc)
+            else:
+                with lock:
+                    results.append(value)
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        return results, errors
+
+    return run

@@ -79,3 +79,84 @@ def test_unreachable_database_is_one_line_naming_the_host():
         check_connection(engine)
     message = str(info.value)
     assert "127.0.0.1:1" in message and "\n" not in message and "wrong" not in message
+
+
+def test_a_write_waits_for_another_writer_instead_of_failing(engine, race):
+    """Every session_scope takes the write lock first (BEGIN IMMEDIATE on SQLite), so
+    writers that read then write queue up; deferred ones failed with 'database is locked'
+    at once. Twenty read-then-write transactions all land."""
+    import time
+
+    from core.db import session_scope
+    from core.models import Student
+
+    with session_scope(engine) as s:
+        s.add(Student(id=1, email="ana@school.edu", full_name="Ana", cohort="0"))
+
+    def bump(_i):
+        with session_scope(engine) as s:
+            student = s.get(Student, 1, with_for_update=True)
+            count = int(student.cohort)
+            time.sleep(0.01)  # widen the window between the read and the write
+            student.cohort = str(count + 1)
+
+    _results, errors = race(20, bump)
+    assert errors == []
+    with session_scope(engine) as s:
+        assert s.get(Student, 1).cohort == "20"
+
+
+def test_read_scope_refuses_a_write_on_sqlite(sqlite_url):
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import make_engine, read_scope
+    from core.models import Student
+
+    engine = make_engine(sqlite_url)
+    with pytest.raises(OperationalError, match="readonly"):
+        with read_scope(engine) as s:
+            s.add(Student(id=1, email="ana@school.edu"))
+            s.flush()
+    with session_scope(engine) as s:  # the same pooled connection writes again afterwards
+        s.add(Student(id=1, email="ana@school.edu"))
+    engine.dispose()
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_retrying_runs_a_deadlocked_unit_again_a_bounded_number_of_times():
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from core.db import RETRY_ATTEMPTS, retrying
+
+    calls = []
+
+    def deadlocks_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise DBAPIError("UPDATE ...", {}, _Deadlock("deadlock detected"))
+        return "saved"
+
+    assert retrying(deadlocks_twice, base_delay=0) == "saved" and len(calls) == 3
+
+    calls.clear()
+
+    def always():
+        calls.append(1)
+        raise DBAPIError("UPDATE ...", {}, _Deadlock("deadlock detected"))
+
+    with pytest.raises(DBAPIError):
+        retrying(always, base_delay=0)
+    assert len(calls) == RETRY_ATTEMPTS
+
+    calls.clear()
+
+    def locked():
+        calls.append(1)
+        raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
+
+    with pytest.raises(OperationalError):
+        retrying(locked, base_delay=0)
+    assert len(calls) == 1  # not a deadlock: the busy timeout has already been waited out

@@ -7,9 +7,11 @@ import io
 import random
 import re
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from core import jobs, leaderboard_entries
 from core.auth import system_actor
@@ -258,3 +260,52 @@ def test_program_leads_may_neither_submit_nor_revalidate(env):
         assert s.scalar(select(func.count()).select_from(LearningSubmission).where(LearningSubmission.user_id == 2)) == 1
         runs = s.scalars(select(ValidatorRun.run_by).where(ValidatorRun.submission_id == result.submission_id)).all()
     assert runs == [instructor.id, instructor.id]
+
+
+def _drop_connection_after_commit(engine, monkeypatch):
+    """The server applies COMMIT, then the connection dies before the reply arrives."""
+    dialect = engine.dialect
+    real_commit = dialect.do_commit
+    error = dialect.loaded_dbapi.OperationalError
+
+    def commit_then_drop(dbapi_connection):
+        real_commit(dbapi_connection)
+        raise error("server closed the connection unexpectedly" if dialect.name == "postgresql"
+                    else "disk I/O error")
+
+    monkeypatch.setattr(dialect, "do_commit", commit_then_drop)
+    return lambda: monkeypatch.setattr(dialect, "do_commit", real_commit)
+
+
+def test_a_commit_whose_outcome_is_unknown_keeps_the_stored_file(env, data_env, monkeypatch):
+    from core.db import CommitOutcomeUnknown
+
+    restore = _drop_connection_after_commit(env, monkeypatch)
+    with pytest.raises(CommitOutcomeUnknown) as err:
+        _submit(env, _model())
+    assert "may or may not have been saved" in err.value.message
+    restore()
+    with session_scope(env) as s:
+        rows = s.scalars(select(LearningSubmission)).all()
+    assert len(rows) == 1  # the commit did happen ...
+    assert default_storage().exists(rows[0].file_path)  # ... and its file is still there
+    assert len(_stored_files(data_env)) == 1
+
+
+def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env, monkeypatch):
+    dialect = env.dialect
+
+    def refuse(_dbapi_connection):
+        if dialect.name == "postgresql":
+            from psycopg import errors as pg_errors
+
+            raise pg_errors.SerializationFailure("could not serialize access")  # carries SQLSTATE 40001
+        busy = dialect.loaded_dbapi.OperationalError("database is locked")
+        busy.sqlite_errorcode = 5  # SQLITE_BUSY, as the driver sets it
+        raise busy
+
+    monkeypatch.setattr(dialect, "do_commit", refuse)
+    with pytest.raises(Exception):  # noqa: B017 - the engine's own error, whatever its class
+        _submit(env, _model())
+    assert _stored_files(data_env) == []
+

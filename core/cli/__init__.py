@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "progress": "student progress and streaks",
     "seed": "upsert the ten companies and the content catalogue",
     "staff": "staff accounts that sign in to the dashboard",
+    "storage": "check stored files against the database",
     "student": "student records",
     "submissions": "student submissions",
     "telemetry": "import telemetry events, rebuild the rollup",
@@ -51,11 +52,13 @@ def _database_error(err: Exception) -> str | None:
     exc = sys.modules.get("sqlalchemy.exc")  # not loaded: the error cannot be SQLAlchemy's
     if exc is None or not isinstance(err, exc.DBAPIError):
         return None
+    from core.config import database_url
+    from core.db import describe_connection_error, describe_database_error
+
+    if "database is locked" in str(err):  # connected fine; the write lock stayed taken
+        return describe_database_error(err)
     if not isinstance(err, exc.OperationalError) and not getattr(err, "connection_invalidated", False):
         return None
-    from core.config import database_url
-    from core.db import describe_connection_error
-
     return describe_connection_error(database_url(), err)
 
 

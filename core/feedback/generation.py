@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, auth, config
+from core import audit, auth, config, telemetry
 from core.access import Actor, require
 from core.db import session_scope, utcnow
 from core.errors import Invalid, NotFound
@@ -181,6 +181,7 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
         if len(replies) == SCHEMA_ATTEMPTS:
             error = f"After {SCHEMA_ATTEMPTS} attempts: {error}"
         with _unit(target, immediate=True) as session:
+            telemetry.lock_student(session, user_id)  # before the submission row: submit()'s order
             failure = FeedbackFailure(
                 submission_id=submission_id, provider=provider.name, model=outcome.model, persona=chosen.key,
                 error=error or "No usable reply.", raw_reply=raw, openai_tokens_input=tokens["tokens_in"],
@@ -213,6 +214,7 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
                                   notices=notices or None, reference_scores=reference)
 
     with _unit(target, immediate=True) as session:
+        telemetry.lock_student(session, user_id)  # before the submission row: submit()'s order
         row = LearningFeedback(
             submission_id=submission_id, user_id=user_id, feedback_type="rubric", persona=chosen.key,
             feedback_text=data["feedback_text"], strengths=data["strengths"],
