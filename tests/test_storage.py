@@ -118,8 +118,9 @@ def test_an_upload_killed_mid_spool_leaves_no_temp_file(upload_env, db_url, data
     tmp_dir.mkdir()
     child = subprocess.Popen(
         [sys.executable, "-c", (
-            "import sys; from core.db import make_engine; from core.submissions import submit;"
-            "submit(make_engine(), student_id=1, activity_id='a1_drivers_map', company_ticker='TSLA',"
+            "import sys; from core.auth import system_actor; from core.db import make_engine;"
+            " from core.submissions import submit; e = make_engine();"
+            "submit(e, actor=system_actor(e), student_id=1, activity_id='a1_drivers_map', company_ticker='TSLA',"
             " fileobj=sys.stdin.buffer, filename='model.xlsx')")],
         stdin=subprocess.PIPE, env=_child_env(db_url, data_env, tmp_dir), cwd=ROOT)
     try:
@@ -136,7 +137,7 @@ def test_an_upload_killed_mid_spool_leaves_no_temp_file(upload_env, db_url, data
     assert [p for p in tmp_dir.rglob("*") if p.is_file()] == left  # killed: nothing cleaned up yet
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_dir))
-    result = submit(upload_env, student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
+    result = submit(upload_env, actor=system_actor(upload_env), student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
                     fileobj=io.BytesIO(_model()), filename="model.xlsx")
     assert result.version == 1
     assert [p for p in tmp_dir.rglob("*") if p.is_file()] == []
@@ -155,7 +156,7 @@ def test_a_timed_out_upload_leaves_no_temp_file(upload_env, tmp_path, monkeypatc
     tmp_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_dir))
     with pytest.raises(TimeoutError):
-        submit(upload_env, student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
+        submit(upload_env, actor=system_actor(upload_env), student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
                fileobj=Stalled(_model()), filename="model.xlsx")
     assert [p for p in tmp_dir.rglob("*") if p.is_file()] == []
 
@@ -167,11 +168,10 @@ def _reconcile_cli(db_url, data_env, tmp_path, *args) -> subprocess.CompletedPro
 
 
 def test_reconcile_finds_the_file_of_an_upload_killed_before_commit(upload_env, db_url, data_env, tmp_path):
-    from core.access import SYSTEM
     from core.reconciliation import reconcile
     from core.submissions import submit
 
-    ok = submit(upload_env, student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
+    ok = submit(upload_env, actor=system_actor(upload_env), student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
                 fileobj=io.BytesIO(_model()), filename="model.xlsx")
     model = tmp_path / "model.xlsx"
     model.write_bytes(_model())
@@ -197,13 +197,13 @@ def test_reconcile_finds_the_file_of_an_upload_killed_before_commit(upload_env, 
     fixed = _reconcile_cli(db_url, data_env, tmp_path, "--fix")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert not orphan[0].exists() and (data_env / "files" / ok.file_key).exists()
-    assert reconcile(upload_env, actor=SYSTEM).clean
+    assert reconcile(upload_env, actor=system_actor(upload_env)).clean
 
 
 def test_reconcile_lists_rows_whose_file_is_missing(upload_env, db_url, data_env, tmp_path):
     from core.submissions import submit
 
-    ok = submit(upload_env, student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
+    ok = submit(upload_env, actor=system_actor(upload_env), student_id=1, activity_id="a1_drivers_map", company_ticker="TSLA",
                 fileobj=io.BytesIO(_model()), filename="model.xlsx")
     (data_env / "files" / ok.file_key).unlink()
     out = _reconcile_cli(db_url, data_env, tmp_path, "--fix")

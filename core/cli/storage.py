@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from core.access import SYSTEM
 from core.cli._common import engine, print_json
 
 
@@ -19,9 +18,11 @@ def register(subparsers) -> None:
 
 
 def _reconcile(args) -> int:
+    from core.auth import system_actor
     from core.reconciliation import ORPHAN_MIN_AGE, reconcile
 
-    report = reconcile(engine(), actor=SYSTEM, fix=args.fix)
+    eng = engine()
+    report = reconcile(eng, actor=system_actor(eng), fix=args.fix)
     if args.json:
         print_json({
             "orphans": [{"key": o.key, "age_seconds": round(o.age_seconds)} for o in report.orphans],
