@@ -32,6 +32,13 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
     "NGI_VALIDATION_CPU_SECONDS": ("20", "CPU seconds reading one uploaded workbook may take before it is rejected"),
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+    "NGI_BACKUP_DIR": (None, "backups, their state, manifests and the erasure ledger copy; default $NGI_DATA_DIR/backups"),
+    "NGI_BACKUP_RETENTION_DAYS": ("30", "days a backup is kept before `ngi backup prune` expires it"),
+    "NGI_RESTIC_REPOSITORY": (None, "restic repository for stored files and SQLite snapshots; default $NGI_BACKUP_DIR/restic"),
+    "NGI_RESTIC_PASSWORD_FILE": (None, "restic password file; default $NGI_BACKUP_DIR/restic-password (made, 0600, on first run)"),
+    "NGI_PGBACKREST_STANZA": ("ngi", "pgBackRest stanza name for the PostgreSQL database"),
+    "NGI_PGBACKREST_REPO": (None, "pgBackRest repo1-path; default $NGI_BACKUP_DIR/pgbackrest"),
+    "NGI_PGBACKREST_PG_PATH": (None, "PostgreSQL data directory (pg1-path); default: asked from the server"),
 }
 
 
@@ -60,6 +67,10 @@ def env_float(name: str) -> float:
 
 def data_dir() -> Path:
     return Path(env("NGI_DATA_DIR") or "./data")
+
+
+def backup_dir() -> Path:
+    return Path(env("NGI_BACKUP_DIR") or data_dir() / "backups")
 
 
 def default_database_url() -> str:

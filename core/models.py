@@ -623,3 +623,16 @@ class SubmissionOutcome(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     validator_status: Mapped[str] = mapped_column(String(20))
     rubric_composite: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+
+class ErasureRecord(Base):
+    """The erasure ledger: which student was erased, and when; nothing else. No foreign
+    key to students, so erasure never removes it and a restore can learn what to replay
+    (core/erasures.py keeps a copy outside the database too)."""
+
+    __tablename__ = "learning_erasures"
+    __table_args__ = (Index("idx_learning_erasures_student", "student_id", "erased_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())

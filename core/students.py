@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core import erasures
 from core.db import Base
 from core.errors import NotFound
 from core.models import FeedbackFailure, LearningSubmission, Student, ValidatorRun
@@ -40,6 +41,7 @@ def erase(session: Session, student_id: int) -> dict[str, int]:
         counts[model.__tablename__] = session.scalar(
             select(func.count()).select_from(model).where(model.submission_id.in_(submission_ids))
         ) or 0
+    erasures.record(session, student_id)  # the ledger a restore replays (core/erasures.py)
     session.execute(delete(Student).where(Student.id == student_id))
     session.expunge_all()
     return counts
