@@ -77,7 +77,8 @@ def _restore(args) -> int:
           + (f" and files backup {report.files_backup}" if report.files_backup else ""))
     print(f"replayed {report.replayed_erasures} erasure(s) newer than the backup")
     if report.set_aside:
-        print(f"the replaced database and files were moved to {report.set_aside}")
+        print(f"the replaced database and files were moved to {report.set_aside}; delete that folder once "
+              "the restore is checked (erasures from now on do not reach it)")
     return 0
 
 
