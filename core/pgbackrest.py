@@ -107,6 +107,8 @@ class PgBackRest:
             raise Unavailable("pgbackrest is not installed (Debian: apt-get install pgbackrest); "
                               "it backs up the PostgreSQL database.")
         command = [binary, f"--config={self.config_file}", f"--stanza={self.stanza}", *args]
+        if as_user is None and self.repo.exists():  # the repository's owner: the server's user
+            as_user = pwd.getpwuid(self.repo.stat().st_uid).pw_name
         done = subprocess.run(_as(as_user, command), capture_output=True, text=True)
         if check and done.returncode != 0:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()

@@ -90,7 +90,7 @@ def verify(engine: Engine) -> tuple[str, dict[str, int], dict[str, int]]:
                  f"--target={manifest['restore_point']}", "--target-action=promote", "--archive-mode=off",
                  as_user=owner)
         # The cluster's own configuration may live in /etc (Debian); a scratch copy gets a minimal one.
-        (scratch / "postgresql.conf").write_text("listen_addresses = ''\nmax_connections = 20\n")
+        (scratch / "postgresql.conf").write_text("listen_addresses = ''\nhot_standby = off\n")
         (scratch / "pg_hba.conf").write_text("local all all trust\n")
         (scratch / "pg_ident.conf").write_text("")
         if os.geteuid() == 0:
@@ -104,7 +104,10 @@ def verify(engine: Engine) -> tuple[str, dict[str, int], dict[str, int]]:
                               capture_output=True, text=True)
         started = True
         if done.returncode != 0:
-            raise Unavailable(f"the scratch PostgreSQL did not start: {(done.stderr or done.stdout).strip()}")
+            log = scratch / "verify.log"
+            logged = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+            tail = [line for line in logged if "FATAL" in line or "ERROR" in line][:3] or logged[-3:]
+            raise Unavailable(f"the scratch PostgreSQL for backup {label} did not start: {' / '.join(tail)}")
         url = URL.create("postgresql+psycopg", username=cluster.user, database=cluster.database,
                          query={"host": str(sockets), "port": str(port)})
         restored = make_engine(url)

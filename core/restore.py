@@ -56,8 +56,15 @@ def _files_snapshot(to: str, run_tag: str | None) -> Snapshot | None:
     if backup.local_files_root() is None:
         return None
     found = backup.restic().snapshots("files")
+    if run_tag is None:  # a pgBackRest label: the files of the same `ngi backup run`
+        run_tag = next((f"run={r.run}" for r in backup.records() if r.id == to and r.run), None)
     same_run = [s for s in found if run_tag and run_tag in s.tags]
-    return same_run[-1] if same_run else pick(found, to if to != "latest" and parse_target(to) else "latest", "files")
+    if same_run:
+        return same_run[-1]
+    try:
+        return pick(found, "latest" if to == "latest" else parse_target(to).isoformat(), "files")  # type: ignore[union-attr]
+    except Invalid:
+        raise NotFound(f"No files backup belongs to {to}; restore with --to latest or a time.") from None
 
 
 def _run_tag(snapshot: Snapshot) -> str | None:
