@@ -45,11 +45,11 @@ def cluster_of(engine: Engine) -> Cluster:
     with engine.connect() as conn:
         show = {name: conn.exec_driver_sql(f"SHOW {name}").scalar() for name in
                 ("data_directory", "port", "unix_socket_directories", "server_version_num")}
-    pg_path = config.env("NGI_PGBACKREST_PG_PATH") or show["data_directory"]
-    return Cluster(pg_path=Path(pg_path), port=int(show["port"]),
+    pg_path = config.env("NGI_PGBACKREST_PG_PATH") or str(show["data_directory"])
+    return Cluster(pg_path=Path(pg_path), port=int(str(show["port"])),
                    socket_dir=str(show["unix_socket_directories"]).split(",")[0].strip(),
                    user=engine.url.username or "postgres", database=engine.url.database or "postgres",
-                   major=int(show["server_version_num"]) // 10000)
+                   major=int(str(show["server_version_num"])) // 10000)
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class PgBackRest:
         command = [binary, f"--config={self.config_file}", f"--stanza={self.stanza}", *args]
         if as_user is None and self.repo.exists():  # the repository's owner: the server's user
             as_user = pwd.getpwuid(self.repo.stat().st_uid).pw_name
-        done = subprocess.run(_as(as_user, command), capture_output=True, text=True)
+        done = subprocess.run(_as(as_user, command), check=False, capture_output=True, text=True)
         if check and done.returncode != 0:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise Unavailable(f"pgbackrest {args[0]} failed: {' / '.join(detail[-3:])}")
@@ -152,7 +152,7 @@ def debian_cluster(pg_path: Path) -> tuple[str, str] | None:
     """(version, name) when `pg_path` is a Debian cluster (config in /etc/postgresql)."""
     if shutil.which("pg_lsclusters") is None:
         return None
-    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pg_lsclusters", "--no-header"], check=False, capture_output=True, text=True).stdout
     for line in out.splitlines():
         parts = line.split()
         if len(parts) >= 6 and Path(parts[5]) == pg_path:
@@ -168,10 +168,10 @@ def server_control(pg_path: Path, major: int, action: str) -> None:
         command = ["pg_ctlcluster", "--skip-systemctl-redirect", *debian, action]
         if action == "stop":
             command += ["-m", "fast"]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
     else:
         command = [str(bin_dir(major) / "pg_ctl"), "-D", str(pg_path), "-w", "-l", str(pg_path / "restore.log"), action]
-        done = subprocess.run(_as(owner, command), capture_output=True, text=True)
+        done = subprocess.run(_as(owner, command), check=False, capture_output=True, text=True)
     if done.returncode != 0 and not (action == "stop" and "not running" in (done.stderr + done.stdout)):
         raise Unavailable(f"could not {action} PostgreSQL at {pg_path}: {(done.stderr or done.stdout).strip()}")
 

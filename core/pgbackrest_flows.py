@@ -17,7 +17,16 @@ from sqlalchemy.engine import Engine
 from core import backup
 from core.db import make_engine, utcnow
 from core.errors import NotFound, Unavailable
-from core.pgbackrest import Cluster, PgBackRest, _as, bin_dir, cluster_of, is_running, server_control, wait_for_promotion
+from core.pgbackrest import (
+    Cluster,
+    PgBackRest,
+    _as,
+    bin_dir,
+    cluster_of,
+    is_running,
+    server_control,
+    wait_for_promotion,
+)
 
 
 def _check_archiving(engine: Engine, tool: PgBackRest) -> None:
@@ -101,7 +110,7 @@ def verify(engine: Engine) -> tuple[str, dict[str, int], dict[str, int]]:
         options = f"-p {port} -c unix_socket_directories={sockets} -c archive_mode=off -c listen_addresses=''"
         done = subprocess.run(_as(owner, [pg_ctl, "-D", str(scratch), "-w", "-t", "120", "-l",
                                           str(scratch / "verify.log"), "-o", options, "start"]),
-                              capture_output=True, text=True)
+                              check=False, capture_output=True, text=True)
         started = True
         if done.returncode != 0:
             log = scratch / "verify.log"
@@ -118,7 +127,7 @@ def verify(engine: Engine) -> tuple[str, dict[str, int], dict[str, int]]:
             restored.dispose()
     finally:
         if started:
-            subprocess.run(_as(owner, [pg_ctl, "-D", str(scratch), "-m", "immediate", "stop"]), capture_output=True)
+            subprocess.run(_as(owner, [pg_ctl, "-D", str(scratch), "-m", "immediate", "stop"]), check=False, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(sockets, ignore_errors=True)
     return label, manifest["tables"], observed
@@ -151,6 +160,7 @@ def restore(engine: Engine, *, to: str) -> str:
         args, chosen = [f"--set={to}", "--type=immediate", "--target-action=promote"], to
     else:
         moment = parse_target(to)
+        assert moment is not None  # "latest" is handled above
         args = ["--type=time", f"--target={moment:%Y-%m-%d %H:%M:%S.%f%z}", "--target-action=promote"]
         chosen = f"point in time {moment.isoformat()}"
     if not labels:

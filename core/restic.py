@@ -37,7 +37,7 @@ class Restic:
         binary = shutil.which("restic")
         if binary is None:
             raise Unavailable("restic is not installed (Debian: apt-get install restic); it backs up stored files.")
-        done = subprocess.run([binary, *args], cwd=cwd, env=self._env(), capture_output=True, text=True)
+        done = subprocess.run([binary, *args], cwd=cwd, env=self._env(), check=False, capture_output=True, text=True)
         if done.returncode != 0:
             detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise Unavailable(f"restic {args[0]} failed for {self.repository}: {' / '.join(detail[-3:])}")

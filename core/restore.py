@@ -104,16 +104,16 @@ def verify(engine: Engine) -> backup.VerifyReport:
     files = _files_snapshot("latest", run_tag)
     if files is not None:
         try:
-            expected = backup.read_manifest(files.id[:8])["files"]
+            expected_files: dict[str, str] = backup.read_manifest(files.id[:8])["files"]
             scratch = Path(tempfile.mkdtemp(prefix="verify-files-", dir=backup._scratch_root()))
             try:
                 backup.restic().restore(files.id, scratch)
                 top = backup.local_files_root().name  # type: ignore[union-attr]
-                observed = backup.file_hashes(scratch / top)
+                observed_files = backup.file_hashes(scratch / top)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            differences += backup.compare(expected, observed, "file")
-            lines.append(f"files backup {files.id[:8]}: {len(observed)} files restored, hashes compared")
+            differences += backup.compare(expected_files, observed_files, "file")
+            lines.append(f"files backup {files.id[:8]}: {len(observed_files)} files restored, hashes compared")
         except (Unavailable, NotFound) as err:
             differences.append(f"files backup {files.id[:8]}: could not be restored: {err.message}")
     report = backup.VerifyReport(at=utcnow().isoformat(), backup_id=backup_id, ok=not differences,

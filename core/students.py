@@ -12,6 +12,7 @@ from core.db import Base
 from core.errors import NotFound
 from core.models import FeedbackFailure, LearningSubmission, Student, ValidatorRun
 
+
 def _owned_tables() -> list[tuple[str, Any]]:
     """Every table with a `user_id` that references students: the rows erasure removes."""
     owned = []

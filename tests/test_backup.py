@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
