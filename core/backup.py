@@ -127,6 +127,28 @@ def last_verify() -> VerifyReport | None:
     return VerifyReport(**row) if row else None
 
 
+def warnings(now: datetime | None = None) -> list[str]:
+    """One sentence per backup older than its schedule, a failed last attempt, or a
+    test restore that failed or is over a month old (the home page shows these to admins)."""
+    now = now or utcnow()
+    found = []
+    for status in backup_status(now):
+        hours = status.due_every.total_seconds() / 3600
+        if status.last_at is None:
+            found.append(f"No {status.kind} backup has been taken (due every {hours:.0f} h).")
+        elif status.overdue:
+            age = status.age.total_seconds() / 3600 if status.age else 0
+            found.append(f"The last {status.kind} backup is {age:.0f} h old (due every {hours:.0f} h).")
+        if not status.ok and status.last_at is not None:
+            found.append(f"The last {status.kind} backup attempt failed.")
+    verified = last_verify()
+    if verified is None or now - datetime.fromisoformat(verified.at) > VERIFY_EVERY:
+        found.append("No test restore (`ngi backup verify`) in the last month.")
+    elif not verified.ok:
+        found.append(f"The last test restore found {len(verified.differences)} difference(s).")
+    return found
+
+
 # --- manifests: what the source held at backup time ---
 
 
@@ -222,24 +244,29 @@ def run(engine: Engine, *, kind: str = "incremental") -> list[BackupRecord]:
     erasures.sync_file(engine)
     run_id = _stamp()
     done = []
-    started = utcnow().isoformat()
-    try:
-        if _is_sqlite(engine):
-            done.append(_run_sqlite(engine, kind, run_id))
-        else:
-            from core import pgbackrest_flows
-
-            done.append(pgbackrest_flows.run(engine, kind, run_id))
-    except Unavailable as err:
-        _remember(BackupRecord("", kind, "pgbackrest" if not _is_sqlite(engine) else "sqlite+restic",
-                               started, utcnow().isoformat(), 0, ok=False, error=err.message, run=run_id))
-        raise
+    steps = [(kind, "sqlite+restic" if _is_sqlite(engine) else "pgbackrest", lambda: _run_database(engine, kind, run_id))]
     root = local_files_root()
     if root is not None:
-        done.append(_run_files(root, run_id))
-    for record in done:
+        steps.append(("files", "restic", lambda: _run_files(root, run_id)))
+    for step_kind, tool, step in steps:
+        started = utcnow().isoformat()
+        try:
+            record = step()
+        except Unavailable as err:  # remembered, so the Operations page shows the failure
+            _remember(BackupRecord("", step_kind, tool, started, utcnow().isoformat(), 0, ok=False,
+                                   error=err.message, run=run_id))
+            raise
         _remember(record)
+        done.append(record)
     return done
+
+
+def _run_database(engine: Engine, kind: str, run_id: str) -> BackupRecord:
+    if _is_sqlite(engine):
+        return _run_sqlite(engine, kind, run_id)
+    from core import pgbackrest_flows
+
+    return pgbackrest_flows.run(engine, kind, run_id)
 
 
 def _run_sqlite(engine: Engine, kind: str, run_id: str) -> BackupRecord:

@@ -79,15 +79,19 @@ def _owned_folder(prefix: str, parent: Path | None, owner: str) -> Path:
     return folder
 
 
+def latest_label(tool: PgBackRest | None = None) -> str:
+    backups = (tool or PgBackRest.configured()).info()
+    if not backups:
+        raise NotFound("No pgBackRest backup yet; run `ngi backup run --full` first.")
+    return backups[-1]["label"]
+
+
 def verify(engine: Engine) -> tuple[str, dict[str, int], dict[str, int]]:
     """Restore the latest backup into a scratch cluster on a free port, to its restore
     point; return (label, counts at backup time, counts restored)."""
     cluster = cluster_of(engine)
     tool = PgBackRest.configured()
-    backups = tool.info()
-    if not backups:
-        raise NotFound("No pgBackRest backup yet; run `ngi backup run --full` first.")
-    label = backups[-1]["label"]
+    label = latest_label(tool)
     manifest = backup.read_manifest(label)
     owner = cluster.owner
     scratch = _owned_folder("verify-pg-", backup._scratch_root(), owner)

@@ -95,6 +95,7 @@ def verify(engine: Engine) -> backup.VerifyReport:
         else:
             from core import pgbackrest_flows
 
+            backup_id = pgbackrest_flows.latest_label()
             backup_id, expected, observed = pgbackrest_flows.verify(engine)
         differences += backup.compare(expected, observed, "table")
         lines.append(f"database backup {backup_id}: {len(observed)} tables, "

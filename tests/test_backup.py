@@ -37,6 +37,11 @@ def test_status_says_which_kind_is_older_than_its_schedule(tmp_path, monkeypatch
     assert status["incremental"].ok is False  # the last attempt failed, the last good one still counts
     assert status["files"].last_at is None and status["files"].overdue
     assert backup.last_verify() is None
+    said = backup.warnings(now)
+    assert "The last full backup is 30 h old (due every 24 h)." in said
+    assert "The last incremental backup attempt failed." in said
+    assert "No files backup has been taken (due every 6 h)." in said
+    assert "No test restore (`ngi backup verify`) in the last month." in said
 
 
 @pytest.fixture
@@ -121,7 +126,7 @@ def test_verify_names_a_file_that_differs_from_the_source_at_backup_time(drill_e
     files = [r for r in backup.records() if r.kind == "files"][-1]
     manifest_path = data.parent / "backups" / "manifests" / f"{files.id}.json"
     manifest = json.loads(manifest_path.read_text())
-    key = sorted(manifest["files"])[0]
+    key = min(manifest["files"])
     manifest["files"][key] = "0" * 64
     manifest_path.write_text(json.dumps(manifest))
     capsys.readouterr()
