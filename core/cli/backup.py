@@ -71,8 +71,12 @@ def _verify(args) -> int:
 def _restore(args) -> int:
     from core import restore
 
-    # Not `engine()`: a restored backup may be at an older schema, which restore upgrades.
-    report = restore.restore(engine(migrated=False), to=args.to)
+    from core.config import database_url
+    from core.db import make_engine
+
+    # Not `engine()`: PostgreSQL may be stopped for the restore, and a restored backup may
+    # be at an older schema, which restore upgrades.
+    report = restore.restore(make_engine(database_url()), to=args.to)
     print(f"restored database backup {report.database_backup}"
           + (f" and files backup {report.files_backup}" if report.files_backup else ""))
     print(f"replayed {report.replayed_erasures} erasure(s) newer than the backup")
