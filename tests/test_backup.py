@@ -132,3 +132,26 @@ def test_verify_names_a_file_that_differs_from_the_source_at_backup_time(drill_e
     capsys.readouterr()
     assert main(["backup", "verify"]) == 1
     assert f"file {key}: source had" in capsys.readouterr().out
+
+
+def test_restore_target_picks_latest_an_id_or_the_newest_before_a_time():
+    from datetime import datetime, timezone
+
+    from core.errors import Invalid, NotFound
+    from core.restic import Snapshot
+    from core.restore import pick
+
+    def snap(ident, hour):
+        return Snapshot(ident, datetime(2026, 12, 1, hour, tzinfo=timezone.utc), ("database",), ())
+
+    found = [snap("aaa111", 2), snap("bbb222", 8), snap("ccc333", 14)]
+    assert pick(found, "latest", "database").id == "ccc333"
+    assert pick(found, "bbb2", "database").id == "bbb222"
+    assert pick(found, "2026-12-01T09:30:00Z", "database").id == "bbb222"
+    assert pick(found, "2026-12-01T04:00:00-05:00", "database").id == "bbb222"  # 09:00 UTC
+    with pytest.raises(NotFound, match="at or before"):
+        pick(found, "2026-12-01T01:00:00", "database")
+    with pytest.raises(Invalid, match="neither 'latest'"):
+        pick(found, "yesterday", "database")
+    with pytest.raises(NotFound, match="run `ngi backup run` first"):
+        pick([], "latest", "database")
