@@ -98,7 +98,8 @@ class PgBackRest:
         )
         if os.geteuid() == 0:
             owner = pwd.getpwnam(cluster.owner)
-            for path in [self.folder, self.repo, *self.folder.rglob("*"), *self.repo.rglob("*")]:
+            # Only what we made: pgBackRest itself runs as the owner, so its files are theirs.
+            for path in [self.folder, self.repo, self.config_file, self.folder / "log", self.folder / "lock"]:
                 os.chown(path, owner.pw_uid, owner.pw_gid)
 
     def run(self, *args: str, as_user: str | None = None, check: bool = True) -> str:
