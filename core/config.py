@@ -38,6 +38,13 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_JOB_BACKOFF_SECONDS": ("30", "wait before a failed job's second try; each later wait is four times longer"),
     "NGI_JOBS_IN_PROCESS": (None, "1/0: run background jobs in the app's process; default on only for the embedded SQLite"),
     "NGI_TEST_EXIT_AFTER_STORE": (None, "tests only: 1 makes an upload exit between storing its file and committing"),
+    "NGI_BACKUP_DIR": (None, "backups, their state, manifests and the erasure ledger copy; default $NGI_DATA_DIR/backups"),
+    "NGI_BACKUP_RETENTION_DAYS": ("30", "days a backup is kept before `ngi backup prune` expires it"),
+    "NGI_RESTIC_REPOSITORY": (None, "restic repository for stored files and SQLite snapshots; default $NGI_BACKUP_DIR/restic"),
+    "NGI_RESTIC_PASSWORD_FILE": (None, "restic password file; default $NGI_BACKUP_DIR/restic-password (made, 0600, on first run)"),
+    "NGI_PGBACKREST_STANZA": ("ngi", "pgBackRest stanza name for the PostgreSQL database"),
+    "NGI_PGBACKREST_REPO": (None, "pgBackRest repo1-path; default $NGI_BACKUP_DIR/pgbackrest"),
+    "NGI_PGBACKREST_PG_PATH": (None, "PostgreSQL data directory (pg1-path); default: asked from the server"),
 }
 
 
@@ -66,6 +73,10 @@ def env_float(name: str) -> float:
 
 def data_dir() -> Path:
     return Path(env("NGI_DATA_DIR") or "./data")
+
+
+def backup_dir() -> Path:
+    return Path(env("NGI_BACKUP_DIR") or data_dir() / "backups")
 
 
 def default_database_url() -> str:

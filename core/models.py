@@ -669,3 +669,16 @@ _allowed(LearningSubmission, "ai_detection_status", statuses.AI_DETECTION)
 _allowed(LearningSubmission, "feedback_status", statuses.FEEDBACK)
 _allowed(ValidatorRun, "status", statuses.VALIDATOR)
 _allowed(SubmissionOutcome, "validator_status", statuses.OUTCOME)
+
+
+class ErasureRecord(Base):
+    """The erasure ledger: which student was erased, and when; nothing else. No foreign
+    key to students, so erasure never removes it and a restore can learn what to replay
+    (core/erasures.py keeps a copy outside the database too)."""
+
+    __tablename__ = "learning_erasures"
+    __table_args__ = (Index("idx_learning_erasures_student", "student_id", "erased_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_id: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())

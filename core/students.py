@@ -9,6 +9,7 @@ from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core import erasures
 from core.access import Actor, require
 from core.db import Base
 from core.errors import NotFound
@@ -24,6 +25,7 @@ from core.models import (
 
 # What an audit row about an erased student keeps: who did what, when; never about whom.
 TOMBSTONE = {"erased": True}
+
 
 def _owned_tables() -> list[tuple[str, Any]]:
     """Every table with a `user_id` that references students: the rows erasure removes."""
@@ -56,6 +58,7 @@ def erase(session: Session, *, actor: Actor, student_id: int) -> dict[str, int]:
             select(func.count()).select_from(model).where(model.submission_id.in_(submission_ids))
         ) or 0
     counts["audit_log (scrubbed)"] = _scrub_audit(session, student)
+    erasures.record(session, student_id)  # the ledger a restore replays (core/erasures.py)
     session.execute(delete(Student).where(Student.id == student_id))
     session.expunge_all()
     return counts

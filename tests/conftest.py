@@ -24,6 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("NGI_PSEUDONYM_KEY", "test-pseudonym-key")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _backup_dir(tmp_path_factory):
+    """Erasure appends to the ledger file in NGI_BACKUP_DIR: keep it out of ./data."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NGI_BACKUP_DIR", str(tmp_path_factory.mktemp("backups")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"

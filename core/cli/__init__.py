@@ -14,6 +14,7 @@ from core.errors import DomainError
 # module's `register` passes to `add_parser`). Only the group being run is imported, so
 # `ngi --help` and `ngi validate` never load SQLAlchemy, pandas or openpyxl.
 COMMANDS: dict[str, str] = {
+    "backup": "back up, verify and restore the database and stored files",
     "companies": "the companies students can pick",
     "db": "migrate the database schema",
     "feedback": "AI feedback on submissions",
