@@ -107,9 +107,9 @@ def sync_file(engine: Engine) -> int:
 def replay(engine: Engine, storage) -> list[Erasure]:
     """Erase again every student of the file's ledger that the database does not know
     was erased (a database restored from before the erasure), then delete their files."""
-    from core import audit, students
-    from core.access import SYSTEM
+    from core import audit, auth, students
 
+    actor = auth.system_actor(engine)
     keys: list[str] = []
     with session_scope(engine, immediate=True) as session:
         missing = [e for e in read_file() if e not in in_database(session)]
@@ -120,11 +120,11 @@ def replay(engine: Engine, storage) -> list[Erasure]:
                 continue
             session.info[_REPLAYING] = entry.erased_at
             try:
-                students.erase(session, entry.student_id)
+                students.erase(session, actor=actor, student_id=entry.student_id)
             finally:
                 session.info.pop(_REPLAYING, None)
         if missing:
-            audit.record(session, SYSTEM, "backup.erasures_replayed", details={"erasures": len(missing)})
+            audit.record(session, actor, "backup.erasures_replayed", details={"erasures": len(missing)})
     # Files after the commit: a leftover file is harmless, a row without its file is not.
     for key in keys:
         storage.delete(key)
