@@ -43,18 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from core import config, progress, rollup
+from core import config, models, progress, rollup
 from core.access import Actor, can, require
-from core.models import (
-    ActivityFunnel,
-    LearningCompany,
-    LearningProgress,
-    Student,
-    SubmissionOutcome,
-    TelemetryDaily,
-    TelemetryStudentState,
-    ValidatorCheckFailure,
-)
 
 AT_RISK_DAYS = 7
 STEP_LABELS = {
@@ -76,14 +66,11 @@ class Filters:
     end: date | None = None
 
 
-_daily = TelemetryDaily.__table__
-_funnel = ActivityFunnel.__table__
-_state = TelemetryStudentState.__table__
-_outcomes = SubmissionOutcome.__table__
-_failures = ValidatorCheckFailure.__table__
-_progress = LearningProgress.__table__
-_students = Student.__table__
-_companies = LearningCompany.__table__
+_daily, _funnel, _state = (models.TelemetryDaily.__table__, models.ActivityFunnel.__table__,
+                           models.TelemetryStudentState.__table__)
+_outcomes, _failures = models.SubmissionOutcome.__table__, models.ValidatorCheckFailure.__table__
+_progress, _students, _companies = (models.LearningProgress.__table__, models.Student.__table__,
+                                    models.LearningCompany.__table__)
 
 
 def _segment(stmt: Select, f: Filters, user_id, *, student_module: bool, progress=None) -> Select:
@@ -136,11 +123,6 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-def _module_activities(session: Session, module: str) -> list[str]:
-    cmap = rollup.content_map(session)
-    return [a for a in cmap.kind if cmap.kind[a] == "activity" and cmap.ancestor(a, "module") == module]
-
-
 def _bucket(value, buckets) -> ColumnElement[int]:
     """The index of the first bucket whose upper bound `value` is under."""
     return case(*[(value < high, n) for n, (_, high, _) in enumerate(buckets) if high is not None],
@@ -152,9 +134,9 @@ def _bucket(value, buckets) -> ColumnElement[int]:
 
 def filter_options(session: Session, actor: Actor) -> dict:
     require(actor, "analytics.read")
-    cohorts = sorted(c for c in session.scalars(select(Student.cohort).distinct()) if c)
+    cohorts = sorted(c for c in session.scalars(select(_students.c.cohort).distinct()) if c)
     companies = [(c.id, c.ticker) for c in session.execute(
-        select(LearningCompany.id, LearningCompany.ticker).order_by(LearningCompany.ticker))]
+        select(_companies.c.id, _companies.c.ticker).order_by(_companies.c.ticker))]
     cmap = rollup.content_map(session)
     modules = [k for k, kind in cmap.kind.items() if kind == "module"]
     return {"cohorts": cohorts, "companies": companies, "modules": modules}
@@ -211,7 +193,10 @@ def _funnel_select(session: Session, funnel, filters: Filters) -> Select:
     stmt = _segment(stmt, filters, funnel.c.user_id, student_module=False)
     stmt = _instant_range(stmt, filters, funnel.c.first_at)
     if filters.module:
-        stmt = stmt.where(funnel.c.activity.in_(_module_activities(session, filters.module)))
+        cmap = rollup.content_map(session)
+        activities = [a for a, kind in cmap.kind.items() if kind == "activity"
+                      and cmap.ancestor(a, "module") == filters.module]
+        stmt = stmt.where(funnel.c.activity.in_(activities))
     return stmt.group_by(funnel.c.activity)
 
 
@@ -333,8 +318,8 @@ def failure_hotspots(session: Session, actor: Actor, filters: Filters = Filters(
     whether stored as a report or as the flat findings list)."""
     require(actor, "analytics.read")
     f, co = _failures.alias("f"), _companies.alias("co")
-    failures, activity, company = func.count().label("failures"), f.c.activity_id.label("activity"), \
-        co.c.ticker.label("company")
+    failures, activity, company = (func.count().label("failures"), f.c.activity_id.label("activity"),
+                                   co.c.ticker.label("company"))
     stmt = (select(f.c.check_id, activity, company, failures, func.count(distinct(f.c.user_id)).label("students"))
             .select_from(f.join(co, co.c.id == f.c.company_id)))
     stmt = _segment(stmt, Filters(cohort=filters.cohort), f.c.user_id, student_module=False)
