@@ -19,6 +19,7 @@ from sqlalchemy import (
     cast,
     extract,
     func,
+    insert,
     literal,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -193,3 +194,32 @@ class analyze(Executable, ClauseElement):
 @compiles(analyze)
 def _analyze(element, compiler, **kw):
     return "ANALYZE " + compiler.preparer.format_table(element.table)
+
+
+class copy_from_stdin(Executable, ClauseElement):
+    """PostgreSQL's COPY … FROM STDIN for `columns` of a table (psycopg's cursor.copy
+    takes its text): the bulk path for imports."""
+
+    inherit_cache = False
+
+    def __init__(self, table: Table, columns):
+        self.table, self.columns = table, [table.c[name] for name in columns]
+
+
+@compiles(copy_from_stdin, "postgresql")
+def _copy_from_stdin(element, compiler, **kw):
+    columns = ", ".join(compiler.preparer.format_column(column) for column in element.columns)
+    return "COPY " + compiler.preparer.format_table(element.table) + " (" + columns + ") FROM STDIN"
+
+
+def bulk_insert_sql(connection, model, columns: tuple[str, ...]) -> str:
+    """The driver-level text of the bulk insert paths, compiled from the mapped table:
+    COPY … FROM STDIN on PostgreSQL, an INSERT for executemany on SQLite. Rows go in
+    as tuples in `columns` order."""
+    table = model.__table__
+    if connection.dialect.name == "postgresql":
+        return str(copy_from_stdin(table, columns).compile(dialect=connection.dialect))
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+    if tuple(compiled.positiontup) != tuple(columns):
+        raise RuntimeError(f"{table.name}: bulk columns {columns} are not in table order")
+    return str(compiled)
