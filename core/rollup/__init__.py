@@ -32,7 +32,9 @@ from core.rollup.definitions import (
     FUNNEL_STEPS,
     FUNNEL_TYPES,
     ContentMap,
+    capped_seconds,
     content_map,
+    epoch,
     funnel_activity,
     funnel_row,
     local_day,
@@ -54,7 +56,7 @@ from core.rollup.submissions import refresh_submissions
 
 __all__ = [
     "CAP_SECONDS", "COMPLETION_TYPES", "COUNTERS", "FUNNEL_STEPS", "FUNNEL_TYPES", "ROLLUP_TABLES", "ContentMap",
-    "analyze", "apply_event", "content_map", "daily_select", "funnel_activity", "funnel_row", "funnel_select",
-    "hash_joins", "local_day", "local_day_sql", "month_start", "rebuild", "refresh_submissions",
-    "utc_offset_spans", "week_start",
+    "analyze", "apply_event", "capped_seconds", "content_map", "daily_select", "epoch", "funnel_activity",
+    "funnel_row", "funnel_select", "hash_joins", "local_day", "local_day_sql", "month_start", "rebuild",
+    "refresh_submissions", "utc_offset_spans", "week_start",
 ]
