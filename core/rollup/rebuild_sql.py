@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, text, true
+from sqlalchemy import and_, case, delete, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -162,12 +162,12 @@ def hash_joins(session: Session):
     quadratic; hash joins are linear whatever the estimate."""
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        session.execute(text("SET LOCAL enable_nestloop = off"))
+        session.execute(select(func.set_config("enable_nestloop", "off", True)))  # SET LOCAL
     try:
         yield
     finally:
         if postgres:
-            session.execute(text("SET LOCAL enable_nestloop = on"))
+            session.execute(select(func.set_config("enable_nestloop", "on", True)))
 
 
 def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: ContentMap | None = None) -> None:
