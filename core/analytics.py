@@ -7,7 +7,7 @@ student's company in learning_progress). *module* narrows activity-level charts
 selects students currently in that module for student-level charts (active students,
 retention, streaks, at-risk). *start*/*end* are program-timezone dates.
 
-The funnel counts each student once per step and in order (see core/rollup.py): a step
+The funnel counts each student once per step and in order (see core/rollup/): a step
 counts a student only if they reached every earlier step first. A student who submitted
 without a recorded lesson_view therefore counts in no ordered step of that activity; the
 `any_order` column shows everyone who reached the step at all, so the gap is visible
