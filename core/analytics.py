@@ -259,13 +259,13 @@ def time_vs_outcomes(session: Session, actor: Actor, filters: Filters = Filters(
     validated submissions) and mean rubric score (composite of their feedback)."""
     require(actor, "analytics.read")
     o = _outcomes.alias("o")
-    per_student = select(
+    outcomes = select(
         o.c.user_id, func.sum(case((o.c.validator_status == "passed", 1), else_=0)).label("passed"),
         func.count().label("validated"), func.avg(o.c.rubric_composite, type_=Float).label("rubric"),
     )
     if filters.module:
-        per_student = per_student.where(o.c.module == filters.module)
-    per_student = _instant_range(per_student, filters, o.c.created_at).group_by(o.c.user_id).subquery("o")
+        outcomes = outcomes.where(o.c.module == filters.module)
+    per_student = _instant_range(outcomes, filters, o.c.created_at).group_by(o.c.user_id).subquery("o")
     p = _progress.alias("p")
     bucket = _bucket(p.c.total_minutes_invested, TIME_BUCKETS)
     stmt = select(

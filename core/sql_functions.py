@@ -8,6 +8,7 @@ on the dialect to build SQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -24,7 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement, Executable, FunctionElement
+from sqlalchemy.sql.expression import (
+    ClauseElement,
+    Executable,
+    FromClause,
+    FunctionElement,
+)
 from sqlalchemy.sql.schema import Table
 
 
@@ -61,7 +67,7 @@ class local_day(FunctionElement):
     name = "local_day"
     inherit_cache = True
 
-    def __init__(self, instant, *, zone: str, offsets: list[tuple[datetime, int]] = ()):
+    def __init__(self, instant, *, zone: str, offsets: Sequence[tuple[datetime, int]] = ()):
         bounds = []
         for until, offset in offsets:
             bounds += [literal(until.strftime("%Y-%m-%d %H:%M:%S"), String), literal(f"{offset} seconds", String)]
@@ -187,7 +193,7 @@ class analyze(Executable, ClauseElement):
 
     inherit_cache = False
 
-    def __init__(self, table: Table):
+    def __init__(self, table: FromClause):
         self.table = table
 
 
@@ -220,6 +226,6 @@ def bulk_insert_sql(connection, model, columns: tuple[str, ...]) -> str:
     if connection.dialect.name == "postgresql":
         return str(copy_from_stdin(table, columns).compile(dialect=connection.dialect))
     compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
-    if tuple(compiled.positiontup) != tuple(columns):
+    if tuple(compiled.positiontup or ()) != tuple(columns):
         raise RuntimeError(f"{table.name}: bulk columns {columns} are not in table order")
     return str(compiled)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -147,6 +147,10 @@ def funnel_row(events: Iterable[tuple[str, datetime]]) -> dict:
     }
 
 
+def _utc_offset(instant: datetime, tz: tzinfo) -> int:
+    return int((instant.astimezone(tz).utcoffset() or timedelta()).total_seconds())
+
+
 def utc_offset_spans(low: datetime | None, high: datetime | None) -> list[tuple[datetime, int]]:
     """[(until_utc, offset_seconds)] covering low..high: the program timezone's offsets
     and the UTC instants at which each stops applying (the last one never does)."""
@@ -156,17 +160,17 @@ def utc_offset_spans(low: datetime | None, high: datetime | None) -> list[tuple[
     high = (high or now) + timedelta(days=2)
     spans: list[tuple[datetime, int]] = []
     instant = low.replace(minute=0, second=0, microsecond=0)
-    offset = int(instant.astimezone(tz).utcoffset().total_seconds())
+    offset = _utc_offset(instant, tz)
     while instant <= high:
         step = instant + timedelta(hours=1)
-        nxt = int(step.astimezone(tz).utcoffset().total_seconds())
+        nxt = _utc_offset(step, tz)
         if nxt != offset:
             # Find the minute it changed (a few zones switch on the half hour).
             lo, hi = 0, 60
             while hi - lo > 1:
                 mid = (lo + hi) // 2
                 moved = instant + timedelta(minutes=mid)
-                if int(moved.astimezone(tz).utcoffset().total_seconds()) == offset:
+                if _utc_offset(moved, tz) == offset:
                     lo = mid
                 else:
                     hi = mid

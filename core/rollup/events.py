@@ -3,7 +3,7 @@ in place, without reading the student's history."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,18 +39,19 @@ def apply_event(session: Session, event: LearningTelemetry, *, cmap: ContentMap 
     """Fold one just-inserted event into the rollup. An event older than the student's
     latest (a late arrival) rebuilds that student instead, which gives the same rows."""
     ts = event.event_timestamp
+    if ts is None:
+        raise ValueError("an event needs its event_timestamp before the rollup can take it in")
     state = session.get(TelemetryStudentState, event.user_id)
     if state is not None and ts < state.last_event_at:
         rebuild(session, user_ids=[event.user_id], cmap=cmap)
         return
     with session.no_autoflush:
-        _apply(session, event, state, cmap)
+        _apply(session, event, ts, state, cmap)
     session.flush()
 
 
-def _apply(session: Session, event: LearningTelemetry, state: TelemetryStudentState | None,
+def _apply(session: Session, event: LearningTelemetry, ts: datetime, state: TelemetryStudentState | None,
            cmap: ContentMap | None) -> None:
-    ts = event.event_timestamp
     day = local_day(ts)
     if state is None:
         state = TelemetryStudentState(

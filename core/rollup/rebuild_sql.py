@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, true
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, FromClause, Select
 
 from core.models import (
     ActivityFunnel,
@@ -81,7 +81,7 @@ def daily_select(local_day: Callable, user_ids: list[int] | None = None) -> Sele
 def funnel_select(cmap: ContentMap, user_ids: list[int] | None = None) -> Select:
     """learning_activity_funnel rows from raw events: the first time of each step, and
     the ordered chain (each step at or after the previous one was reached)."""
-    activity = _events.c.activity
+    activity: ColumnElement[str] = _events.c.activity
     if cmap.lesson_activity:
         # The catalogue's lesson -> activity pairs travel as bound parameters.
         activity = func.coalesce(activity, case(cmap.lesson_activity, value=_events.c.lesson))
@@ -102,7 +102,7 @@ def funnel_select(cmap: ContentMap, user_ids: list[int] | None = None) -> Select
              .group_by(ev.c.user_id, ev.c.act).cte("s" + str(n)))
         steps.append((n, s))
         previous, reached = s, s.c.t
-    joined = f
+    joined: FromClause = f
     for _, s in steps:
         joined = joined.outerjoin(s, and_(s.c.user_id == f.c.user_id, s.c.act == f.c.act))
     ordered = case(*[(s.c.t.is_not(None), n) for n, s in reversed(steps)],
@@ -192,12 +192,12 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
                 statement = statement.where(model.user_id.in_(chunk))
             session.execute(statement)
         daily = daily_select(local_day, chunk)
-        session.execute(insert(_daily).from_select([c.name for c in daily.selected_columns], daily))
+        session.execute(insert(TelemetryDaily).from_select([c.name for c in daily.selected_columns], daily))
         funnel = funnel_select(cmap, chunk)
         with hash_joins(session):
             # SQLAlchemy puts the CTEs before INSERT, the form both engines accept.
-            session.execute(insert(_funnel).from_select([c.name for c in funnel.selected_columns], funnel))
-        session.execute(insert(_state).from_select(_STATE_COLUMNS, _state_select(chunk)))
+            session.execute(insert(ActivityFunnel).from_select([c.name for c in funnel.selected_columns], funnel))
+        session.execute(insert(TelemetryStudentState).from_select(_STATE_COLUMNS, _state_select(chunk)))
         refresh_submissions(session, user_ids=chunk, everyone=chunk is None)
     session.expire_all()
 

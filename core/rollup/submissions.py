@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from core.models import (
     LearningFeedback,
@@ -17,8 +18,6 @@ from core.sql_functions import json_array_items, json_text
 
 _submissions = LearningSubmission.__table__
 _feedback = LearningFeedback.__table__
-_outcomes = SubmissionOutcome.__table__
-_failures = ValidatorCheckFailure.__table__
 
 
 def refresh_submissions(session: Session, *, submission_ids: list[int] | None = None,
@@ -26,6 +25,7 @@ def refresh_submissions(session: Session, *, submission_ids: list[int] | None = 
     """Re-derive the outcome row and the failed checks (from validator_errors) of some
     submissions, of some students' submissions, or of all."""
     s = _submissions
+    scope: ColumnElement[bool]
     if everyone:
         scope = true()
         targets = [delete(model) for model in (ValidatorCheckFailure, SubmissionOutcome)]
@@ -53,7 +53,7 @@ def refresh_submissions(session: Session, *, submission_ids: list[int] | None = 
         .select_from(s.outerjoin(rubric, rubric.c.submission_id == s.c.id))
         .where(s.c.validator_status.in_(("passed", "failed")), scope)
     )
-    session.execute(insert(_outcomes).from_select(
+    session.execute(insert(SubmissionOutcome).from_select(
         ["submission_id", "user_id", "company_id", "activity_id", "module", "created_at", "validator_status",
          "rubric_composite"], outcomes))
     # validator_errors comes in two shapes: a report ({status, checks: [{id, status,
@@ -73,5 +73,5 @@ def refresh_submissions(session: Session, *, submission_ids: list[int] | None = 
             .select_from(s.join(items, true()))
             .where(s.c.validator_errors.is_not(None), failed, check_id.is_not(None), scope)
         )
-        session.execute(insert(_failures).from_select(
+        session.execute(insert(ValidatorCheckFailure).from_select(
             ["submission_id", "check_id", "user_id", "company_id", "activity_id", "module", "created_at"], failures))
