@@ -4,7 +4,9 @@ both validator_errors shapes."""
 
 from __future__ import annotations
 
+import ast
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import literal, select, true
@@ -21,6 +23,7 @@ from core.sql_functions import (
     week_start,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 # Around New York's switch to summer time (8 March 2026, 07:00 UTC) and back
 # (1 November 2026, 06:00 UTC), and across midnight in both.
 INSTANTS = [datetime(2026, 3, 8, 3, tzinfo=timezone.utc) + timedelta(minutes=37 * n) for n in range(12)] + [
@@ -96,3 +99,33 @@ def test_rebuild_gives_the_rows_the_per_event_path_gives(seeded_engine, monkeypa
         rebuilt = session.execute(select(*columns).order_by(TelemetryDaily.day)).all()
         assert session.scalar(select(LearningTelemetry.id).limit(1)) is not None
     assert len(incremental) == 4 and rebuilt == incremental
+
+
+def _built_string(node) -> bool:
+    """An f-string, str.format(), % formatting or concatenation: SQL assembled as text."""
+    if isinstance(node, ast.JoinedStr):
+        # Connection settings (core/db.py's PRAGMAs) are not queries over tables.
+        first = node.values[0] if node.values else None
+        return not (isinstance(first, ast.Constant) and str(first.value).startswith("PRAGMA "))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return True
+    return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)) and (
+        _built_string(node.left) or _built_string(node.right)
+        or any(isinstance(side, ast.Constant) and isinstance(side.value, str) for side in (node.left, node.right)))
+
+
+def test_core_builds_no_sql_from_strings():
+    """SQL in core/ is SQLAlchemy expressions: nothing executes text assembled from pieces
+    (the @compiles functions in core/sql_functions.py are where engine spellings live)."""
+    executes = {"text", "exec_driver_sql", "execute", "executemany", "copy"}
+    offenders = []
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        if path.name == "sql_functions.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in executes and _built_string(node.args[0]):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
