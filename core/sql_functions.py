@@ -2,8 +2,9 @@
 
 Each construct is an expression like `func.count`: the queries in core/analytics.py
 and core/rollup/ use it over mapped columns, and it compiles to the engine's own
-spelling here (`@compiles`, one function per engine). Nothing else in core/ branches
-on the dialect to build SQL.
+spelling here (`@compiles`, one function per engine). Queries elsewhere never branch
+on the dialect to spell SQL; they only decide whether engine-specific upkeep (ANALYZE,
+a planner setting) is worth running.
 """
 
 from __future__ import annotations
