@@ -7,14 +7,14 @@ student's company in learning_progress). *module* narrows activity-level charts
 selects students currently in that module for student-level charts (active students,
 retention, streaks, at-risk). *start*/*end* are program-timezone dates.
 
-The funnel counts each student once per step and in order (see core/rollup.py): a step
+The funnel counts each student once per step and in order (see core/rollup/): a step
 counts a student only if they reached every earlier step first. A student who submitted
 without a recorded lesson_view therefore counts in no ordered step of that activity; the
 `any_order` column shows everyone who reached the step at all, so the gap is visible
 instead of silently inflating later steps.
 
-`raw_*` functions compute the same figures straight from learning_telemetry; the tests
-check they agree with the rollup and the benchmark times them.
+Queries are SQLAlchemy Core over the mapped tables; benchmarks/baselines.py runs the
+same builders over raw events, and the tests check both agree.
 """
 
 from __future__ import annotations
@@ -23,13 +23,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import (
+    CompoundSelect,
+    Float,
+    Select,
+    case,
+    cast,
+    distinct,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
-from core import config, exports, progress, pseudonyms, rollup
+from core import config, exports, models, progress, pseudonyms, rollup
 from core.access import Actor, can, require
-from core.db import UTCDateTime
-from core.models import LearningCompany, Student
 
 AT_RISK_DAYS = 7
 STEP_LABELS = {
@@ -51,59 +65,55 @@ class Filters:
     end: date | None = None
 
 
-class _Query:
-    """Builds a WHERE clause and typed parameters (dates bind as dates on both engines)."""
+_daily, _funnel, _state = (models.TelemetryDaily.__table__, models.ActivityFunnel.__table__,
+                           models.TelemetryStudentState.__table__)
+_outcomes, _failures = models.SubmissionOutcome.__table__, models.ValidatorCheckFailure.__table__
+_progress, _students, _companies = (models.LearningProgress.__table__, models.Student.__table__,
+                                    models.LearningCompany.__table__)
 
-    def __init__(self):
-        self.where: list[str] = []
-        self.joins: list[str] = []
-        self.params: dict = {}
-        self.types: dict = {}
 
-    def param(self, name: str, value, type_=None) -> str:
-        self.params[name] = value
-        if type_ is not None:
-            self.types[name] = type_
-        return f":{name}"
+def _segment(stmt: Select, f: Filters, user_id, *, student_module: bool, progress=None) -> Select:
+    """Narrow to the filtered students: cohort, company and (for student-level charts)
+    current module. `progress` is the learning_progress already in the FROM, if any."""
+    if f.cohort:
+        st = _students.alias("st")
+        stmt = stmt.join(st, st.c.id == user_id).where(st.c.cohort == f.cohort)
+    if f.company_id is not None or (student_module and f.module):
+        p = progress
+        if p is None:
+            p = _progress.alias("p")
+            stmt = stmt.join(p, p.c.user_id == user_id)
+        if f.company_id is not None:
+            stmt = stmt.where(p.c.selected_company_id == int(f.company_id))
+        if student_module and f.module:
+            stmt = stmt.where(p.c.current_module == f.module)
+    return stmt
 
-    def segment(self, f: Filters, alias: str, *, student_module: bool) -> None:
-        if f.cohort:
-            self.joins.append(f"JOIN students st ON st.id = {alias}.user_id")
-            self.where.append(f"st.cohort = {self.param('cohort', f.cohort)}")
-        if f.company_id is not None or (student_module and f.module):
-            if alias != "p":
-                self.joins.append(f"JOIN learning_progress p ON p.user_id = {alias}.user_id")
-            if f.company_id is not None:
-                self.where.append(f"p.selected_company_id = {self.param('company_id', int(f.company_id))}")
-            if student_module and f.module:
-                self.where.append(f"p.current_module = {self.param('module', f.module)}")
 
-    def day_range(self, f: Filters, column: str) -> None:
-        if f.start:
-            self.where.append(f"{column} >= {self.param('start', f.start, Date())}")
-        if f.end:
-            self.where.append(f"{column} <= {self.param('end', f.end, Date())}")
+def _day_range(stmt: Select, f: Filters, day) -> Select:
+    if f.start:
+        stmt = stmt.where(day >= f.start)
+    if f.end:
+        stmt = stmt.where(day <= f.end)
+    return stmt
 
-    def instant_range(self, f: Filters, column: str) -> None:
-        tz = config.program_timezone()
-        if f.start:
-            self.where.append(f"{column} >= {self.param('t0', datetime.combine(f.start, time(), tz), UTCDateTime())}")
-        if f.end:
-            end = datetime.combine(f.end + timedelta(days=1), time(), tz)
-            self.where.append(f"{column} < {self.param('t1', end, UTCDateTime())}")
 
-    def sql(self, body: str) -> str:
-        return body.format(joins=" ".join(dict.fromkeys(self.joins)),
-                           where=" AND ".join(self.where) if self.where else "1 = 1")
+def _instant_range(stmt: Select, f: Filters, instant) -> Select:
+    """Program-timezone dates as UTC instants: from the start of `start` to the start
+    of the day after `end`."""
+    tz = config.program_timezone()
+    if f.start:
+        stmt = stmt.where(instant >= datetime.combine(f.start, time(), tz))
+    if f.end:
+        stmt = stmt.where(instant < datetime.combine(f.end + timedelta(days=1), time(), tz))
+    return stmt
 
-    def frame(self, session: Session, body: str) -> pd.DataFrame:
-        statement = text(self.sql(body))
-        if self.types:
-            statement = statement.bindparams(*(bindparam(n, type_=t) for n, t in self.types.items()))
-        result = session.execute(statement, self.params)
-        columns = list(result.keys())
-        # Plain tuples: pandas probing SQLAlchemy Row objects costs more than the query.
-        return pd.DataFrame([tuple(row) for row in result.fetchall()], columns=columns)
+
+def _frame(session: Session, statement) -> pd.DataFrame:
+    result = session.execute(statement)
+    columns = list(result.keys())
+    # Plain tuples: pandas probing SQLAlchemy Row objects costs more than the query.
+    return pd.DataFrame([tuple(row) for row in result.fetchall()], columns=columns)
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -112,9 +122,10 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-def _module_activities(session: Session, module: str) -> list[str]:
-    cmap = rollup.content_map(session)
-    return [a for a in cmap.kind if cmap.kind[a] == "activity" and cmap.ancestor(a, "module") == module]
+def _bucket(value, buckets) -> ColumnElement[int]:
+    """The index of the first bucket whose upper bound `value` is under."""
+    return case(*[(value < high, n) for n, (_, high, _) in enumerate(buckets) if high is not None],
+                else_=len(buckets) - 1)
 
 
 # --- filters ------------------------------------------------------------------------
@@ -122,38 +133,40 @@ def _module_activities(session: Session, module: str) -> list[str]:
 
 def filter_options(session: Session, *, actor: Actor) -> dict:
     require(actor, "analytics.read")
-    cohorts = sorted(c for c in session.scalars(select(Student.cohort).distinct()) if c)
+    cohorts = sorted(c for c in session.scalars(select(_students.c.cohort).distinct()) if c)
     companies = [(c.id, c.ticker) for c in session.execute(
-        select(LearningCompany.id, LearningCompany.ticker).order_by(LearningCompany.ticker))]
+        select(_companies.c.id, _companies.c.ticker).order_by(_companies.c.ticker))]
     cmap = rollup.content_map(session)
     modules = [k for k, kind in cmap.kind.items() if kind == "module"]
     return {"cohorts": cohorts, "companies": companies, "modules": modules}
 
 
+
 # --- active students ----------------------------------------------------------------
 
-_ACTIVE_SQL = """
-    SELECT 'day' AS granularity, r.day AS period_start, COUNT(*) AS active_students,
-           CAST(NULL AS FLOAT) AS dau_mau
-    FROM {src} r {{joins}} WHERE {{where}} GROUP BY r.day
-    UNION ALL
-    SELECT 'week', r.week_start, COUNT(DISTINCT r.user_id), CAST(NULL AS FLOAT)
-    FROM {src} r {{joins}} WHERE {{where}} GROUP BY r.week_start
-    UNION ALL
-    SELECT 'month', r.month_start, COUNT(DISTINCT r.user_id),
-           CAST(COUNT(*) AS FLOAT) / COUNT(DISTINCT r.day) / COUNT(DISTINCT r.user_id)
-    FROM {src} r {{joins}} WHERE {{where}} GROUP BY r.month_start
-"""
+
+def _active_select(days, filters: Filters) -> CompoundSelect:
+    """Daily, weekly and monthly actives over `days` (user_id, day, week_start, month_start)."""
+    no_ratio = cast(null(), Float)
+    dau_mau = cast(func.count(), Float) / func.count(distinct(days.c.day)) / func.count(distinct(days.c.user_id))
+    parts = []
+    for granularity, period, students, ratio in (
+        ("day", days.c.day, func.count(), no_ratio),
+        ("week", days.c.week_start, func.count(distinct(days.c.user_id)), no_ratio),
+        ("month", days.c.month_start, func.count(distinct(days.c.user_id)), dau_mau),
+    ):
+        part = select(literal(granularity).label("granularity"), period.label("period_start"),
+                      students.label("active_students"), ratio.label("dau_mau")).select_from(days)
+        part = _segment(part, filters, days.c.user_id, student_module=True)
+        parts.append(_day_range(part, filters, days.c.day).group_by(period))
+    return union_all(*parts)
 
 
 def active_students(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Daily, weekly and monthly active students; month rows carry DAU/MAU (the
     month's average daily actives over its active days, divided by its actives)."""
     require(actor, "analytics.read")
-    q = _Query()
-    q.segment(filters, "r", student_module=True)
-    q.day_range(filters, "r.day")
-    return _active_frame(q.frame(session, _ACTIVE_SQL.format(src="learning_telemetry_daily")))
+    return _active_frame(_frame(session, _active_select(_daily.alias("r"), filters)))
 
 
 def _active_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -165,46 +178,25 @@ def _active_frame(frame: pd.DataFrame) -> pd.DataFrame:
                              else s).reset_index(drop=True)
 
 
-def _raw_days_sql(session: Session) -> str:
-    """Distinct (student, day) pairs computed from raw events, with week and month."""
-    sql = rollup._Sql(session)
-    day = sql.local_day("event_timestamp")
-    return (f"(SELECT user_id, d AS day, {sql.week('d')} AS week_start, {sql.month('d')} AS month_start FROM "
-            f"(SELECT DISTINCT user_id, {day} AS d FROM learning_telemetry) x)")
-
-
-def raw_active_students(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
-    q = _Query()
-    q.segment(filters, "r", student_module=True)
-    q.day_range(filters, "r.day")
-    return _active_frame(q.frame(session, _ACTIVE_SQL.format(src=_raw_days_sql(session))))
-
-
 # --- funnel -------------------------------------------------------------------------
 
 
-def _funnel_query(session: Session, filters: Filters) -> _Query:
-    q = _Query()
-    q.segment(filters, "a", student_module=False)
-    q.instant_range(filters, "a.first_at")
-    if filters.module:
-        names = [q.param(f"act{i}", key) for i, key in enumerate(_module_activities(session, filters.module))]
-        q.where.append(f"a.activity IN ({', '.join(names) or 'NULL'})")
-    return q
-
-
-_FUNNEL_SQL = """
-    SELECT a.activity, COUNT(*) AS students, {columns}
-    FROM {src} a {{joins}} WHERE {{where}} GROUP BY a.activity
-"""
-
-
-def _funnel_columns() -> str:
-    parts = []
+def _funnel_select(session: Session, funnel, filters: Filters) -> Select:
+    """Per activity, students at each step in order and in any order, over `funnel`
+    (rows shaped like learning_activity_funnel)."""
+    columns = []
     for n, step in enumerate(rollup.FUNNEL_STEPS, start=1):
-        parts.append(f"SUM(CASE WHEN a.ordered_steps >= {n} THEN 1 ELSE 0 END) AS in_order_{n}")
-        parts.append(f"SUM(CASE WHEN a.{step}_at IS NOT NULL THEN 1 ELSE 0 END) AS any_order_{n}")
-    return ", ".join(parts)
+        columns.append(func.sum(case((funnel.c.ordered_steps >= n, 1), else_=0)).label("in_order_" + str(n)))
+        columns.append(func.sum(case((funnel.c[step + "_at"].is_not(None), 1), else_=0)).label("any_order_" + str(n)))
+    stmt = select(funnel.c.activity, func.count().label("students"), *columns).select_from(funnel)
+    stmt = _segment(stmt, filters, funnel.c.user_id, student_module=False)
+    stmt = _instant_range(stmt, filters, funnel.c.first_at)
+    if filters.module:
+        cmap = rollup.content_map(session)
+        activities = [a for a, kind in cmap.kind.items() if kind == "activity"
+                      and cmap.ancestor(a, "module") == filters.module]
+        stmt = stmt.where(funnel.c.activity.in_(activities))
+    return stmt.group_by(funnel.c.activity)
 
 
 def _funnel_frame(session: Session, wide: pd.DataFrame) -> pd.DataFrame:
@@ -223,28 +215,21 @@ def _funnel_frame(session: Session, wide: pd.DataFrame) -> pd.DataFrame:
 def funnel(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Per activity and step: students who reached the step in order, and in any order."""
     require(actor, "analytics.read")
-    q = _funnel_query(session, filters)
-    body = _FUNNEL_SQL.format(columns=_funnel_columns(), src="learning_activity_funnel")
-    return _funnel_frame(session, q.frame(session, body))
-
-
-def raw_funnel(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
-    q = _funnel_query(session, filters)
-    src = f"({rollup.funnel_select_sql(rollup.content_map(session), '1 = 1')})"
-    body = _FUNNEL_SQL.format(columns=_funnel_columns(), src=src)
-    with rollup.hash_joins(session):
-        wide = q.frame(session, body)
-    return _funnel_frame(session, wide)
+    return _funnel_frame(session, _frame(session, _funnel_select(session, _funnel.alias("a"), filters)))
 
 
 # --- retention ----------------------------------------------------------------------
 
-_RETENTION_SQL = """
-    SELECT c.cohort_week, r.week_start, COUNT(*) AS students
-    FROM (SELECT DISTINCT week_start, user_id FROM {src} d) r
-    JOIN {cohorts} c ON c.user_id = r.user_id {{joins}}
-    WHERE {{where}} GROUP BY c.cohort_week, r.week_start
-"""
+
+def _retention_select(days, cohorts, filters: Filters) -> Select:
+    """Students per (cohort week, active week), from `days` (user_id, week_start) and
+    `cohorts` (user_id, cohort_week)."""
+    r = select(days.c.week_start, days.c.user_id).distinct().subquery("r")
+    stmt = (select(cohorts.c.cohort_week, r.c.week_start, func.count().label("students"))
+            .select_from(r.join(cohorts, cohorts.c.user_id == r.c.user_id)))
+    stmt = _segment(stmt, filters, r.c.user_id, student_module=True)
+    stmt = _day_range(stmt, filters, cohorts.c.cohort_week)
+    return stmt.group_by(cohorts.c.cohort_week, r.c.week_start)
 
 
 def _retention_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -258,77 +243,38 @@ def _retention_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[columns].sort_values(["cohort_week", "week"]).reset_index(drop=True)
 
 
-def _retention_query(filters: Filters) -> _Query:
-    q = _Query()
-    q.segment(filters, "r", student_module=True)
-    q.day_range(filters, "c.cohort_week")
-    return q
-
-
 def retention(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Weekly cohorts by first-activity week: share of each cohort active N weeks later."""
     require(actor, "analytics.read")
-    q = _retention_query(filters)
-    body = _RETENTION_SQL.format(
-        src="learning_telemetry_daily",
-        cohorts="(SELECT user_id, first_active_week AS cohort_week FROM learning_telemetry_state)",
-    )
-    return _retention_frame(q.frame(session, body))
-
-
-def raw_retention(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
-    q = _retention_query(filters)
-    days = _raw_days_sql(session)
-    body = _RETENTION_SQL.format(
-        src=days, cohorts=f"(SELECT user_id, MIN(week_start) AS cohort_week FROM {days} d GROUP BY user_id)"
-    )
-    return _retention_frame(q.frame(session, body))
+    cohorts = select(_state.c.user_id, _state.c.first_active_week.label("cohort_week")).subquery("c")
+    return _retention_frame(_frame(session, _retention_select(_daily.alias("d"), cohorts, filters)))
 
 
 # --- time invested vs outcomes ------------------------------------------------------
-
-
-def _bucket_case(column: str, buckets) -> tuple[str, str]:
-    label = " ".join(
-        f"WHEN {column} < {high} THEN '{name}'" if high is not None else f"ELSE '{name}'"
-        for low, high, name in buckets
-    )
-    order = " ".join(
-        f"WHEN {column} < {high} THEN {n}" if high is not None else f"ELSE {n}"
-        for n, (low, high, name) in enumerate(buckets)
-    )
-    return f"CASE {label} END", f"CASE {order} END"
 
 
 def time_vs_outcomes(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
     """Students bucketed by time invested, with their validator pass rate (passed over
     validated submissions) and mean rubric score (composite of their feedback)."""
     require(actor, "analytics.read")
-    q = _Query()
-    q.segment(filters, "p", student_module=False)
-    sub = _Query()
+    o = _outcomes.alias("o")
+    outcomes = select(
+        o.c.user_id, func.sum(case((o.c.validator_status == "passed", 1), else_=0)).label("passed"),
+        func.count().label("validated"), func.avg(o.c.rubric_composite, type_=Float).label("rubric"),
+    )
     if filters.module:
-        sub.where.append(f"o.module = {sub.param('module_s', filters.module)}")
-    sub.instant_range(filters, "o.created_at")
-    q.params.update(sub.params)
-    q.types.update(sub.types)
-    label, order = _bucket_case("p.total_minutes_invested", TIME_BUCKETS)
-    body = f"""
-        SELECT {label} AS time_invested, {order} AS bucket, COUNT(*) AS students,
-               AVG(CAST(o.passed AS FLOAT) / o.validated) AS pass_rate, AVG(o.rubric) AS rubric_score
-        FROM learning_progress p
-        JOIN (
-            SELECT o.user_id, SUM(CASE WHEN o.validator_status = 'passed' THEN 1 ELSE 0 END) AS passed,
-                   COUNT(*) AS validated, AVG(o.rubric_composite) AS rubric
-            FROM learning_submission_outcomes o
-            WHERE {sub.sql("{where}")}
-            GROUP BY o.user_id
-        ) o ON o.user_id = p.user_id
-        {{joins}} WHERE {{where}}
-        GROUP BY {label}, {order}
-        ORDER BY {order}
-    """
-    frame = q.frame(session, body)
+        outcomes = outcomes.where(o.c.module == filters.module)
+    per_student = _instant_range(outcomes, filters, o.c.created_at).group_by(o.c.user_id).subquery("o")
+    p = _progress.alias("p")
+    bucket = _bucket(p.c.total_minutes_invested, TIME_BUCKETS)
+    stmt = select(
+        bucket.label("bucket"), func.count().label("students"),
+        func.avg(cast(per_student.c.passed, Float) / per_student.c.validated).label("pass_rate"),
+        func.avg(per_student.c.rubric, type_=Float).label("rubric_score"),
+    ).select_from(p.join(per_student, per_student.c.user_id == p.c.user_id))
+    stmt = _segment(stmt, filters, p.c.user_id, student_module=False, progress=p)
+    frame = _frame(session, stmt.group_by(bucket).order_by(bucket))
+    frame.insert(0, "time_invested", frame["bucket"].map(lambda n: TIME_BUCKETS[n][2]))
     frame["students"] = frame["students"].astype(int)
     frame["pass_rate"] = pd.to_numeric(frame["pass_rate"], errors="coerce").astype(float).round(4)
     frame["rubric_score"] = pd.to_numeric(frame["rubric_score"], errors="coerce").astype(float).round(2)
@@ -344,19 +290,20 @@ def streak_distribution(session: Session, *, actor: Actor, filters: Filters = Fi
     not active today or yesterday) and the longest streak."""
     require(actor, "analytics.read")
     on = on or progress.today()
-    q = _Query()
-    q.segment(filters, "p", student_module=True)
-    live = f"CASE WHEN p.last_activity_date >= {q.param('alive', on - timedelta(days=1), Date())} " \
-           "THEN COALESCE(p.current_streak_days, 0) ELSE 0 END"
+    p = _progress.alias("p")
+    live = case((p.c.last_activity_date >= on - timedelta(days=1), func.coalesce(p.c.current_streak_days, 0)),
+                else_=0)
+    buckets = [(lo, None if hi is None else hi + 1, n) for lo, hi, n in STREAK_BUCKETS]
     parts = []
-    for kind, column in (("current", live), ("longest", "COALESCE(p.longest_streak_days, 0)")):
-        label, order = _bucket_case(column, [(lo, None if hi is None else hi + 1, n) for lo, hi, n in STREAK_BUCKETS])
-        parts.append(f"SELECT '{kind}' AS kind, {label} AS streak, {order} AS bucket, COUNT(*) AS students "
-                     f"FROM learning_progress p {{joins}} WHERE {{where}} GROUP BY {label}, {order}")
-    frame = q.frame(session, " UNION ALL ".join(parts))
+    for kind, length in (("current", live), ("longest", func.coalesce(p.c.longest_streak_days, 0))):
+        bucket = _bucket(length, buckets)
+        part = select(literal(kind).label("kind"), bucket.label("bucket"), func.count().label("students"))
+        part = _segment(part.select_from(p), filters, p.c.user_id, student_module=True, progress=p)
+        parts.append(part.group_by(bucket))
+    frame = _frame(session, union_all(*parts))
     grid = pd.DataFrame([(kind, n, name) for kind in ("current", "longest") for n, (_, _, name) in
                          enumerate(STREAK_BUCKETS)], columns=["kind", "bucket", "streak"])
-    frame = grid.merge(frame.drop(columns="streak"), on=["kind", "bucket"], how="left")
+    frame = grid.merge(frame, on=["kind", "bucket"], how="left")
     frame["students"] = frame["students"].fillna(0).astype(int)
     return frame[["kind", "streak", "students"]]
 
@@ -369,23 +316,20 @@ def failure_hotspots(session: Session, *, actor: Actor, filters: Filters = Filte
     version's failed checks (learning_check_failures, expanded from validator_errors,
     whether stored as a report or as the flat findings list)."""
     require(actor, "analytics.read")
-    q = _Query()
-    q.segment(Filters(cohort=filters.cohort), "f", student_module=False)
-    q.instant_range(filters, "f.created_at")
+    f, co = _failures.alias("f"), _companies.alias("co")
+    failures, activity, company = (func.count().label("failures"), f.c.activity_id.label("activity"),
+                                   co.c.ticker.label("company"))
+    stmt = (select(f.c.check_id, activity, company, failures, func.count(distinct(f.c.user_id)).label("students"))
+            .select_from(f.join(co, co.c.id == f.c.company_id)))
+    stmt = _segment(stmt, Filters(cohort=filters.cohort), f.c.user_id, student_module=False)
+    stmt = _instant_range(stmt, filters, f.c.created_at)
     if filters.company_id is not None:
-        q.where.append(f"f.company_id = {q.param('company_id', int(filters.company_id))}")
+        stmt = stmt.where(f.c.company_id == int(filters.company_id))
     if filters.module:
-        q.where.append(f"f.module = {q.param('module', filters.module)}")
-    body = f"""
-        SELECT f.check_id, f.activity_id AS activity, co.ticker AS company,
-               COUNT(*) AS failures, COUNT(DISTINCT f.user_id) AS students
-        FROM learning_check_failures f JOIN learning_companies co ON co.id = f.company_id
-        {{joins}} WHERE {{where}}
-        GROUP BY f.check_id, f.activity_id, co.ticker
-        ORDER BY failures DESC, f.check_id, activity, company
-        LIMIT {int(limit)}
-    """
-    frame = q.frame(session, body)
+        stmt = stmt.where(f.c.module == filters.module)
+    stmt = (stmt.group_by(f.c.check_id, f.c.activity_id, co.c.ticker)
+            .order_by(failures.desc(), f.c.check_id, activity, company).limit(int(limit)))
+    frame = _frame(session, stmt)
     for column in ("failures", "students"):
         frame[column] = frame[column].astype(int)
     return frame
@@ -394,20 +338,21 @@ def failure_hotspots(session: Session, *, actor: Actor, filters: Filters = Filte
 # --- at risk ------------------------------------------------------------------------
 
 
-def _at_risk_query(filters: Filters, on: date) -> _Query:
-    q = _Query()
-    q.segment(Filters(company_id=filters.company_id, module=filters.module), "p", student_module=True)
-    q.where += [
-        "p.last_activity_date IS NOT NULL",
-        f"p.last_activity_date <= {q.param('cutoff', on - timedelta(days=AT_RISK_DAYS), Date())}",
+def _at_risk_select(stmt: Select, p, s, filters: Filters, on: date) -> Select:
+    """Narrow `stmt` over learning_progress `p` (and students `s`, when filtering by
+    cohort) to the students at risk on `on`."""
+    stmt = _segment(stmt, Filters(company_id=filters.company_id, module=filters.module), p.c.user_id,
+                    student_module=True, progress=p)
+    stmt = stmt.where(
+        p.c.last_activity_date.is_not(None),
+        p.c.last_activity_date <= on - timedelta(days=AT_RISK_DAYS),
         # Not finished: neither every published activity passed nor the capstone in.
-        "COALESCE(p.completion_percentage, 0) < 100",
-        "(p.capstone_submitted IS NULL OR p.capstone_submitted = FALSE)",
-    ]
+        func.coalesce(p.c.completion_percentage, 0) < 100,
+        or_(p.c.capstone_submitted.is_(None), p.c.capstone_submitted == false()),
+    )
     if filters.cohort:
-        q.where.append(f"s.cohort = {q.param('cohort', filters.cohort)}")
-    q.day_range(filters, "p.last_activity_date")
-    return q
+        stmt = stmt.where(s.c.cohort == filters.cohort)
+    return _day_range(stmt, filters, p.c.last_activity_date)
 
 
 def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on: date | None = None) -> pd.DataFrame:
@@ -415,16 +360,14 @@ def at_risk(session: Session, *, actor: Actor, filters: Filters = Filters(), on:
     Names and emails only for roles with students.identify; others see their alias."""
     require(actor, "analytics.read")
     on = on or progress.today()
-    q = _at_risk_query(filters, on)
-    body = """
-        SELECT p.user_id, s.full_name, s.email, s.cohort, co.ticker AS company, p.last_activity_date,
-               p.current_module, p.current_unit, p.current_activity, p.completion_percentage
-        FROM learning_progress p JOIN students s ON s.id = p.user_id
-        LEFT JOIN learning_companies co ON co.id = p.selected_company_id
-        {joins} WHERE {where}
-        ORDER BY p.last_activity_date, p.user_id
-    """
-    frame = _dates(q.frame(session, body), "last_activity_date")
+    p, s, co = _progress.alias("p"), _students.alias("s"), _companies.alias("co")
+    stmt = select(
+        p.c.user_id, s.c.full_name, s.c.email, s.c.cohort, co.c.ticker.label("company"), p.c.last_activity_date,
+        p.c.current_module, p.c.current_unit, p.c.current_activity,
+        type_coerce(p.c.completion_percentage, Float).label("completion_percentage"),
+    ).select_from(p.join(s, s.c.id == p.c.user_id).outerjoin(co, co.c.id == p.c.selected_company_id))
+    stmt = _at_risk_select(stmt, p, s, filters, on).order_by(p.c.last_activity_date, p.c.user_id)
+    frame = _dates(_frame(session, stmt), "last_activity_date")
     frame["days_inactive"] = frame["last_activity_date"].map(lambda d: (on - d).days).astype("Int64")
     frame["completion_percentage"] = pd.to_numeric(frame["completion_percentage"]).astype(float)
     if can(actor, "students.identify"):
@@ -445,7 +388,6 @@ def at_risk_csv(session: Session, *, actor: Actor, filters: Filters = Filters(),
 def at_risk_count(session: Session, *, actor: Actor, on: date | None = None) -> int:
     """How many students are at risk right now (for the home page)."""
     require(actor, "analytics.read")
-    q = _at_risk_query(Filters(), on or progress.today())
-    statement = text(q.sql("SELECT COUNT(*) FROM learning_progress p {joins} WHERE {where}")).bindparams(
-        *(bindparam(n, type_=t) for n, t in q.types.items()))
-    return int(session.execute(statement, q.params).scalar_one())
+    p = _progress.alias("p")
+    stmt = _at_risk_select(select(func.count()).select_from(p), p, None, Filters(), on or progress.today())
+    return int(session.execute(stmt).scalar_one())

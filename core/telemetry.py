@@ -27,6 +27,7 @@ from core.access import Actor, require
 from core.db import utcnow
 from core.errors import Invalid
 from core.models import LearningCompany, LearningSubmission, LearningTelemetry, Student, TelemetryKey
+from core.sql_functions import bulk_insert_sql
 
 
 def mask_ip(raw: str | None) -> str | None:
@@ -465,12 +466,12 @@ def _insert(session: Session, rows: list[dict]) -> None:
     raw = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
         with raw.cursor() as cursor:
-            with cursor.copy(f"COPY learning_telemetry ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(bulk_insert_sql(connection, LearningTelemetry, COLUMNS)) as copy:
                 for row in rows:
                     data = row["event_data"]
                     row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
                     copy.write_row([row[c] for c in COLUMNS])
-            with cursor.copy("COPY learning_telemetry_keys (event_key, user_id) FROM STDIN") as copy:
+            with cursor.copy(bulk_insert_sql(connection, TelemetryKey, ("event_key", "user_id"))) as copy:
                 for row in rows:
                     copy.write_row((row["_hash"], row["user_id"]))
         return
@@ -484,10 +485,9 @@ def _insert(session: Session, rows: list[dict]) -> None:
         values.append([row[c] for c in COLUMNS])
     cursor = raw.cursor()
     try:
-        cursor.executemany(
-            f"INSERT INTO learning_telemetry ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values
-        )
-        cursor.executemany("INSERT INTO learning_telemetry_keys (event_key, user_id) VALUES (?, ?)",
+        cursor.executemany(bulk_insert_sql(connection, LearningTelemetry, COLUMNS), values)
+        cursor.executemany(bulk_insert_sql(connection, TelemetryKey, ("event_key", "user_id")),
                            [(row["_hash"], row["user_id"]) for row in rows])
     finally:
         cursor.close()
+

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from benchmarks import cohort
+from benchmarks import baselines, cohort
 from core import analytics, telemetry
 from core.access import Actor
 from core.db import session_scope
@@ -54,7 +54,7 @@ def test_funnel_counts_each_student_once_and_in_order(students):
     _events(students, 3, "activity_start", "lesson_view", "submission")
     with session_scope(students) as session:
         frame = analytics.funnel(session, actor=ADMIN)
-        raw = analytics.raw_funnel(session)
+        raw = baselines.raw_funnel(session)
     in_order, any_order = _step_counts(frame)
     assert in_order == [2, 1, 1, 1, 1]
     assert any_order == [2, 3, 3, 2, 1]
@@ -90,7 +90,7 @@ def test_rollup_and_raw_queries_agree(generated, filters):
     with session_scope(generated) as session:
         for name in ("active_students", "funnel", "retention"):
             fast = getattr(analytics, name)(session, actor=ADMIN, filters=filters)
-            slow = getattr(analytics, f"raw_{name}")(session, filters)
+            slow = getattr(baselines, f"raw_{name}")(session, filters)
             assert not fast.empty or name == "funnel"
             assert fast.equals(slow), name
 
