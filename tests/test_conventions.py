@@ -32,12 +32,12 @@ NOT_SERVICES: dict[str, str] = {
     "core.companies.seed_curated": "bootstrap of the curated companies",
     "core.demo.seed_demo": "demo database generation",
     "core.demo.seed_demo_cli": "demo database generation",
-    "core.rollup.analyze": "planner statistics (ANALYZE), no data change",
+    "core.rollup.rebuild_sql.analyze": "planner statistics (ANALYZE), no data change",
     # building blocks called inside a service's transaction
     "core.audit.record": "the audit row of a service's own action",
-    "core.rollup.apply_event": "derived rollup of a recorded event",
-    "core.rollup.rebuild": "derived rollup, recomputed from events",
-    "core.rollup.refresh_submissions": "derived rollup, recomputed from submissions",
+    "core.rollup.events.apply_event": "derived rollup of a recorded event",
+    "core.rollup.rebuild_sql.rebuild": "derived rollup, recomputed from events",
+    "core.rollup.submissions.refresh_submissions": "derived rollup, recomputed from submissions",
     "core.progress.refresh": "derived progress, recomputed from events",
     "core.progress.recompute": "derived progress, recomputed from events",
     "core.telemetry.record_event": "event of a service's own action",
@@ -49,6 +49,12 @@ NOT_SERVICES: dict[str, str] = {
     "core.feedback.generation.record_issued": "feedback_issued event of generate()",
     "core.feedback.generation.on_submission_validated": "after-commit hook of submit (system actor)",
     "core.submissions.record_outcome": "validator event and leaderboard entry of submit or a recalculation job",
+    # the erasure ledger: written inside students.erase, replayed by `ngi backup restore`
+    "core.erasures.record": "ledger row of students.erase, in its transaction",
+    "core.erasures.sync_file": "copies ledger rows to the file outside the database",
+    "core.erasures.replay": "restore replays erasures newer than the backup (system actor)",
+    # operator tools run by `ngi backup` and its systemd timer, not by staff on a page
+    "core.backup.run": "takes a backup; changes no learning data (syncs the erasure file)",
     # the background queue: `ngi worker` and the app's in-process runner, as the system actor
     "core.jobs.enqueue": "outbox row written inside submit's own transaction",
     "core.jobs.run": "runs one claimed job; the handlers act as the system actor",

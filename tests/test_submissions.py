@@ -53,7 +53,9 @@ def _model(activity="a2_wc_debt", flaw=None, seed=1, ticker="TSLA") -> bytes:
 
 
 def _submit(engine, data: bytes, *, student=1, activity="a2_wc_debt", name="model.xlsx", **kw):
-    return submit(engine, actor=system_actor(engine), student_id=student, activity_id=activity, company_ticker="TSLA",
+    if "actor" not in kw:
+        kw["actor"] = system_actor(engine)
+    return submit(engine, student_id=student, activity_id=activity, company_ticker="TSLA",
                   fileobj=io.BytesIO(data), filename=name, **kw)
 
 
@@ -280,9 +282,10 @@ def _drop_connection_after_commit(engine, monkeypatch):
 def test_a_commit_whose_outcome_is_unknown_keeps_the_stored_file(env, data_env, monkeypatch):
     from core.db import CommitOutcomeUnknown
 
+    uploader = system_actor(env)  # before the connection starts dropping
     restore = _drop_connection_after_commit(env, monkeypatch)
     with pytest.raises(CommitOutcomeUnknown) as err:
-        _submit(env, _model())
+        _submit(env, _model(), actor=uploader)
     assert "may or may not have been saved" in err.value.message
     restore()
     with session_scope(env) as s:
@@ -304,8 +307,9 @@ def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env
         busy.sqlite_errorcode = 5  # SQLITE_BUSY, as the driver sets it
         raise busy
 
+    uploader = system_actor(env)
     monkeypatch.setattr(dialect, "do_commit", refuse)
     with pytest.raises(Exception):  # noqa: B017 - the engine's own error, whatever its class
-        _submit(env, _model())
+        _submit(env, _model(), actor=uploader)
     assert _stored_files(data_env) == []
 
