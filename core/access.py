@@ -25,6 +25,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "analytics.read": frozenset({"instructor", "admin", "program_lead"}),
     "analytics.full": frozenset({"admin", "program_lead"}),
     "staff.manage": frozenset({"admin"}),
+    "students.export": frozenset({"admin"}),
+    "operations.read": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

@@ -129,3 +129,14 @@ def test_program_lead_reads_but_cannot_act(prepared, db_url, monkeypatch):
     assert len(frame(at, "Validators", "Failed checks")) == 2
     with session_scope(engine) as s:
         assert s.scalar(select(AuditLog.id)) is None
+
+
+def test_student_export_is_offered_to_admins_and_built_only_on_click(prepared, db_url, monkeypatch):
+    engine, _ids = prepared
+    at = open_page(db_url, monkeypatch, "admin")
+    assert "rv_export" in {b.key for b in at.get("download_button")}
+    at.run()  # a rerun builds nothing: the zip is made by a callable when clicked
+    with session_scope(engine) as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "student.export")) is None
+    instructor = open_page(db_url, monkeypatch, "instructor")
+    assert "rv_export" not in {b.key for b in instructor.get("download_button")}
