@@ -27,6 +27,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "staff.manage": frozenset({"admin"}),
     "students.export": frozenset({"admin"}),
     "operations.read": frozenset({"admin"}),
+    "telemetry.retention": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

@@ -32,6 +32,8 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_LIBREOFFICE": (None, "path to soffice for recalculating workbooks; default: found on PATH"),
     "NGI_VALIDATION_CPU_SECONDS": ("20", "CPU seconds reading one uploaded workbook may take before it is rejected"),
     "NGI_SQLITE_BUSY_TIMEOUT_MS": ("15000", "how long SQLite waits for a write lock"),
+    "NGI_TELEMETRY_RETENTION_DAYS": (None, "days of raw telemetry kept once the rollups cover it (`ngi retention apply`); unset keeps every event"),
+    "NGI_S3_ENDPOINT_URL": (None, "S3 API endpoint for s3:// storage (MinIO, moto, another region); default AWS"),
 }
 
 

@@ -500,15 +500,23 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
         # After a bulk load the planner's row estimates are stale (a fresh table looks
         # empty), which turns the funnel's joins into quadratic nested loops.
         session.execute(text("ANALYZE learning_telemetry"))
+    from core.retention import horizon
+
+    # Days before the retention horizon may have lost raw events: their rows stay.
+    kept_before = horizon()
     for chunk in chunks:
         scope = _scope(chunk)
         for model in (TelemetryStudentState, ActivityFunnel, TelemetryDaily):
             statement = delete(model)
             if chunk is not None:
                 statement = statement.where(model.user_id.in_(chunk))
+            if model is TelemetryDaily and kept_before is not None:
+                statement = statement.where(TelemetryDaily.day >= kept_before)
             session.execute(statement)
-        session.execute(text(f"INSERT INTO learning_telemetry_daily ({_DAILY_COLUMNS}) "
-                             f"{daily_select_sql(sql, scope)}"))
+        daily = daily_select_sql(sql, scope)
+        if kept_before is not None:
+            daily = f"SELECT * FROM ({daily}) d WHERE d.day >= '{kept_before.isoformat()}'"
+        session.execute(text(f"INSERT INTO learning_telemetry_daily ({_DAILY_COLUMNS}) {daily}"))
         funnel = funnel_select_sql(cmap, scope)
         # WITH … INSERT is the form both engines accept for a CTE-fed insert.
         head, _, body = funnel.partition("SELECT f.user_id")
