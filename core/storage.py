@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from core import config
-from core.errors import Invalid, NotFound
+from core.errors import Invalid, NotFound, Unavailable
 
 CHUNK = 1024 * 1024
 _KEY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -128,12 +128,34 @@ class LocalStorage:
         return self._path(key)
 
 
+def _fsspec_options(url: str) -> dict:
+    endpoint = config.env("NGI_S3_ENDPOINT_URL")
+    if url.startswith(("s3://", "s3a://")) and endpoint:
+        return {"client_kwargs": {"endpoint_url": endpoint}}
+    return {}
+
+
 class FsspecStorage:
     def __init__(self, url: str):
         import fsspec
 
-        self.fs, root = fsspec.core.url_to_fs(url)
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url, **_fsspec_options(url))
+        except ImportError as err:
+            if url.startswith(("s3://", "s3a://")):
+                raise Unavailable("s3:// storage needs the s3 extra: pip install 'ngi-learning-dashboard[s3]'.") from None
+            raise Unavailable(f"Storage {url.split('://')[0]}:// cannot be used: {err}") from None
         self.root = root.rstrip("/")
+        self.url = url
+
+    def _missing_bucket(self) -> Unavailable | None:
+        """For S3, the error to raise when the bucket itself is absent (not just a key)."""
+        if "s3" not in self.fs.protocol:
+            return None
+        bucket = self.root.split("/", 1)[0]
+        if self.fs.exists(bucket):
+            return None
+        return Unavailable(f"S3 bucket '{bucket}' does not exist or is not reachable (NGI_STORAGE_URL={self.url}).")
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{check_key(key)}"
@@ -145,7 +167,9 @@ class FsspecStorage:
             with self.fs.open(tmp, "wb") as out:
                 size, sha = _copy_hashing(source, out, key, max_bytes)
             self.fs.mv(tmp, path)
-        except BaseException:
+        except BaseException as err:
+            if isinstance(err, FileNotFoundError) and (missing := self._missing_bucket()):
+                raise missing from None
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)
             raise
@@ -154,7 +178,7 @@ class FsspecStorage:
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         if not self.fs.exists(path):
-            raise NotFound(f"Stored file {key} is missing.")
+            raise self._missing_bucket() or NotFound(f"Stored file {key} is missing.")
         return self.fs.open(path, "rb")
 
     def read_bytes(self, key: str) -> bytes:
@@ -167,6 +191,8 @@ class FsspecStorage:
     def delete(self, key: str) -> bool:
         path = self._path(key)
         if not self.fs.exists(path):
+            if missing := self._missing_bucket():
+                raise missing
             return False
         self.fs.rm(path)
         return True
