@@ -95,7 +95,7 @@ def database_size(session: Session) -> int | None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         return session.scalar(select(func.pg_database_size(func.current_database())))
-    database = bind.url.database
+    database = bind.engine.url.database
     if not database or database == ":memory:":
         return None
     return sum(p.stat().st_size for p in (Path(database), Path(f"{database}-wal")) if p.exists())
@@ -103,7 +103,7 @@ def database_size(session: Session) -> int | None:
 
 def erasure_count(session: Session) -> int | None:
     try:
-        from core import erasures
+        from core import erasures  # type: ignore[attr-defined]  # the backup work adds it
     except ImportError:
         return None
     return erasures.count(session)

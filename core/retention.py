@@ -95,6 +95,8 @@ def plan(session: Session, *, actor: Actor, today: date | None = None) -> Retent
         execution_options={"yield_per": 5000},
     )
     for event_id, user_id, event_type, ts in rows:
+        if ts is None:
+            continue
         day = ts.astimezone(tz).date()
         if day >= kept_from:
             continue
@@ -128,7 +130,7 @@ def apply(engine: Engine, *, actor: Actor, dry_run: bool = False, today: date | 
     require(actor, "telemetry.retention")
     with session_scope(engine) as session:
         result = plan(session, actor=actor, today=today)
-    if dry_run or not result.event_ids:
+    if dry_run or not result.event_ids or result.horizon is None:
         return result
     ids = result.event_ids
     for start in range(0, len(ids), DELETE_BATCH):

@@ -131,8 +131,8 @@ def _readme(summary: ExportSummary, exported_at: datetime) -> str:
         if table != "students":
             what = descriptions.get(table, f"rows of {table}")
             lines.append(f"tables/{table}.json: {what} ({count} row{'s' if count != 1 else ''}).")
-    lines += ["", "files/: the stored files of the submissions, named <submission id>-<original name>;"
-              " sha256 matches learning_submissions.file_hash."]
+    lines += ["", ("files/: the stored files of the submissions, named <submission id>-<original name>;"
+                   " sha256 matches learning_submissions.file_hash.")]
     lines += [f"  {f['path']}  {f['size']} bytes  sha256 {f['sha256']}" for f in summary.files]
     if summary.missing_files:
         lines += ["", "Stored files that could not be found (their rows are still exported):"]
@@ -187,7 +187,7 @@ def export_to_tempfile(engine: Engine, *, actor: Actor, student_id: int) -> IO[b
     review page's download button hands to Streamlit."""
     import tempfile
 
-    spool = tempfile.TemporaryFile()
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller open
     try:
         export_student(engine, actor=actor, student_id=student_id, target=spool)
     except BaseException:

@@ -13,7 +13,7 @@ from core import analytics, config, retention, rollup, telemetry
 from core.access import SYSTEM, Actor
 from core.db import session_scope
 from core.errors import Forbidden
-from core.models import AuditLog, LearningTelemetry, Student, TelemetryDaily
+from core.models import AuditLog, LearningTelemetry, TelemetryDaily
 
 HORIZON = date(2026, 10, 22)  # the cohort's events run from 2026-08-23 to 2026-11-20
 ON = date(2026, 11, 21)

@@ -74,7 +74,7 @@ def _tables(zf: zipfile.ZipFile) -> dict[str, list[dict]]:
 
 
 def test_export_holds_exactly_the_students_rows_files_and_a_readme(engine, two_students, tmp_path):
-    mine, other, _storage = two_students
+    mine, _other, _storage = two_students
     admin = staff_actor(engine, "admin")
     out = tmp_path / "export.zip"
     summary = export_student(engine, actor=admin, student_id=mine, target=out)
