@@ -175,7 +175,7 @@ try:
     st.download_button("Download the file", download_data, file_name=download_name, key="rv_download")
 except Exception as err:  # noqa: BLE001 - a missing stored file must not break the page
     st.warning(f"The stored file could not be read: {err}")
-if actor.can("students.export"):
+if actor.can("students.export") and d.get("student_id") is not None:
     from core.student_export import export_to_tempfile
 
     student_id = d["student_id"]

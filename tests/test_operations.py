@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from core import attention, operations
-from core.access import SYSTEM
+from core.access import Actor
 from core.db import session_scope
 from core.errors import Forbidden
 from core.storage import storage_for
 from tests.support import staff_actor
 
+ADMIN = Actor(id=None, email="admin@test.ngi", display_name="Admin", role="admin")
 NOW = datetime(2026, 12, 2, 12, tzinfo=timezone.utc)
 
 
@@ -41,7 +42,7 @@ def test_overview_measures_storage_and_database(engine, data_env):
     storage.put("submissions/1/a/x.xlsx", io.BytesIO(b"a" * 1000))
     storage.put("submissions/2/a/y.xlsx", io.BytesIO(b"b" * 500))
     with session_scope(engine) as session:
-        data = operations.overview(session, actor=SYSTEM, now=NOW)
+        data = operations.overview(session, actor=ADMIN, now=NOW)
     assert (data["storage"]["files"], data["storage"]["bytes"]) == (2, 1500)
     assert data["database_bytes"] > 0 and data["database_engine"] == engine.dialect.name
 

@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, select
 
 from benchmarks import cohort
 from core import analytics, config, retention, rollup, telemetry
-from core.access import SYSTEM, Actor
+from core.access import Actor
 from core.db import session_scope
 from core.errors import Forbidden
 from core.models import AuditLog, LearningTelemetry, TelemetryDaily
 
+ADMIN = Actor(id=None, email="admin@test.ngi", display_name="Admin", role="admin")
 HORIZON = date(2026, 10, 22)  # the cohort's events run from 2026-08-23 to 2026-11-20
 ON = date(2026, 11, 21)
 
@@ -44,15 +45,15 @@ def keep_30ish_days(monkeypatch):
 def _figures(engine) -> dict:
     with session_scope(engine) as session:
         return {
-            "active": analytics.active_students(session, SYSTEM),
-            "funnel": analytics.funnel(session, SYSTEM),
-            "retention": analytics.retention(session, SYSTEM),
-            "outcomes": analytics.time_vs_outcomes(session, SYSTEM),
-            "streaks": analytics.streak_distribution(session, SYSTEM, on=ON),
+            "active": analytics.active_students(session, ADMIN),
+            "funnel": analytics.funnel(session, ADMIN),
+            "retention": analytics.retention(session, ADMIN),
+            "outcomes": analytics.time_vs_outcomes(session, ADMIN),
+            "streaks": analytics.streak_distribution(session, ADMIN, on=ON),
             # Ties in the top list come back in storage order, which a rebuild changes.
-            "hotspots": analytics.failure_hotspots(session, SYSTEM, limit=10_000)
+            "hotspots": analytics.failure_hotspots(session, ADMIN, limit=10_000)
             .sort_values(["check_id", "activity", "company"]).reset_index(drop=True),
-            "at_risk": analytics.at_risk(session, SYSTEM, on=ON),
+            "at_risk": analytics.at_risk(session, ADMIN, on=ON),
         }
 
 
@@ -69,7 +70,7 @@ def _events(engine) -> int:
 def test_nothing_is_deleted_by_default(cohort_engine, monkeypatch):
     monkeypatch.delenv("NGI_TELEMETRY_RETENTION_DAYS", raising=False)
     stored = _events(cohort_engine)
-    result = retention.apply(cohort_engine, actor=SYSTEM)
+    result = retention.apply(cohort_engine, actor=ADMIN)
     assert result.horizon is None and result.deleted == 0 and _events(cohort_engine) == stored
 
 
@@ -81,11 +82,11 @@ def test_applying_retention_leaves_every_figure_unchanged(cohort_engine, keep_30
     before = _figures(cohort_engine)
     stored = _events(cohort_engine)
 
-    dry = retention.apply(cohort_engine, actor=SYSTEM, dry_run=True)
+    dry = retention.apply(cohort_engine, actor=ADMIN, dry_run=True)
     assert dry.deleted == 0 and _events(cohort_engine) == stored
     assert len(dry.event_ids) > 200 and set(dry.months()) <= {"2026-08", "2026-09", "2026-10"}
 
-    done = retention.apply(cohort_engine, actor=SYSTEM)
+    done = retention.apply(cohort_engine, actor=ADMIN)
     assert done.deleted == len(dry.event_ids) and _events(cohort_engine) == stored - done.deleted
     with session_scope(cohort_engine) as session:
         oldest_left = session.scalar(select(func.min(LearningTelemetry.event_timestamp))
@@ -100,13 +101,13 @@ def test_applying_retention_leaves_every_figure_unchanged(cohort_engine, keep_30
     with session_scope(cohort_engine) as session:
         rollup.rebuild(session)
     _assert_same(before, _figures(cohort_engine))
-    assert retention.apply(cohort_engine, actor=SYSTEM).deleted == 0  # nothing left to do
+    assert retention.apply(cohort_engine, actor=ADMIN).deleted == 0  # nothing left to do
 
 
 def test_events_the_daily_rollup_does_not_cover_are_kept(cohort_engine, keep_30ish_days):
     with session_scope(cohort_engine) as session:
         session.execute(delete(TelemetryDaily).where(TelemetryDaily.user_id == 100))
-    result = retention.apply(cohort_engine, actor=SYSTEM)
+    result = retention.apply(cohort_engine, actor=ADMIN)
     assert result.uncovered_days > 0
     with session_scope(cohort_engine) as session:
         deleted_ids = set(result.event_ids)

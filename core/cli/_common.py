@@ -15,6 +15,18 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
+def cli_actor(eng: Engine):
+    """The actor CLI commands act as: `core.auth.system_actor` (a real staff row) where
+    the installation has it, else the plain `core.access.SYSTEM`."""
+    try:
+        from core.auth import system_actor  # type: ignore[attr-defined]
+    except ImportError:
+        from core.access import SYSTEM
+
+        return SYSTEM
+    return system_actor(eng)
+
+
 def engine(*, migrated: bool = True) -> Engine:
     """The engine for DATABASE_URL, checked reachable and (by default) migrated."""
     from core.config import database_url

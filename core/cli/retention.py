@@ -3,8 +3,7 @@ NGI_TELEMETRY_RETENTION_DAYS once the rollups cover it (unset: nothing is delete
 
 from __future__ import annotations
 
-from core.access import SYSTEM
-from core.cli._common import engine
+from core.cli._common import cli_actor, engine
 
 
 def register(subparsers) -> None:
@@ -18,7 +17,8 @@ def register(subparsers) -> None:
 def _apply(args) -> int:
     from core import retention
 
-    result = retention.apply(engine(), actor=SYSTEM, dry_run=args.dry_run)
+    eng = engine()
+    result = retention.apply(eng, actor=cli_actor(eng), dry_run=args.dry_run)
     if result.horizon is None:
         print("NGI_TELEMETRY_RETENTION_DAYS is not set: every event is kept, nothing to do.")
         return 0

@@ -46,10 +46,13 @@ def _export(args) -> int:
 
     from core.student_export import export_student
 
+    from core.cli._common import cli_actor
+
+    eng = engine()
     out = Path(args.out)
     partial = out.with_name(out.name + ".partial")
     try:
-        summary = export_student(engine(), actor=SYSTEM, student_id=args.student_id, target=partial)
+        summary = export_student(eng, actor=cli_actor(eng), student_id=args.student_id, target=partial)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
