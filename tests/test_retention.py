@@ -52,15 +52,15 @@ def keep_30ish_days(monkeypatch):
 def _figures(engine) -> dict:
     with session_scope(engine) as session:
         return {
-            "active": analytics.active_students(session, ADMIN),
-            "funnel": analytics.funnel(session, ADMIN),
-            "retention": analytics.retention(session, ADMIN),
-            "outcomes": analytics.time_vs_outcomes(session, ADMIN),
-            "streaks": analytics.streak_distribution(session, ADMIN, on=ON),
+            "active": analytics.active_students(session, actor=ADMIN),
+            "funnel": analytics.funnel(session, actor=ADMIN),
+            "retention": analytics.retention(session, actor=ADMIN),
+            "outcomes": analytics.time_vs_outcomes(session, actor=ADMIN),
+            "streaks": analytics.streak_distribution(session, actor=ADMIN, on=ON),
             # Ties in the top list come back in storage order, which a rebuild changes.
-            "hotspots": analytics.failure_hotspots(session, ADMIN, limit=10_000)
+            "hotspots": analytics.failure_hotspots(session, actor=ADMIN, limit=10_000)
             .sort_values(["check_id", "activity", "company"]).reset_index(drop=True),
-            "at_risk": analytics.at_risk(session, ADMIN, on=ON),
+            "at_risk": analytics.at_risk(session, actor=ADMIN, on=ON),
         }
 
 

@@ -140,4 +140,3 @@ def test_program_lead_reads_but_cannot_act(prepared, db_url, monkeypatch):
     assert len(frame(at, "Validators", "Failed checks")) == 2
     with session_scope(engine) as s:
         assert s.scalar(select(AuditLog.id)) is None
-
