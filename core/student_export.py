@@ -49,8 +49,7 @@ def student_tables() -> list[tuple[Table, str]]:
     for table in Base.metadata.sorted_tables:
         if table.name == "students":
             continue
-        targets = {fk.column.table.name for column in table.columns for fk in column.foreign_keys
-                   if column.name != "regenerated_from_id"}
+        targets = {fk.column.table.name for column in table.columns for fk in column.foreign_keys}
         if "students" in targets:
             found.append((table, "student"))
         elif "learning_submissions" in targets and "submission_id" in table.columns:
