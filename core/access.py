@@ -31,6 +31,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "students.erase": frozenset({"admin"}),
     "telemetry.import": frozenset({"admin"}),
     "storage.manage": frozenset({"admin"}),
+    "students.export": frozenset({"admin"}),
+    "operations.read": frozenset({"admin"}),
+    "telemetry.retention": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

@@ -90,6 +90,14 @@ def stale_packages(session: Session, *, actor: Actor, today: date | None = None)
     return dict(count=len(items), items=items[:ITEMS])
 
 
+def overdue_backups(actor: Actor) -> list[dict]:
+    """Backup kinds older than their schedule, for the warning admins see on the home page."""
+    from core import operations
+
+    require(actor, "operations.read")
+    return operations.overdue_backups()
+
+
 # section -> (capability, function, page it links to)
 SECTIONS = {
     "awaiting_review": ("review.read", awaiting_review, "pages/review.py"),

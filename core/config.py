@@ -45,6 +45,8 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_PGBACKREST_STANZA": ("ngi", "pgBackRest stanza name for the PostgreSQL database"),
     "NGI_PGBACKREST_REPO": (None, "pgBackRest repo1-path; default $NGI_BACKUP_DIR/pgbackrest"),
     "NGI_PGBACKREST_PG_PATH": (None, "PostgreSQL data directory (pg1-path); default: asked from the server"),
+    "NGI_TELEMETRY_RETENTION_DAYS": (None, "days of raw telemetry kept once the rollups cover it (`ngi retention apply`); unset keeps every event"),
+    "NGI_S3_ENDPOINT_URL": (None, "S3 API endpoint for s3:// storage (MinIO, moto, another region); default AWS"),
 }
 
 

@@ -121,6 +121,7 @@ class LearningPackage(Base):
         UniqueConstraint("company_id", "version", name="uq_learning_packages_company_id_version"),
         Index("idx_learning_packages_company", "company_id"),
         Index("idx_learning_packages_current", "company_id", "is_current"),
+        Index("idx_learning_packages_created_by", "created_by"),
         # At most one current package per company, enforced by the database.
         Index(
             "uq_learning_packages_one_current",
@@ -198,6 +199,7 @@ class LearningSubmission(Base):
         Index("idx_learning_submissions_validator", "validator_status"),
         Index("idx_learning_submissions_ai", "ai_detection_status"),
         Index("idx_learning_submissions_company", "company_id"),
+        Index("idx_learning_submissions_reviewed_by", "reviewed_by"),
         # At most one latest version per (user, activity), enforced by the database.
         Index(
             "uq_learning_submissions_one_latest",
@@ -262,6 +264,10 @@ class LearningFeedback(Base):
         Index("idx_learning_feedback_user", "user_id"),
         Index("idx_learning_feedback_flagged", "is_flagged"),
         Index("idx_learning_feedback_created", "created_at"),
+        Index("idx_learning_feedback_flagged_by", "flagged_by"),
+        Index("idx_learning_feedback_released_by", "released_by"),
+        Index("idx_learning_feedback_edited_by", "edited_by"),
+        Index("idx_learning_feedback_regenerated_from", "regenerated_from_id"),
         CheckConstraint("release_state IN ('held', 'released')", name="release_state"),
     )
 
@@ -317,6 +323,7 @@ class LearningLeaderboard(Base):
         # The appendix's 4 hex digits would collide; ids are unique per company.
         UniqueConstraint("company_id", "anonymous_id", name="uq_learning_leaderboard_company_id_anonymous_id"),
         Index("idx_learning_leaderboard_company", "company_id"),
+        Index("idx_learning_leaderboard_submission", "submission_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -462,7 +469,10 @@ class ValidatorRun(Base):
     """Each run of the validators on a submission; the submission row mirrors the latest."""
 
     __tablename__ = "learning_validator_runs"
-    __table_args__ = (Index("idx_learning_validator_runs_submission", "submission_id"),)
+    __table_args__ = (
+        Index("idx_learning_validator_runs_submission", "submission_id"),
+        Index("idx_learning_validator_runs_run_by", "run_by"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("learning_submissions.id", ondelete="CASCADE"))
@@ -559,6 +569,7 @@ class TelemetryStudentState(Base):
     latest learning context and company, and the first active day (retention cohort)."""
 
     __tablename__ = "learning_telemetry_state"
+    __table_args__ = (Index("idx_learning_telemetry_state_company", "company_id"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
     first_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -593,7 +604,11 @@ class ValidatorCheckFailure(Base):
     the rollup rebuild."""
 
     __tablename__ = "learning_check_failures"
-    __table_args__ = (Index("idx_learning_check_failures_check", "check_id", "activity_id", "company_id", "user_id"),)
+    __table_args__ = (
+        Index("idx_learning_check_failures_check", "check_id", "activity_id", "company_id", "user_id"),
+        Index("idx_learning_check_failures_user", "user_id"),
+        Index("idx_learning_check_failures_company", "company_id"),
+    )
 
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True
@@ -612,7 +627,10 @@ class SubmissionOutcome(Base):
     Refreshed with ValidatorCheckFailure, and on feedback_issued events."""
 
     __tablename__ = "learning_submission_outcomes"
-    __table_args__ = (Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),)
+    __table_args__ = (
+        Index("idx_learning_submission_outcomes_user", "user_id", "validator_status"),
+        Index("idx_learning_submission_outcomes_company", "company_id"),
+    )
 
     submission_id: Mapped[int] = mapped_column(
         ForeignKey("learning_submissions.id", ondelete="CASCADE"), primary_key=True

@@ -149,12 +149,19 @@ class LocalStorage:
             path.unlink(missing_ok=True)
 
 
+def _fsspec_options(url: str) -> dict:
+    endpoint = config.env("NGI_S3_ENDPOINT_URL")
+    if url.startswith(("s3://", "s3a://")) and endpoint:
+        return {"client_kwargs": {"endpoint_url": endpoint}}
+    return {}
+
+
 class FsspecStorage:
     def __init__(self, url: str):
         import fsspec
 
         try:
-            self.fs, root = fsspec.core.url_to_fs(url)
+            self.fs, root = fsspec.core.url_to_fs(url, **_fsspec_options(url))
         except ImportError as exc:
             scheme = url.split("://", 1)[0]
             extra = {"s3": "s3", "s3a": "s3"}.get(scheme)
@@ -162,6 +169,16 @@ class FsspecStorage:
             raise Unavailable(f"NGI_STORAGE_URL={scheme}://… needs a storage backend that is not installed; {hint}.") \
                 from None
         self.root = root.rstrip("/")
+        self.url = url
+
+    def _missing_bucket(self) -> Unavailable | None:
+        """For S3, the error to raise when the bucket itself is absent (not just a key)."""
+        if "s3" not in self.fs.protocol:
+            return None
+        bucket = self.root.split("/", 1)[0]
+        if self.fs.exists(bucket):
+            return None
+        return Unavailable(f"S3 bucket '{bucket}' does not exist or is not reachable (NGI_STORAGE_URL={self.url}).")
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{check_key(key)}"
@@ -173,7 +190,9 @@ class FsspecStorage:
             with self.fs.open(tmp, "wb") as out:
                 size, sha = _copy_hashing(source, out, key, max_bytes)
             self.fs.mv(tmp, path)
-        except BaseException:
+        except BaseException as err:
+            if isinstance(err, FileNotFoundError) and (missing := self._missing_bucket()):
+                raise missing from None
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)
             raise
@@ -182,7 +201,7 @@ class FsspecStorage:
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         if not self.fs.exists(path):
-            raise NotFound(f"Stored file {key} is missing.")
+            raise self._missing_bucket() or NotFound(f"Stored file {key} is missing.")
         return self.fs.open(path, "rb")
 
     def read_bytes(self, key: str) -> bytes:
@@ -195,6 +214,8 @@ class FsspecStorage:
     def delete(self, key: str) -> bool:
         path = self._path(key)
         if not self.fs.exists(path):
+            if missing := self._missing_bucket():
+                raise missing
             return False
         self.fs.rm(path)
         return True

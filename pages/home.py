@@ -19,6 +19,10 @@ st.title("Home")
 st.caption(f"Welcome, {actor.display_name} · {ROLE_LABELS.get(actor.role, actor.role)}. "
            "What needs attention, refreshed every minute.")
 summary = load_summary(config.database_url(), actor)
+if actor.can("operations.read"):
+    for late in st.cache_data(ttl=60, show_spinner=False)(attention.overdue_backups)(actor):
+        st.warning(f"The last {late['kind']} backup was {late['age']}; it is due every {late['every']}. "
+                   "See Operations.", icon=":material/backup:")
 
 LABELS = {
     "awaiting_review": ("Submissions awaiting review", ":material/rate_review:", "Submission review"),

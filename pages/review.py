@@ -158,6 +158,15 @@ else:
     if downloaded is not None:
         download_name, download_data = downloaded
         st.download_button("Download the file", download_data, file_name=download_name, key="rv_download")
+if actor.can("students.export") and d.get("student_id") is not None:
+    from core.student_export import export_to_tempfile
+
+    student_id = d["student_id"]
+    # A callable: the zip is built only when the button is clicked, never on a rerun.
+    st.download_button(f"Export all data of {d['student']} (zip)",
+                       lambda: export_to_tempfile(ui.engine(), actor=actor, student_id=student_id),
+                       file_name=f"student-{student_id}-export.zip", mime="application/zip", key="rv_export",
+                       on_click="ignore", help="Every row and stored file of this student, with a README. Audited.")
 
 ai = d["ai"]
 if ai["status"] in ("clean", "flagged"):

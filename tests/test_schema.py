@@ -102,3 +102,56 @@ def test_initial_migration_keeps_an_existing_platform_students_table(empty_url):
     # The platform's table (with its rows) stays; every learning table is gone.
     assert _tables(engine) == {"students"}
     engine.dispose()
+
+
+def _unindexed_foreign_keys(tables) -> list[str]:
+    """FK columns that lead no index, primary key or unique constraint."""
+    missing = []
+    for table in tables:
+        leading = {next(iter(ix.columns)).name for ix in table.indexes if ix.columns}
+        for constraint in table.constraints:
+            columns = list(getattr(constraint, "columns", []))
+            if columns and isinstance(constraint, (sa.PrimaryKeyConstraint, sa.UniqueConstraint)):
+                leading.add(columns[0].name)
+        leading |= {column.name for column in table.columns if column.unique}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.foreign_keys and c.name not in leading]
+    return missing
+
+
+def test_every_foreign_key_is_indexed_in_the_models():
+    import core.models  # noqa: F401 - fills Base.metadata
+
+    assert len(Base.metadata.tables) > 10
+    assert _unindexed_foreign_keys(Base.metadata.sorted_tables) == []
+
+
+def test_every_foreign_key_is_indexed_in_the_migrated_database(empty_url):
+    # Reflected, so a model index that no migration creates is caught too.
+    engine = make_engine(empty_url)
+    schema.upgrade(engine)
+    reflected = sa.MetaData()
+    reflected.reflect(engine)
+    assert _unindexed_foreign_keys(reflected.sorted_tables) == []
+    engine.dispose()
+
+
+def _index_is_descending(engine, name: str) -> bool:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # (seqno, cid, name, desc, coll, key) per column; key=1 marks the indexed ones.
+            rows = conn.exec_driver_sql(f"PRAGMA index_xinfo('{name}')").fetchall()
+            return [row[3] for row in rows if row[5]] == [1]
+        indexdef = conn.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": name}
+        ).scalar_one()
+        return indexdef.rstrip(")").endswith(" DESC")
+
+
+@pytest.mark.parametrize("name", [
+    "idx_learning_packages_date", "idx_learning_leaderboard_date", "idx_learning_telemetry_timestamp",
+])
+def test_date_indexes_are_descending(empty_url, name):
+    engine = make_engine(empty_url)
+    schema.upgrade(engine)
+    assert _index_is_descending(engine, name)
+    engine.dispose()

@@ -7,11 +7,9 @@ import io
 import random
 import re
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
 
 from core import jobs, leaderboard_entries
 from core.auth import system_actor

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "feedback": "AI feedback on submissions",
     "packages": "build and list company packages",
     "progress": "student progress and streaks",
+    "retention": "delete old raw telemetry the rollups cover",
     "seed": "upsert the ten companies and the content catalogue",
     "staff": "staff accounts that sign in to the dashboard",
     "storage": "check stored files against the database",

@@ -1,4 +1,5 @@
-"""`ngi student erase ID`: GDPR erasure of one student."""
+"""`ngi student erase ID`: GDPR erasure of one student; `ngi student export ID --out FILE.zip`:
+the student's rows and files (the right of access)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def register(subparsers) -> None:
     erase = actions.add_parser("erase", help="delete a student and everything of theirs")
     erase.add_argument("student_id", type=int, metavar="ID")
     erase.set_defaults(handler=_erase)
+    export = actions.add_parser("export", help="write a student's rows and files to a zip")
+    export.add_argument("student_id", type=int, metavar="ID")
+    export.add_argument("--out", required=True, metavar="FILE.zip", help="the zip to write")
+    export.set_defaults(handler=_export)
 
 
 def _erase(args) -> int:
@@ -39,4 +44,28 @@ def _erase(args) -> int:
     for table, count in counts.items():
         print(f"  {table:<28} {count}")
     print(f"  {'stored files':<28} {removed_files}")
+    return 0
+
+
+def _export(args) -> int:
+    from pathlib import Path
+
+    from core.student_export import export_student
+
+
+    eng = engine()
+    out = Path(args.out)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        summary = export_student(eng, actor=system_actor(eng), student_id=args.student_id, target=partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+    print(f"exported student {args.student_id} to {out}:")
+    for table, count in summary.rows.items():
+        print(f"  {table:<28} {count}")
+    print(f"  {'stored files':<28} {len(summary.files)}")
+    for key in summary.missing_files:
+        print(f"  missing stored file: {key}")
     return 0

@@ -173,9 +173,13 @@ def hash_joins(session: Session):
 def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: ContentMap | None = None) -> None:
     """Recompute the three rollup tables from raw events, for everyone or for `user_ids`
     (in chunks, so a bulk import touching thousands of students stays set-based)."""
+    from core.retention import horizon
+
     session.flush()
     cmap = cmap or content_map(session)
     local_day = local_day_sql(session)
+    # Days before the retention horizon may have lost raw events: their daily rows stay.
+    kept_before = horizon()
     if user_ids is None:
         chunks: list[list[int] | None] = [None]
     else:
@@ -190,8 +194,13 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
             statement = delete(model)
             if chunk is not None:
                 statement = statement.where(model.user_id.in_(chunk))
+            if model is TelemetryDaily and kept_before is not None:
+                statement = statement.where(TelemetryDaily.day >= kept_before)
             session.execute(statement)
         daily = daily_select(local_day, chunk)
+        if kept_before is not None:
+            computed = daily.subquery()
+            daily = select(computed).where(computed.c.day >= kept_before)
         session.execute(insert(TelemetryDaily).from_select([c.name for c in daily.selected_columns], daily))
         funnel = funnel_select(cmap, chunk)
         with hash_joins(session):

@@ -92,6 +92,17 @@ def test_version_diff_and_export(prepared, db_url, monkeypatch):
     assert list(changed["check"]) == ["forecast_formulas"] and list(changed["new"]) == ["failed"]
 
 
+def test_student_export_is_offered_to_admins_and_built_only_on_click(prepared, db_url, monkeypatch):
+    engine, _ids = prepared
+    at = open_page(db_url, monkeypatch, "admin")
+    assert "rv_export" in {b.key for b in at.get("download_button")}
+    at.run()  # a rerun builds nothing: the zip is made by a callable when clicked
+    with session_scope(engine) as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "student.export")) is None
+    instructor = open_page(db_url, monkeypatch, "instructor")
+    assert "rv_export" not in {b.key for b in instructor.get("download_button")}
+
+
 def test_reveal_is_audited(prepared, db_url, monkeypatch):
     engine, ids = prepared
     at = open_page(db_url, monkeypatch, "instructor")
