@@ -95,12 +95,11 @@ def end(engine: Engine, token: str | None, *, now: datetime | None = None) -> No
         )
 
 
-def revoke_all(session: Session, staff_id: int, *, now: datetime | None = None) -> int:
+def revoke_all(session: Session, staff_id: int, *, now: datetime | None = None) -> None:
     """Every live session of one account (deactivation, password change); in the caller's
     transaction, so the change and the revocation commit together."""
-    result = session.execute(
+    session.execute(
         update(StaffSession)
         .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow())
     )
-    return result.rowcount or 0
