@@ -1,5 +1,5 @@
-"""The router. Pages are listed by the role remembered at sign-in (a menu nicety);
-each page still runs `core.ui.guard` itself, which re-checks against the database."""
+"""The router. Pages are listed by the signed-in role (a menu nicety); each page still
+runs `core.ui.guard` itself, which re-checks against the database."""
 
 import streamlit as st
 
@@ -19,15 +19,15 @@ PAGES = [
     ("pages/operations.py", "Operations", ":material/settings_heart:", "operations.read"),
 ]
 
-role = ui.remembered_role()
-if role is None:
-    navigation = st.navigation([st.Page(ui.sign_in_page, title="Sign in", icon=":material/login:")])
-else:
-    navigation = st.navigation(
-        [
-            st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
-            for path, title, icon, capability in PAGES
-            if capability is None or can_role(role, capability)
-        ]
-    )
+role = ui.router_role()
+# Signed out, every page is still routable (hidden from the menu), so a reload or a deep
+# link such as /review shows the sign-in form there and lands on that page afterwards.
+navigation = st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
+        for path, title, icon, capability in PAGES
+        if role is None or capability is None or can_role(role, capability)
+    ],
+    position="sidebar" if role is not None else "hidden",
+)
 navigation.run()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, config
+from core import audit, config, staff_sessions
 from core.access import SYSTEM_EMAIL, SYSTEM_NAME, Actor, require
 from core.db import read_scope, retrying, session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -98,6 +98,8 @@ def set_password(session: Session, email: str, password: str) -> StaffUser:
     user.failed_login_count = 0
     user.locked_until = None
     session.flush()
+    # Whoever knew the old password may still hold a session: it ends with the password.
+    staff_sessions.revoke_all(session, user.id)
     return user
 
 
@@ -272,6 +274,7 @@ def deactivate_staff(session: Session, *, actor: Actor, email: str) -> Actor:
         raise Conflict("You cannot deactivate your own account.")
     user.is_active = False
     session.flush()
+    staff_sessions.revoke_all(session, user.id)
     audit.record(session, actor, "staff.deactivate", target_type="staff_user", target_id=user.id,
                  details={"email": user.email})
     return actor_of(user)

@@ -7,6 +7,7 @@ checked against it (tests/test_config.py) and nothing reads `os.environ` ad hoc.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 # name -> (default, one-line description). The README's configuration table must list
@@ -47,6 +48,8 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "NGI_PGBACKREST_PG_PATH": (None, "PostgreSQL data directory (pg1-path); default: asked from the server"),
     "NGI_TELEMETRY_RETENTION_DAYS": (None, "days of raw telemetry kept once the rollups cover it (`ngi retention apply`); unset keeps every event"),
     "NGI_S3_ENDPOINT_URL": (None, "S3 API endpoint for s3:// storage (MinIO, moto, another region); default AWS"),
+    "NGI_SESSION_IDLE_TIMEOUT": ("8h", "a staff session ends after this long without a page run (30s, 15m, 8h, 2d)"),
+    "NGI_SESSION_MAX_AGE": ("7d", "a staff session ends this long after sign-in, active or not"),
 }
 
 
@@ -106,3 +109,19 @@ def program_timezone():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(env("NGI_TIMEZONE") or "America/New_York")
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_duration(name: str) -> timedelta:
+    """A duration such as "90s", "15m", "8h" or "7d" (a bare number is seconds)."""
+    value = (env(name) or "").strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _DURATION_UNITS else (value, "s")
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        raise ValueError(f"{name} must be a duration such as 30s, 15m, 8h or 7d, got {value!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{name} must be longer than zero, got {value!r}")
+    return timedelta(seconds=seconds)

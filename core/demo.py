@@ -134,7 +134,9 @@ def seed_demo(
     return summary
 
 
-def seed_demo_cli(engine: Engine, students: int = 200, seed: int = 7, if_empty: bool = False) -> DemoSummary:
+def seed_demo_cli(
+    engine: Engine, students: int = 200, seed: int = 7, if_empty: bool = False, url: str = "http://localhost:8501",
+) -> DemoSummary:
     """`ngi seed --demo`: only into the embedded SQLite database (demo mode)."""
     if not config.demo_mode():
         with session_scope(engine) as session:
@@ -150,7 +152,7 @@ def seed_demo_cli(engine: Engine, students: int = 200, seed: int = 7, if_empty: 
         print(f"demo: {summary.students} students, {summary.submissions} submissions, {summary.events} events, "
               f"{summary.feedback} feedback, {summary.leaderboard} leaderboard entries, "
               f"{summary.packages} packages")
-    print("demo staff accounts (sign in at http://localhost:8501):")
+    print(f"demo staff accounts (sign in at {url}):")
     for email, password, role in summary.accounts:
         print(f"  {role:<13} {email:<24} password: {password}")
     return summary

@@ -700,3 +700,20 @@ class ErasureRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     student_id: Mapped[int] = mapped_column(Integer)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in browser: the SHA-256 of the random token its cookie holds (never the
+    token itself), so a stolen database cannot be replayed as a cookie."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("idx_staff_sessions_staff", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

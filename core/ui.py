@@ -1,17 +1,24 @@
 """The only core module that imports streamlit: the cached engine, the page guard,
-sign-in and sign-out, and how domain errors are shown."""
+sign-in and sign-out, and how domain errors are shown.
+
+Served by scripts/app (serve.py), a signed-in browser holds a session cookie that the
+routes in core/web.py set; every page run restores the staff member from it, so a
+reload, a new tab or a deep link stays signed in. Without those routes (AppTest, a bare
+`streamlit run app.py`) sign-in lives in the Streamlit session only, as it always did."""
 
 from __future__ import annotations
 
+import html
 import inspect
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from core import auth, config, schema
+from core import auth, config, schema, staff_sessions, web
 from core.access import ROLE_LABELS, Actor, can
 from core.db import check_connection, describe_database_error, make_engine, read_scope, session_scope
 from core.errors import DomainError, Unavailable
@@ -23,6 +30,8 @@ _ACTOR_KEY = "ngi_actor_id"
 _ROLE_KEY = "ngi_actor_role"
 _FLASH_KEY = "ngi_flash"
 _PAGE_ACTOR_KEY = "ngi_page_actor"
+_COOKIE_SESSION_KEY = "ngi_cookie_session"  # the actor came from the session cookie
+_ENDED_KEY = "ngi_session_ended"  # the cookie's session has ended: the form says why
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,8 +80,33 @@ def _oidc_configured() -> bool:
         return False
 
 
+def _session_token() -> str | None:
+    if not web.routes_mounted():
+        return None
+    try:
+        return st.context.cookies.get(staff_sessions.COOKIE_NAME)
+    except Exception:  # noqa: BLE001 - no browser connection (bare script run)
+        return None
+
+
+def _forget() -> None:
+    for key in (_ACTOR_KEY, _ROLE_KEY, _COOKIE_SESSION_KEY):
+        st.session_state.pop(key, None)
+
+
 def signed_in_actor() -> Actor | None:
-    actor_id = st.session_state.get(_ACTOR_KEY)
+    token = _session_token()
+    if token is not None:
+        # Checked on every run, so a sign-out in another tab, a deactivation or an
+        # expiry takes effect at this tab's next action.
+        actor = staff_sessions.resume(engine(), token)
+        if actor is not None:
+            _remember(actor)
+            st.session_state[_COOKIE_SESSION_KEY] = True
+            return actor
+        _forget()
+        st.session_state[_ENDED_KEY] = True
+    actor_id = st.session_state.get(_ACTOR_KEY) if token is None else None
     if actor_id is not None:
         with read_scope(engine()) as session:
             actor = auth.current_actor(session, actor_id)
@@ -113,9 +147,11 @@ def _remember(actor: Actor) -> None:
     st.session_state[_ROLE_KEY] = actor.role
 
 
-def remembered_role() -> str | None:
-    """The role stored at sign-in, for the router's menu only; pages re-check it."""
-    return st.session_state.get(_ROLE_KEY)
+def router_role() -> str | None:
+    """The signed-in role, for the router's menu (restored from the session cookie on a
+    new connection); each page re-checks through `guard`."""
+    actor = signed_in_actor()
+    return actor.role if actor is not None else None
 
 
 def guard(capability: str | None = None) -> Actor:
@@ -134,6 +170,57 @@ def guard(capability: str | None = None) -> Actor:
 
 def sign_in_form() -> None:
     st.title("NGI Learning — staff sign-in")
+    if web.routes_mounted():
+        _cookie_sign_in_form()
+    else:
+        _session_sign_in_form()
+    if _oidc_configured():
+        st.button("Sign in with your organisation", on_click=st.login, key="oidc_login")
+    if config.demo_mode():
+        st.info(
+            "Demo mode: sign in as "
+            + ", ".join(f"**{email}** ({ROLE_LABELS[role]})" for email, _, role in auth.DEMO_ACCOUNTS)
+            + f" with password `{auth.DEMO_PASSWORD}`."
+        )
+
+
+def _current_path() -> str:
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - no browser connection
+        url = None
+    return web.safe_next(urlsplit(url).path if url else "/")
+
+
+_INPUT_STYLE = ("display:block;width:100%;box-sizing:border-box;margin:.25rem 0 1rem;padding:.55rem .75rem;"
+                "font:inherit;border:1px solid rgba(49,51,63,.25);border-radius:.5rem;background:transparent;"
+                "color:inherit")
+_BUTTON_STYLE = ("font:inherit;padding:.45rem 1.1rem;border-radius:.5rem;border:1px solid {border};"
+                 "background:{background};color:{color};cursor:pointer")
+
+
+def _cookie_sign_in_form() -> None:
+    """A plain HTML form posting to core/web.py, which sets the session cookie and
+    sends the browser back to the page it asked for (this page)."""
+    if st.query_params.get(web.REFUSED_PARAM) == "refused":
+        st.error(auth.REFUSAL)
+        del st.query_params[web.REFUSED_PARAM]
+    elif st.session_state.pop(_ENDED_KEY, False):
+        st.info("Your session has ended (signed out, idle too long, or expired). Sign in again to continue.",
+                icon=":material/schedule:")
+    button = _BUTTON_STYLE.format(border="#0f4c81", background="#0f4c81", color="#fff")
+    st.html(
+        f'''<form method="post" action="{web.SIGN_IN_PATH}" style="max-width:26rem">
+  <input type="hidden" name="next" value="{html.escape(_current_path())}">
+  <label>Email<input type="email" name="email" autocomplete="username" required style="{_INPUT_STYLE}"></label>
+  <label>Password<input type="password" name="password" autocomplete="current-password" required
+    style="{_INPUT_STYLE}"></label>
+  <button type="submit" style="{button}">Sign in</button>
+</form>'''
+    )
+
+
+def _session_sign_in_form() -> None:
     # clear_on_submit: the password never lingers in the session after a submit.
     with st.form("sign_in", clear_on_submit=True):
         email = st.text_input("Email", key="sign_in_email")
@@ -147,21 +234,6 @@ def sign_in_form() -> None:
         else:
             _remember(actor)
             st.rerun()
-    if _oidc_configured():
-        st.button("Sign in with your organisation", on_click=st.login, key="oidc_login")
-    if config.demo_mode():
-        st.info(
-            "Demo mode: sign in as "
-            + ", ".join(f"**{email}** ({ROLE_LABELS[role]})" for email, _, role in auth.DEMO_ACCOUNTS)
-            + f" with password `{auth.DEMO_PASSWORD}`."
-        )
-
-
-def sign_in_page() -> None:
-    """The only page an unsigned visitor is routed to."""
-    if signed_in_actor() is not None:  # e.g. OIDC just completed
-        st.rerun()
-    sign_in_form()
 
 
 def sign_out() -> None:
@@ -175,7 +247,12 @@ def sign_out() -> None:
 def sidebar(actor: Actor) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{actor.display_name}** · {ROLE_LABELS.get(actor.role, actor.role)}")
-        if st.button("Sign out", key="sign_out"):
+        if st.session_state.get(_COOKIE_SESSION_KEY):
+            # The route revokes the session and clears the cookie; a widget could not.
+            button = _BUTTON_STYLE.format(border="rgba(49,51,63,.25)", background="transparent", color="inherit")
+            st.html(f'''<form method="post" action="{web.SIGN_OUT_PATH}"><input type="hidden" name="next" value="/">
+<button type="submit" style="{button}">Sign out</button></form>''')
+        elif st.button("Sign out", key="sign_out"):
             sign_out()
             st.rerun()
     _show_flash()

@@ -250,3 +250,10 @@ def test_a_filing_cut_off_keeps_only_what_was_filed_by_then():
     rows = [r for body in earlier["facts"]["us-gaap"].values() for rs in body["units"].values() for r in rs]
     assert rows and max(r["fy"] for r in rows) == 2023
     assert max(r["end"] for r in rows) == "2023-12-31"
+
+
+def test_cli_prints_the_address_the_app_serves_on(engine, data_env, monkeypatch, capsys):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    demo.seed_demo_cli(engine, students=3, seed=1, url="http://localhost:8600")
+    out = capsys.readouterr().out
+    assert "sign in at http://localhost:8600" in out and "8501" not in out

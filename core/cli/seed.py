@@ -13,6 +13,8 @@ def register(subparsers) -> None:
     parser.add_argument("--students", type=int, default=200, help="demo cohort size (default 200)")
     parser.add_argument("--seed", type=int, default=7, help="random seed for the demo cohort")
     parser.add_argument("--if-empty", action="store_true", help="with --demo: only when there are no students yet")
+    parser.add_argument("--url", default="http://localhost:8501",
+                        help="with --demo: the app's address, printed with the accounts (scripts/app passes $PORT's)")
     parser.set_defaults(handler=_seed)
 
 
@@ -27,5 +29,5 @@ def _seed(args) -> int:
     if args.demo:
         from core import demo
 
-        demo.seed_demo_cli(eng, students=args.students, seed=args.seed, if_empty=args.if_empty)
+        demo.seed_demo_cli(eng, students=args.students, seed=args.seed, if_empty=args.if_empty, url=args.url)
     return 0

@@ -1,7 +1,8 @@
-"""End to end in headless Chromium: the real server on a free port over a fresh SQLite
-database (migrated and seeded with a demo cohort by the real CLI); each demo role signs
-in through the form and opens every page; no exception box, the page's heading present,
-and a screenshot of each page (kept in $NGI_E2E_SCREENSHOTS if set, else in tmp)."""
+"""End to end in headless Chromium: the real server (serve.py, as scripts/app runs it)
+on a free port over a fresh SQLite database (migrated and seeded with a demo cohort by
+the real CLI); each demo role signs in through the form and opens every page; no
+exception box, the page's heading present, and a screenshot of each page (kept in
+$NGI_E2E_SCREENSHOTS if set, else in tmp)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def server(tmp_path_factory):
     port = _free_port()
     log = open(data / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
