@@ -16,10 +16,11 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core import catalogue
+from core import audit, catalogue, leaderboard_entries, submissions, telemetry
 from core.access import SYSTEM
 from core.db import utcnow
 from core.demo.cohort import DAYS, PERSONAS, PRICE, Sim, Step
+from core.feedback.generation import failure_row, feedback_row
 from core.models import (
     AuditLog,
     FeedbackFailure,
@@ -169,18 +170,20 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             reviewed = is_latest and (today - sub["at"].date()).days > 4 and rng.random() < 0.6
             reviewer = instructor if rng.random() < 0.8 else admin
             passed = report["status"] == "passed"
+            row = submissions.submission_row(
+                student_id=uid, company_id=company_ids[sim.ticker], activity_id=step.key, module=step.module,
+                submission_type="excel", version=sub["version"], stored=stored,
+                name=f"{sim.ticker}_{step.key}_v{sub['version']}.xlsx",
+                notes=rng.choice([None, None, None, "Second attempt after fixing the plug.",
+                                  "Not sure about my WACC.", "Revenue build uses segment data."]),
+                is_latest=is_latest, ai_detection_status=ai_status, created_at=sub["at"])
+            # What record_run, AI detection, feedback and review later write onto the row.
             sub_rows.append(dict(
-                user_id=uid, company_id=company_ids[sim.ticker], activity_id=step.key, module=step.module,
-                submission_type="excel", version=sub["version"], file_path=stored.key,
-                file_name=f"{sim.ticker}_{step.key}_v{sub['version']}.xlsx", file_size_bytes=stored.size,
-                file_hash=stored.sha256, validator_status=report["status"],
+                row, validator_status=report["status"],
                 validator_errors=[dict(check=c["id"], **f) for c in report["checks"] for f in c["findings"]],
                 validator_run_at=sub["at"] + timedelta(seconds=20), ai_detection_score=ai_score,
-                ai_detection_status=ai_status, ai_detection_details=ai_details,
+                ai_detection_details=ai_details,
                 ai_detection_run_at=sub["at"] + timedelta(seconds=40) if ai_details else None,
-                submission_notes=rng.choice([None, None, None, "Second attempt after fixing the plug.",
-                                             "Not sure about my WACC.", "Revenue build uses segment data."]),
-                is_latest=is_latest, created_at=sub["at"],
                 feedback_status=("generated" if sub.get("feedback") else "retry") if passed else None,
                 reviewed_by=reviewer.id if reviewed else None,
                 reviewed_at=sub["at"] + timedelta(days=rng.randint(1, 4)) if reviewed else None,
@@ -195,8 +198,8 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
 
     if sub_rows:
         session.execute(insert(ValidatorRun), [
-            dict(submission_id=sid, status=rep["status"], report=rep, run_by=None,
-                 run_at=sub["at"] + timedelta(seconds=20))
+            submissions.validator_run_row(submission_id=sid, status=rep["status"], report=rep, run_by=None,
+                                          run_at=sub["at"] + timedelta(seconds=20))
             for (sim, uid, sub, rep), sid in zip(sub_meta, sub_ids)
         ])
 
@@ -208,9 +211,10 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             continue
         step = sub["step"]
         if not sub.get("feedback"):
-            failures.append(dict(submission_id=sid, provider="openai", model="gpt-4o-mini", persona="project_lead",
-                                 error="The provider rate-limited the request (HTTP 429) three times; "
-                                       "marked for retry.", created_at=sub["at"] + timedelta(minutes=3)))
+            failures.append(failure_row(submission_id=sid, provider="openai", model="gpt-4o-mini",
+                                        persona="project_lead",
+                                        error="The provider rate-limited the request (HTTP 429) three times; "
+                                              "marked for retry.", created_at=sub["at"] + timedelta(minutes=3)))
             continue
         scores = {k: round(rng.uniform(55, 97), 1) for k in ("accuracy", "documentation", "presentation",
                                                               "reasoning")}
@@ -225,31 +229,30 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
         created = sub["at"] + timedelta(minutes=2)
         persona = rng.choice(PERSONAS)
         flagged = rng.random() < 0.07
+        row = feedback_row(
+            submission_id=sid, user_id=uid, persona=persona,
+            data=dict(feedback_text=text, strengths=strengths, areas_for_improvement=areas,
+                      specific_suggestions=suggestions, scores=scores),
+            composite=composite, provider="openai" if openai else "rubric",
+            model="gpt-4o-mini-2024-07-18" if openai else None,
+            tokens=dict(tokens_in=tin if openai else None, tokens_cached=tcached if openai else None,
+                        tokens_out=tout if openai else None), cost=cost,
+            prompt=_prompt(persona, row_of[sid], titles[step.key][1], rep), flags=[],
+            hold_reasons=["Flagged by a moderator for a second look."] if flagged else [],
+            # Flagged items are held back from the student until a moderator decides.
+            release_state="held" if flagged else "released",
+            released_at=None if flagged else created + timedelta(minutes=1), created_at=created)
+        # A moderator's flag, as moderation.flag would set it.
         fb_rows.append(dict(
-            submission_id=sid, user_id=uid, feedback_type="rubric", persona=persona,
-            feedback_text=text, strengths=strengths, areas_for_improvement=areas,
-            specific_suggestions=suggestions, rubric_accuracy=Decimal(str(scores["accuracy"])),
-            rubric_documentation=Decimal(str(scores["documentation"])),
-            rubric_presentation=Decimal(str(scores["presentation"])),
-            rubric_reasoning=Decimal(str(scores["reasoning"])), rubric_composite=Decimal(str(composite)),
-            provider="openai" if openai else "rubric", openai_model="gpt-4o-mini-2024-07-18" if openai else None,
-            openai_tokens_input=tin if openai else None, openai_tokens_cached=tcached if openai else None,
-            openai_tokens_output=tout if openai else None, openai_cost_usd=cost,
-            prompt=_prompt(persona, row_of[sid], titles[step.key][1], rep),
-            is_flagged=flagged,
+            row, is_flagged=flagged,
             flag_reason=rng.choice(["Praises a tie the reviewer disputes.", "Tone too harsh for a first attempt.",
                                     "Suggests an assumption outside the package."]) if flagged else None,
             flagged_by=admin.id if flagged else None,
             flagged_at=created + timedelta(hours=rng.randint(2, 30)) if flagged else None,
-            # Flagged items are held back from the student until a moderator decides.
-            release_state="held" if flagged else "released", auto_flags=[],
-            hold_reasons=["Flagged by a moderator for a second look."] if flagged else [],
-            released_at=None if flagged else created + timedelta(minutes=1),
-            created_at=created,
         ))
         if flagged:
-            audits.append(dict(actor_id=admin.id, actor_email=admin.email, action="feedback.flag",
-                               target_type="feedback", target_id=None, details={"submission_id": sid},
+            audits.append(dict(audit.entry_row(admin, "feedback.flag", target_type="feedback",
+                                               details={"submission_id": sid}),
                                created_at=created + timedelta(hours=2)))
     if fb_rows:
         fb_ids = session.scalars(
@@ -263,9 +266,9 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     for row, sid in zip(sub_rows, sub_ids):
         if row["reviewed_by"]:
             actor = instructor if row["reviewed_by"] == instructor.id else admin
-            audits.append(dict(actor_id=actor.id, actor_email=actor.email, action="submission.review",
-                               target_type="submission", target_id=str(sid),
-                               details={"notes": row["review_notes"]}, created_at=row["reviewed_at"]))
+            audits.append(dict(audit.entry_row(actor, "submission.review", target_type="submission", target_id=sid,
+                                               details={"notes": row["review_notes"]}),
+                               created_at=row["reviewed_at"]))
 
     # Leaderboard: one row per capstone finisher, anonymous ids unique per company.
     board, used = [], set()
@@ -282,11 +285,10 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             if (sim.ticker, anon) not in used:
                 used.add((sim.ticker, anon))
                 break
-        board.append(dict(user_id=uid, company_id=company_ids[sim.ticker], anonymous_id=anon,
-                          valuation_date=sim.capstone_at.date(), submission_id=sub_id_of[(uid, id(capstone))],
-                          created_at=sim.capstone_at,
-                          **{k: Decimal(str(round(v, 2))) for k, v in targets.items()
-                             if k in ("dcf_price_target", "comps_price_target", "final_price_target")}))
+        board.append(dict(leaderboard_entries.entry_row(
+            user_id=uid, company_id=company_ids[sim.ticker], anonymous_id=anon,
+            submission_id=sub_id_of[(uid, id(capstone))], targets=targets, valuation_date=sim.capstone_at.date()),
+            created_at=sim.capstone_at))
     if board:
         session.execute(insert(LearningLeaderboard), board)
 
@@ -300,10 +302,9 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     for sim, uid in zip(sims, student_ids):
         for e in sim.events:
             sub_index = e["_sub"]
-            row = {k: v for k, v in e.items() if k != "_sub"}
-            row.update(user_id=uid, company_id=company_ids[sim.ticker], submission_id=(
-                sub_id_of[(uid, id(sim.submissions[sub_index]))] if sub_index is not None else None))
-            chunk.append(row)
+            fields = {k: v for k, v in e.items() if k != "_sub"}
+            chunk.append(telemetry.event_row(user_id=uid, company_id=company_ids[sim.ticker], submission_id=(
+                sub_id_of[(uid, id(sim.submissions[sub_index]))] if sub_index is not None else None), **fields))
         if len(chunk) >= 5000:
             session.execute(insert(LearningTelemetry), chunk)
             events += len(chunk)
@@ -317,8 +318,8 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     from core import progress
 
     progress.recompute(session)
-    audits.append(dict(actor_id=None, actor_email=SYSTEM.email, action="demo.seed", target_type="database",
-                       target_id=None, details={"students": len(sims), "seed": seed, "today": today.isoformat()},
+    audits.append(dict(audit.entry_row(SYSTEM, "demo.seed", target_type="database",
+                                       details={"students": len(sims), "seed": seed, "today": today.isoformat()}),
                        created_at=utcnow()))
     session.execute(insert(AuditLog), audits)
     session.flush()

@@ -39,9 +39,37 @@ from core.telemetry.parse import (
 )
 
 __all__ = [
-    "COLUMNS", "XAPI_IP_EXTENSION", "XAPI_VERBS", "BadLine", "ImportResult", "import_events", "iso_duration_seconds",
-    "mask_ip", "mask_ips_in_text", "progress_after_import", "rebuild_rollup", "record_event",
+    "COLUMNS",
+    "XAPI_IP_EXTENSION",
+    "XAPI_VERBS",
+    "BadLine",
+    "ImportResult",
+    "event_row",
+    "import_events",
+    "iso_duration_seconds",
+    "mask_ip",
+    "mask_ips_in_text",
+    "progress_after_import",
+    "rebuild_rollup",
+    "record_event",
 ]
+
+
+def event_row(
+    *, user_id: int, event_type: str, event_category: str | None = None, module: str | None = None,
+    unit: str | None = None, lesson: str | None = None, activity: str | None = None, company_id: int | None = None,
+    submission_id: int | None = None, event_data: dict[str, Any] | None = None, session_id: str | None = None,
+    time_spent_seconds: int | None = None, user_agent: str | None = None, ip_address: str | None = None,
+    event_timestamp: datetime | None = None,
+) -> dict:
+    """The learning_telemetry row for one event, addresses masked (the demo bulk-inserts the same rows)."""
+    return dict(
+        user_id=user_id, event_type=event_type, event_category=event_category, module=module, unit=unit,
+        lesson=lesson, activity=activity, company_id=company_id, submission_id=submission_id,
+        event_data=_scrub(event_data), session_id=session_id, time_spent_seconds=time_spent_seconds,
+        user_agent=mask_ips_in_text(user_agent), ip_address=mask_ip(ip_address),
+        event_timestamp=event_timestamp or utcnow(),
+    )
 
 
 def record_event(
@@ -53,13 +81,12 @@ def record_event(
     event_timestamp: datetime | None = None,
 ) -> LearningTelemetry:
     """Store one event and fold it into the rollup and the student's progress."""
-    event = LearningTelemetry(
+    event = LearningTelemetry(**event_row(
         user_id=user_id, event_type=event_type, event_category=event_category, module=module, unit=unit,
         lesson=lesson, activity=activity, company_id=company_id, submission_id=submission_id,
-        event_data=_scrub(event_data), session_id=session_id, time_spent_seconds=time_spent_seconds,
-        user_agent=mask_ips_in_text(user_agent), ip_address=mask_ip(ip_address),
-        event_timestamp=event_timestamp or utcnow(),
-    )
+        event_data=event_data, session_id=session_id, time_spent_seconds=time_spent_seconds,
+        user_agent=user_agent, ip_address=ip_address, event_timestamp=event_timestamp,
+    ))
     session.add(event)
     session.flush()
     cmap = rollup.content_map(session)
