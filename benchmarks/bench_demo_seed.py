@@ -4,7 +4,7 @@ Times the whole demo seed into a fresh SQLite file (simulation, real model workb
 judged by the validators, storage, inserts, rollup rebuild and progress), then compares
 two ways of reaching the same end state for the same telemetry rows, in the same
 process: one executemany insert followed by one rollup + progress rebuild (what
-core/demo.py does) against `record_event` per event, which stores the event and folds
+core/demo/write.py does) against `record_event` per event, which stores the event and folds
 it into the rollup and the student's progress (the live-ingest path).
 
     .venv/bin/python benchmarks/bench_demo_seed.py [--students 200] [--events 5000]

@@ -32,6 +32,23 @@ def _money(value) -> Decimal | None:
     return None if value is None else Decimal(str(round(float(value), 2)))
 
 
+def _fields(*, submission_id: int, targets: dict[str, float], valuation_date: date) -> dict:
+    """The columns a resubmission updates."""
+    return dict(
+        dcf_price_target=_money(targets.get("dcf_price_target")),
+        comps_price_target=_money(targets.get("comps_price_target")),
+        final_price_target=_money(targets.get("final_price_target")),
+        valuation_date=valuation_date, submission_id=submission_id,
+    )
+
+
+def entry_row(*, user_id: int, company_id: int, anonymous_id: str, submission_id: int, targets: dict[str, float],
+              valuation_date: date) -> dict:
+    """The learning_leaderboard row `upsert_entry` inserts (the demo bulk-inserts the same rows)."""
+    return dict(user_id=user_id, company_id=company_id, anonymous_id=anonymous_id,
+                **_fields(submission_id=submission_id, targets=targets, valuation_date=valuation_date))
+
+
 def upsert_entry(
     session: Session, *, user_id: int, company_id: int, submission_id: int, targets: dict[str, float],
     valuation_date: date, make_id: Callable[[], str] = new_anonymous_id,
@@ -41,12 +58,7 @@ def upsert_entry(
         select(LearningLeaderboard).where(LearningLeaderboard.user_id == user_id,
                                           LearningLeaderboard.company_id == company_id)
     )
-    fields = dict(
-        dcf_price_target=_money(targets.get("dcf_price_target")),
-        comps_price_target=_money(targets.get("comps_price_target")),
-        final_price_target=_money(targets.get("final_price_target")),
-        valuation_date=valuation_date, submission_id=submission_id,
-    )
+    fields = _fields(submission_id=submission_id, targets=targets, valuation_date=valuation_date)
     if entry is not None:
         for key, value in fields.items():
             setattr(entry, key, value)
@@ -60,7 +72,9 @@ def upsert_entry(
         )
         if taken is not None:
             continue
-        entry = LearningLeaderboard(user_id=user_id, company_id=company_id, anonymous_id=candidate, **fields)
+        entry = LearningLeaderboard(**entry_row(user_id=user_id, company_id=company_id, anonymous_id=candidate,
+                                                submission_id=submission_id, targets=targets,
+                                                valuation_date=valuation_date))
         # A savepoint, so a concurrent writer that took the same id costs one retry,
         # not the whole submission.
         try:

@@ -102,11 +102,28 @@ def _lock_student(session: Session, student_id: int) -> None:
         raise NotFound(f"No student with id {student_id}.")
 
 
+def submission_row(*, student_id: int, company_id: int | None, activity_id: str, module: str | None,
+                   submission_type: str, version: int, stored, name: str, notes: str | None,
+                   is_latest: bool = True, ai_detection_status: str = "not_run", created_at=None) -> dict:
+    """The learning_submissions row an upload inserts (the demo bulk-inserts the same rows)."""
+    return dict(
+        user_id=student_id, company_id=company_id, activity_id=activity_id, module=module or "",
+        submission_type=submission_type, version=version, file_path=stored.key, file_name=name,
+        file_size_bytes=stored.size, file_hash=stored.sha256, submission_notes=notes, is_latest=is_latest,
+        ai_detection_status=ai_detection_status, created_at=created_at or utcnow(),
+    )
+
+
+def validator_run_row(*, submission_id: int, status: str, report: dict, run_by: int | None, run_at=None) -> dict:
+    """The learning_validator_runs row for one validation of a submission."""
+    return dict(submission_id=submission_id, status=status, report=report, run_by=run_by, run_at=run_at or utcnow())
+
+
 def record_run(session: Session, submission: LearningSubmission, report: validation.Report,
                *, run_by: int | None) -> ValidatorRun:
     """A new ValidatorRun, mirrored onto the submission row."""
-    run = ValidatorRun(submission_id=submission.id, status=report.status, report=report.to_dict(), run_by=run_by,
-                       run_at=utcnow())
+    run = ValidatorRun(**validator_run_row(submission_id=submission.id, status=report.status,
+                                           report=report.to_dict(), run_by=run_by))
     session.add(run)
     submission.validator_status = report.status
     submission.validator_errors = report.errors
@@ -230,12 +247,11 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
     session.execute(update(LearningSubmission).where(*scope, LearningSubmission.is_latest.is_(True))
                     .values(is_latest=False))
     ai_status = "pending" if jobs.AI_DETECTION in follow_ups else "not_run"
-    submission = LearningSubmission(
-        user_id=student_id, company_id=company_id, activity_id=activity_id, module=module or "",
-        submission_type=submission_type, version=version, file_path=stored.key, file_name=name,
-        file_size_bytes=stored.size, file_hash=stored.sha256, submission_notes=notes, is_latest=True,
-        ai_detection_status=ai_status, created_at=utcnow(),
-    )
+    submission = LearningSubmission(**submission_row(
+        student_id=student_id, company_id=company_id, activity_id=activity_id, module=module,
+        submission_type=submission_type, version=version, stored=stored, name=name, notes=notes,
+        ai_detection_status=ai_status,
+    ))
     session.add(submission)
     session.flush()
     record_run(session, submission, report, run_by=getattr(actor, "id", None))

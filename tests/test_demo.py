@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from core import demo, packages
 from core.companies import CURATED
 from core.db import Base, session_scope
-from core.demo_files import companyfacts_for, filed_through, fiscal_year_end_date
+from core.demo import companyfacts_for, filed_through, fiscal_year_end_date
 from core.errors import Forbidden
 from core.models import (
     LearningCompany, LearningFeedback, LearningLeaderboard, LearningPackage, LearningProgress, LearningSubmission,

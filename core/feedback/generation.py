@@ -182,11 +182,10 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
             error = f"After {SCHEMA_ATTEMPTS} attempts: {error}"
         with _unit(target, immediate=True) as session:
             telemetry.lock_student(session, user_id)  # before the submission row: submit()'s order
-            failure = FeedbackFailure(
+            failure = FeedbackFailure(**failure_row(
                 submission_id=submission_id, provider=provider.name, model=outcome.model, persona=chosen.key,
-                error=error or "No usable reply.", raw_reply=raw, openai_tokens_input=tokens["tokens_in"],
-                openai_tokens_output=tokens["tokens_out"], openai_cost_usd=cost, created_at=now,
-            )
+                error=error or "No usable reply.", raw_reply=raw, tokens=tokens, cost=cost, created_at=now,
+            ))
             session.add(failure)
             submission = session.get(LearningSubmission, submission_id)
             # Only a submission left with no feedback at all waits for a retry; a failed
@@ -215,21 +214,13 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
 
     with _unit(target, immediate=True) as session:
         telemetry.lock_student(session, user_id)  # before the submission row: submit()'s order
-        row = LearningFeedback(
-            submission_id=submission_id, user_id=user_id, feedback_type="rubric", persona=chosen.key,
-            feedback_text=data["feedback_text"], strengths=data["strengths"],
-            areas_for_improvement=data["areas_for_improvement"], specific_suggestions=data["specific_suggestions"],
-            rubric_accuracy=_dec(scores["accuracy"]), rubric_documentation=_dec(scores["documentation"]),
-            rubric_presentation=_dec(scores["presentation"]), rubric_reasoning=_dec(scores["reasoning"]),
-            rubric_composite=_dec(composite(scores, prompt.context["activity"]["weights"])),
-            openai_model=(outcome.model or "")[:50] or None, openai_tokens_input=tokens["tokens_in"],
-            openai_tokens_output=tokens["tokens_out"], openai_tokens_cached=tokens["tokens_cached"],
-            openai_cost_usd=cost, provider=provider.name, prompt=stored_prompt,
-            is_flagged=bool(flags), flag_reason=("; ".join(f["code"] for f in flags)[:255] or None),
-            auto_flags=flags, hold_reasons=hold_reasons, release_state=state,
-            released_at=now if state == RELEASED else None,
+        row = LearningFeedback(**feedback_row(
+            submission_id=submission_id, user_id=user_id, persona=chosen.key, data=data,
+            composite=composite(scores, prompt.context["activity"]["weights"]), provider=provider.name,
+            model=outcome.model, tokens=tokens, cost=cost, prompt=stored_prompt, flags=flags,
+            hold_reasons=hold_reasons, release_state=state, released_at=now if state == RELEASED else None,
             regenerated_from_id=regenerated_from_id, created_at=now,
-        )
+        ))
         session.add(row)
         submission = session.get(LearningSubmission, submission_id)
         if submission is not None:
@@ -244,6 +235,40 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
                               "notices": notices or None})
         outcome.feedback_id, outcome.release_state = row.id, state
     return outcome
+
+
+def failure_row(*, submission_id: int, provider: str, model: str | None, persona: str, error: str,
+                raw_reply: str | None = None, tokens: dict | None = None, cost: Decimal | None = None,
+                created_at: datetime) -> dict:
+    """The learning_feedback_failures row for a generation that produced nothing usable
+    (the demo bulk-inserts the same rows)."""
+    tokens = tokens or {}
+    return dict(submission_id=submission_id, provider=provider, model=model, persona=persona, error=error,
+                raw_reply=raw_reply, openai_tokens_input=tokens.get("tokens_in"),
+                openai_tokens_output=tokens.get("tokens_out"), openai_cost_usd=cost, created_at=created_at)
+
+
+def feedback_row(*, submission_id: int, user_id: int, persona: str, data: dict[str, Any], composite: float,
+                 provider: str, model: str | None, tokens: dict, cost: Decimal | None, prompt: dict,
+                 flags: list[dict], hold_reasons: list[str], release_state: str, released_at: datetime | None,
+                 regenerated_from_id: int | None = None, created_at: datetime) -> dict:
+    """The learning_feedback row for one generated feedback: `data` is the provider's reply
+    (text, lists, scores), `tokens` its usage (the demo bulk-inserts the same rows)."""
+    scores = data["scores"]
+    return dict(
+        submission_id=submission_id, user_id=user_id, feedback_type="rubric", persona=persona,
+        feedback_text=data["feedback_text"], strengths=data["strengths"],
+        areas_for_improvement=data["areas_for_improvement"], specific_suggestions=data["specific_suggestions"],
+        rubric_accuracy=_dec(scores["accuracy"]), rubric_documentation=_dec(scores["documentation"]),
+        rubric_presentation=_dec(scores["presentation"]), rubric_reasoning=_dec(scores["reasoning"]),
+        rubric_composite=_dec(composite),
+        openai_model=(model or "")[:50] or None, openai_tokens_input=tokens["tokens_in"],
+        openai_tokens_output=tokens["tokens_out"], openai_tokens_cached=tokens["tokens_cached"],
+        openai_cost_usd=cost, provider=provider, prompt=prompt,
+        is_flagged=bool(flags), flag_reason=("; ".join(f["code"] for f in flags)[:255] or None),
+        auto_flags=flags, hold_reasons=hold_reasons, release_state=release_state,
+        released_at=released_at, regenerated_from_id=regenerated_from_id, created_at=created_at,
+    )
 
 
 def on_submission_validated(engine: Engine, submission_id: int) -> None:
