@@ -90,7 +90,7 @@ def stale_packages(session: Session, *, actor: Actor, today: date | None = None)
     return dict(count=len(items), items=items[:ITEMS])
 
 
-def overdue_backups(actor: Actor) -> list[dict]:
+def overdue_backups(*, actor: Actor) -> list[dict]:
     """Backup kinds older than their schedule, for the warning admins see on the home page."""
     from core import operations
 

@@ -11,7 +11,7 @@ from core.access import Actor
 from core.models import AuditLog
 
 
-def entry_row(actor, action: str, *, target_type: str | None = None, target_id: Any = None,
+def entry_row(*, actor: Actor | None, action: str, target_type: str | None = None, target_id: Any = None,
               details: dict | None = None) -> dict:
     """The audit_log row `record` inserts (the demo bulk-inserts the same rows)."""
     return dict(
@@ -32,7 +32,7 @@ def record(
 
     `actor` is a core.access.Actor, or None for the system / CLI without a staff user.
     """
-    entry = AuditLog(**entry_row(actor, action, target_type=target_type, target_id=target_id, details=details))
+    entry = AuditLog(**entry_row(actor=actor, action=action, target_type=target_type, target_id=target_id, details=details))
     session.add(entry)
     session.flush()
     return entry

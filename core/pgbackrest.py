@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from core import config
@@ -43,7 +44,7 @@ class Cluster:
 
 def cluster_of(engine: Engine) -> Cluster:
     with engine.connect() as conn:
-        show = {name: conn.exec_driver_sql(f"SHOW {name}").scalar() for name in
+        show = {name: conn.scalar(select(func.current_setting(name))) for name in
                 ("data_directory", "port", "unix_socket_directories", "server_version_num")}
     pg_path = config.env("NGI_PGBACKREST_PG_PATH") or str(show["data_directory"])
     return Cluster(pg_path=Path(pg_path), port=int(str(show["port"])),

@@ -20,7 +20,7 @@ st.caption(f"Welcome, {actor.display_name} · {ROLE_LABELS.get(actor.role, actor
            "What needs attention, refreshed every minute.")
 summary = load_summary(config.database_url(), actor)
 if actor.can("operations.read"):
-    for late in st.cache_data(ttl=60, show_spinner=False)(attention.overdue_backups)(actor):
+    for late in st.cache_data(ttl=60, show_spinner=False)(attention.overdue_backups)(actor=actor):
         st.warning(f"The last {late['kind']} backup was {late['age']}; it is due every {late['every']}. "
                    "See Operations.", icon=":material/backup:")
 

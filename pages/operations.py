@@ -6,7 +6,6 @@ import streamlit as st
 
 from core import config, operations, ui
 from core.access import Actor
-from core.db import session_scope
 
 actor = ui.guard("operations.read")
 ui.sidebar(actor)
@@ -14,8 +13,7 @@ ui.sidebar(actor)
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_overview(url: str, actor: Actor) -> dict:
-    with session_scope(ui.engine()) as session:
-        return operations.overview(session, actor=actor)
+    return ui.read(operations.overview, actor=actor)
 
 
 def _size(value) -> str:

@@ -25,6 +25,11 @@ NOT_SERVICES: dict[str, str] = {
     "core.auth.sync_demo_accounts": "bootstrap: demo accounts before anyone signs in",
     "core.auth.set_password": "building block of change_password (staff.manage)",
     "core.auth.system_actor": "creates the CLI's own system staff row, the actor itself",
+    "core.staff_sessions.start": "sign-in itself: the session of the actor who just signed in",
+    "core.staff_sessions.sign_in": "sign-in itself",
+    "core.staff_sessions.resume": "sign-in itself: a cookie's session, before any actor exists",
+    "core.staff_sessions.end": "sign-out of the cookie's own session",
+    "core.staff_sessions.revoke_all": "building block of change_password / deactivate (staff.manage)",
     # bootstrap and maintenance run by `ngi db`/`ngi seed`, before or without staff
     "core.schema.upgrade": "migrations",
     "core.schema.downgrade": "migrations",

@@ -77,9 +77,9 @@ def test_absent_or_broken_backups_degrade_to_not_configured(monkeypatch):
 
 def test_home_warning_is_for_admins(engine, monkeypatch):
     monkeypatch.setattr(operations, "_backup_module", lambda: fake_backup(full_age=timedelta(days=3)))
-    assert [k["kind"] for k in attention.overdue_backups(staff_actor(engine, "admin"))] == ["full"]
+    assert [k["kind"] for k in attention.overdue_backups(actor=staff_actor(engine, "admin"))] == ["full"]
     with pytest.raises(Forbidden):
-        attention.overdue_backups(staff_actor(engine, "instructor"))
+        attention.overdue_backups(actor=staff_actor(engine, "instructor"))
 
 
 def test_job_queue_depth_and_failures(engine):

@@ -251,7 +251,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
             flagged_at=created + timedelta(hours=rng.randint(2, 30)) if flagged else None,
         ))
         if flagged:
-            audits.append(dict(audit.entry_row(admin, "feedback.flag", target_type="feedback",
+            audits.append(dict(audit.entry_row(actor=admin, action="feedback.flag", target_type="feedback",
                                                details={"submission_id": sid}),
                                created_at=created + timedelta(hours=2)))
     if fb_rows:
@@ -266,7 +266,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     for row, sid in zip(sub_rows, sub_ids):
         if row["reviewed_by"]:
             actor = instructor if row["reviewed_by"] == instructor.id else admin
-            audits.append(dict(audit.entry_row(actor, "submission.review", target_type="submission", target_id=sid,
+            audits.append(dict(audit.entry_row(actor=actor, action="submission.review", target_type="submission", target_id=sid,
                                                details={"notes": row["review_notes"]}),
                                created_at=row["reviewed_at"]))
 
@@ -319,7 +319,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
 
     progress.recompute(session)
     seeder = Actor(id=None, email=SYSTEM_EMAIL, display_name=SYSTEM_NAME, role="admin")
-    audits.append(dict(audit.entry_row(seeder, "demo.seed", target_type="database",
+    audits.append(dict(audit.entry_row(actor=seeder, action="demo.seed", target_type="database",
                                        details={"students": len(sims), "seed": seed, "today": today.isoformat()}),
                        created_at=utcnow()))
     session.execute(insert(AuditLog), audits)
