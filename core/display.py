@@ -9,10 +9,11 @@ every page says the same thing the same way. A page that shows times calls
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from core import catalogue, config
 from core.access import ROLE_LABELS
@@ -39,7 +40,7 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float | Decimal):
         return math.isnan(value) if isinstance(value, float) else value.is_nan()
     try:
-        return bool(value != value)  # NaT and numpy NaN are unequal to themselves
+        return bool(value != value)  # noqa: PLR0124 - NaT and numpy NaN are unequal to themselves
     except (TypeError, ValueError):
         return False
 
@@ -111,7 +112,7 @@ def local(dt: datetime) -> datetime:
     """An aware datetime in the program's timezone; naive ones are taken as UTC (the
     database stores UTC, and SQLite hands it back without a zone)."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(config.program_timezone())
 
 
@@ -235,7 +236,7 @@ def duration(minutes: Any) -> str:
     x = _float(minutes)
     if x is None:
         return text(minutes)
-    m = int(round(x))
+    m = round(x)
     hours, rest = divmod(m, 60)
     if not hours:
         return f"{rest} min"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
-import pytest
 
 from core import display
 
@@ -40,7 +39,7 @@ def test_role_names():
 
 def test_times_are_local_without_the_offset(monkeypatch):
     monkeypatch.setenv("NGI_TIMEZONE", "America/New_York")
-    moment = datetime(2026, 12, 2, 14, 14, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 2, 14, 14, tzinfo=UTC)
     assert display.when(moment) == "2 Dec 2026, 09:14"
     # The database hands back naive UTC on SQLite.
     assert display.when(datetime(2026, 12, 2, 14, 14)) == "2 Dec 2026, 09:14"
@@ -58,7 +57,7 @@ def test_days(monkeypatch):
     monkeypatch.setenv("NGI_TIMEZONE", "America/New_York")
     assert display.day(date(2026, 3, 7)) == "7 Mar 2026"
     # 02:00 UTC on the 3rd is still the 2nd in New York.
-    assert display.day(datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)) == "2 Dec 2026"
+    assert display.day(datetime(2026, 12, 3, 2, 0, tzinfo=UTC)) == "2 Dec 2026"
     assert display.day(None) == "—"
 
 
