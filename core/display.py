@@ -263,3 +263,21 @@ def yes_no(value: Any) -> str:
     if is_missing(value):
         return MISSING
     return "Yes" if bool(value) else "No"
+
+
+def local_times(frame):
+    """A copy of a pandas frame whose timezone-aware columns are in the program's zone
+    (the database's UTC would otherwise reach the page)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        return frame
+    zone = zone_name()
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype) and str(series.dtype.tz) != zone:
+            if out is frame:
+                out = frame.copy()
+            out[column] = series.dt.tz_convert(zone)
+    return out

@@ -117,3 +117,11 @@ def test_humanize():
     assert display.humanize("old_findings") == "Old findings"
     assert display.humanize("cost_usd") == "Cost usd"
     assert display.humanize(None) == "—"
+
+
+def test_frames_show_local_times(monkeypatch):
+    monkeypatch.setenv("NGI_TIMEZONE", "America/New_York")
+    frame = pd.DataFrame({"at": [pd.Timestamp("2026-12-02 14:14", tz="UTC")], "n": [1]})
+    shown = display.local_times(frame)
+    assert shown["at"].iloc[0].hour == 9 and str(shown["at"].dt.tz) == "America/New_York"
+    assert str(frame["at"].dt.tz) == "UTC"  # the caller's frame is left alone
