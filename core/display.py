@@ -90,6 +90,29 @@ def title(key: Any, titles: Mapping[str, str] | None = None) -> str:
     return catalogue_titles().get(key) or humanize(key)
 
 
+# Validator checks (core.validation.checks) by the name a reviewer knows them by.
+CHECK_TITLES = {
+    "required_sheets": "Required sheets", "no_error_values": "No error values", "revenue_build": "Revenue build",
+    "bs_balances": "Balance sheet balances", "cash_ties": "Cash ties", "net_income_ties": "Net income ties",
+    "forecast_formulas": "Forecast formulas", "price_targets": "Price targets",
+}
+
+
+def check_title(check_id: Any) -> str:
+    if is_missing(check_id):
+        return MISSING
+    return CHECK_TITLES.get(str(check_id), humanize(check_id))
+
+
+def titled(frame, *columns: str, titles: Mapping[str, str] | None = None):
+    """A copy of a pandas frame whose content-key columns hold titles instead."""
+    out = frame.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = out[column].map(lambda key: title(key, titles))
+    return out
+
+
 def role_name(role: Any) -> str:
     """"project_lead" never reaches a page: "Program lead", "Instructor", "Admin"."""
     if is_missing(role):

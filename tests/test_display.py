@@ -125,3 +125,12 @@ def test_frames_show_local_times(monkeypatch):
     shown = display.local_times(frame)
     assert shown["at"].iloc[0].hour == 9 and str(shown["at"].dt.tz) == "America/New_York"
     assert str(frame["at"].dt.tz) == "UTC"  # the caller's frame is left alone
+
+
+def test_check_titles_and_titled_frames():
+    assert display.check_title("bs_balances") == "Balance sheet balances"
+    assert display.check_title("new_check") == "New check"
+    frame = pd.DataFrame({"activity": ["a1_drivers_map", None], "n": [1, 2]})
+    shown = display.titled(frame, "activity")
+    assert list(shown["activity"]) == ["Drivers map for your company", "—"]
+    assert frame["activity"].iloc[0] == "a1_drivers_map"  # the caller's frame is left alone
