@@ -54,7 +54,7 @@ ui.table(
 )
 
 if entries.empty:
-    ui.empty_state(f"No company has {minimum} or more entries yet.", "Individual entries appear once it does.")
+    ui.empty_state(f"No company has {display.count(minimum, 'entry', 'entries')} or more yet.", "Individual entries appear once it does.")
     st.stop()
 
 # Targets span $13 to $900 across companies, so the overview compares each target with
