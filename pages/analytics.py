@@ -80,7 +80,7 @@ else:
         st.metric("Latest monthly active", int(latest["active_students"]) if latest is not None else 0)
         st.metric("DAU / MAU", display.percent(latest["dau_mau"]) if latest is not None else display.MISSING,
                   help="The month's average daily actives divided by its monthly actives.")
-    active = active.assign(granularity=active["granularity"].map({"day": "Daily", "month": "Monthly"})
+    active = active.assign(granularity=active["granularity"].map({"day": "Daily", "week": "Weekly", "month": "Monthly"})
                            .fillna(active["granularity"]))
     figure = px.line(active, x="period_start", y="active_students", color="granularity",
                      labels={"period_start": "", "active_students": "Active students", "granularity": ""},
@@ -143,6 +143,7 @@ streaks = chart("streak_distribution")
 if int(streaks["students"].sum()) == 0:
     ui.empty_state("No streaks yet in this selection.")
 else:
+    streaks = streaks.assign(kind=streaks["kind"].map(display.humanize))
     figure = px.bar(streaks, x="streak", y="students", color="kind", barmode="group",
                     labels={"streak": "Streak (days)", "students": "Students", "kind": ""})
     st.plotly_chart(figure, key="an_streak_chart")
@@ -168,14 +169,18 @@ if at_risk.empty:
 else:
     ui.table(
         display.titled(at_risk, "current_module", "current_unit", "current_activity"), key="an_at_risk_table",
-        column_order=[c for c in at_risk.columns if c != "user_id"],
+        # The activity says where a student is; module and unit stay in the CSV, so the table fits.
+        column_order=[c for c in at_risk.columns if c not in ("user_id", "current_module", "current_unit")],
         column_config={
-            "student": "Student", "email": "Email", "cohort": "Cohort", "company": "Company",
-            "last_activity_date": ui.date_column("Last active"),
-            "days_inactive": st.column_config.NumberColumn("Days inactive", format="%d d"),
-            "current_module": "Module", "current_unit": "Unit", "current_activity": "Working on",
+            "student": st.column_config.TextColumn("Student", width=130),
+            "email": st.column_config.TextColumn("Email", width=190),
+            "cohort": st.column_config.TextColumn("Cohort", width=85),
+            "company": st.column_config.TextColumn("Company", width=65),
+            "last_activity_date": ui.date_column("Last active", width=95),
+            "days_inactive": st.column_config.NumberColumn("Days inactive", format="%d d", width=80),
+            "current_activity": st.column_config.TextColumn("Working on", width=190),
             "completion_percentage": st.column_config.ProgressColumn(
-                "Completion", min_value=0, max_value=100, format="%.0f%%")},
+                "Completion", min_value=0, max_value=100, format="%.0f%%", width=100)},
     )
     st.download_button("Download at-risk list (CSV)", data=_csv(url, who, filters),
                        file_name=f"at-risk-{today.isoformat()}.csv", mime="text/csv", key="an_at_risk_csv")

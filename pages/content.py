@@ -50,7 +50,7 @@ frame = pd.DataFrame([
     for node in tree
 ])
 
-left, middle, right = st.columns([2, 2, 3])
+left, middle, right = st.columns([3, 2, 3])
 types = left.pills("Show", TYPES, selection_mode="multi", default=TYPES, key="content_types",
                    format_func=lambda t: display.humanize(t) + "s") or []
 wanted = middle.selectbox("Status", ["All", "Published", "Draft", "Hidden (parent is a draft)"],
@@ -72,11 +72,11 @@ else:
         shown, height=min(35 * (len(shown) + 1) + 3, 720),
         column_order=["item", "type", "status", "minutes", "description", "prerequisites"],
         column_config={
-            "item": st.column_config.TextColumn("Item", width=260),
-            "type": st.column_config.TextColumn("Type", width=70), "status": st.column_config.TextColumn("Status", width=110),
+            "item": st.column_config.TextColumn("Item", width=220),
+            "type": st.column_config.TextColumn("Type", width=65), "status": st.column_config.TextColumn("Status", width=90),
             "minutes": st.column_config.NumberColumn("Minutes", format="%d min", width=70),
-            "prerequisites": st.column_config.ListColumn("Prerequisites", width=200),
-            "description": st.column_config.TextColumn("Description", width="large"),
+            "description": st.column_config.TextColumn("Description", width=330),
+            "prerequisites": st.column_config.ListColumn("Prerequisites", width=160),
         },
     )
 

@@ -45,25 +45,25 @@ overview = pd.DataFrame([{
     "Validation": c["validation_status"] or "no package", "Data as of": c["package_date"],
     "Freshness": ("⚠️ stale" if c["stale"] else "fresh") if c["stale"] is not None else display.MISSING,
     "Revenue model": c["revenue_model"], "Fiscal year end": c["fiscal_year_end"] or "from the first build",
-    "Driver notes": c["driver_notes"],
 } for c in companies])
-# Short columns first with fixed widths, the long driver notes last: "Active" stays on
-# screen at 1440 px and the notes take what is left.
+# Short columns with fixed widths so "Active" stays on screen at 1440 px; the long driver
+# notes are shown for the chosen company below instead of as a column.
 ui.table(overview, key="pkg_overview", column_config={
-    "Ticker": st.column_config.TextColumn(width=60), "Company": st.column_config.TextColumn(width=200),
+    "Ticker": st.column_config.TextColumn(width=60), "Company": st.column_config.TextColumn(width=180),
     "Active": st.column_config.TextColumn(width=90),
     "Current version": st.column_config.NumberColumn("Version", format="v%d", width=65,
                                                      help="The current package version"),
     "Validation": st.column_config.TextColumn(width=90), "Data as of": ui.date_column("Data as of", width=100),
-    "Freshness": st.column_config.TextColumn(width=80), "Revenue model": st.column_config.TextColumn(width=120),
-    "Fiscal year end": st.column_config.TextColumn(width=140),
-    "Driver notes": st.column_config.TextColumn(width="large"),
+    "Freshness": st.column_config.TextColumn(width=80), "Revenue model": st.column_config.TextColumn(width=130),
+    "Fiscal year end": st.column_config.TextColumn(width="medium"),
 })
 
 tickers = [c["ticker"] for c in companies]
 ticker = st.selectbox("Company", tickers, key="pkg_company",
                       format_func=lambda t: f"{t} — {next(c['company'] for c in companies if c['ticker'] == t)}")
 company = next(c for c in companies if c["ticker"] == ticker)
+if company["driver_notes"]:
+    st.caption(f"Revenue drivers ({company['revenue_model']}): {company['driver_notes']}")
 versions = load_versions(url, ticker, actor)
 
 st.subheader(f"{ticker} version history")
