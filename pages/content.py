@@ -52,7 +52,8 @@ frame = pd.DataFrame([
 
 left, middle, right = st.columns([3, 2, 3])
 types = left.pills("Show", TYPES, selection_mode="multi", default=TYPES, key="content_types",
-                   format_func=lambda t: display.humanize(t) + "s") or []
+                   format_func={"module": "Modules", "unit": "Units", "lesson": "Lessons",
+                                "activity": "Activities"}.get) or []
 wanted = middle.selectbox("Status", ["All", "Published", "Draft", "Hidden (parent is a draft)"],
                           key="content_status")
 search = right.text_input("Search titles and descriptions", key="content_search").strip().lower()
