@@ -86,12 +86,13 @@ def update_content(session: Session, *, actor: Actor, key: str, title: str, desc
     row = _get(session, key)
     title = (title or "").strip()
     if not title:
-        raise Invalid(f"Title of {key} cannot be empty.")
+        raise Invalid(f"The title of “{row.title}” cannot be empty.")
     if len(title) > MAX_TITLE:
-        raise Invalid(f"Title of {key} is {len(title)} characters; the limit is {MAX_TITLE}.")
+        raise Invalid(f"The new title of “{row.title}” is {len(title)} characters; the limit is {MAX_TITLE}.")
     description = (description or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"Description of {key} is {len(description)} characters; the limit is {MAX_DESCRIPTION}.")
+        raise Invalid(f"The description of “{row.title}” is {len(description)} characters; the limit is "
+                      f"{MAX_DESCRIPTION}.")
     before = {"title": row.title, "description": row.description}
     after = {"title": title, "description": description or None}
     if before == after:

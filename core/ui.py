@@ -342,3 +342,33 @@ def page_link(page: str, label: str, icon: str | None = None) -> None:
     except Exception:  # noqa: BLE001 - StreamlitAPIException / KeyError: page not registered
         st.caption(f"{label}: open it from the menu.")
 
+
+
+# ---- tables (core.display says how a value reads; these say how a table shows it) ----
+
+def table(frame, *, key: str | None = None, **kwargs) -> None:
+    """A read-only table that fits the page: no index, full width, "—" for a missing cell."""
+    from core import display
+
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    st.dataframe(display.local_times(frame), key=key, placeholder=display.MISSING, **kwargs)
+
+
+def time_column(label: str, **kwargs):
+    """A moment in the program's timezone, "2 Dec 2026, 09:14" (the page shows `display.zone_note()`)."""
+    from core import display
+
+    return st.column_config.DatetimeColumn(label, format="D MMM YYYY, HH:mm", timezone=display.zone_name(),
+                                           **kwargs)
+
+
+def date_column(label: str, **kwargs):
+    return st.column_config.DateColumn(label, format="D MMM YYYY", **kwargs)
+
+
+def zone_note() -> None:
+    """Once per page that shows times."""
+    from core import display
+
+    st.caption(display.zone_note())

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import config, content, ui
+from core import config, content, display, ui
 from core.access import Actor
 
 actor = ui.guard("content.read")
@@ -44,34 +44,40 @@ def status(node: dict) -> str:
 
 
 frame = pd.DataFrame([
-    dict(item=("\u2003" * node["depth"]) + node["title"], type=node["type"],
+    dict(item=("\u2003" * node["depth"]) + node["title"], type=display.humanize(node["type"]),
          status=status(node), minutes=node["minutes"], prerequisites=node["prerequisite_titles"],
          key=node["key"], description=node["description"])
     for node in tree
 ])
 
-left, middle, right = st.columns([2, 2, 3])
-types = left.pills("Show", TYPES, selection_mode="multi", default=TYPES, key="content_types") or []
+left, middle, right = st.columns([3, 2, 3])
+types = left.pills("Show", TYPES, selection_mode="multi", default=TYPES, key="content_types",
+                   format_func={"module": "Modules", "unit": "Units", "lesson": "Lessons",
+                                "activity": "Activities"}.get) or []
 wanted = middle.selectbox("Status", ["All", "Published", "Draft", "Hidden (parent is a draft)"],
                           key="content_status")
-search = right.text_input("Search titles and keys", key="content_search").strip().lower()
-shown = frame[frame["type"].isin(types)]
+search = right.text_input("Search titles and descriptions", key="content_search").strip().lower()
+shown = frame[frame["type"].isin([display.humanize(t) for t in types])]
 if wanted != "All":
     shown = shown[shown["status"] == wanted]
 if search:
     shown = shown[shown["item"].str.lower().str.contains(search, regex=False)
+                  | shown["description"].str.lower().str.contains(search, regex=False)
                   | shown["key"].str.lower().str.contains(search, regex=False)]
 if shown.empty:
     ui.empty_state("No item matches these filters.", "Clear the search or pick more types.")
 else:
-    st.dataframe(
-        shown, hide_index=True, width="stretch", height=min(35 * (len(shown) + 1) + 3, 720),
+    # The key is an internal id: searchable, never shown. The description takes what the
+    # other columns leave, so it stays on screen at 1440 px.
+    ui.table(
+        shown, height=min(35 * (len(shown) + 1) + 3, 720),
+        column_order=["item", "type", "status", "minutes", "description", "prerequisites"],
         column_config={
-            "item": st.column_config.TextColumn("Item", width="large"),
-            "type": "Type", "status": "Status",
-            "minutes": st.column_config.NumberColumn("Minutes", format="%d min"),
-            "prerequisites": st.column_config.ListColumn("Prerequisites"),
-            "key": "Key", "description": st.column_config.TextColumn("Description", width="medium"),
+            "item": st.column_config.TextColumn("Item", width=220),
+            "type": st.column_config.TextColumn("Type", width=65), "status": st.column_config.TextColumn("Status", width=90),
+            "minutes": st.column_config.NumberColumn("Minutes", format="%d min", width=70),
+            "description": st.column_config.TextColumn("Description", width=330),
+            "prerequisites": st.column_config.ListColumn("Prerequisites", width=160),
         },
     )
 
@@ -80,7 +86,8 @@ if not timeline.empty:
     timeline["item"] = timeline["item"].str.strip()
     timeline["minutes"] = timeline["minutes"].fillna(0)
     chart = px.bar(timeline, x="minutes", y="item", color="type", orientation="h",
-                   labels={"minutes": "Estimated minutes", "item": ""}, height=32 * len(timeline) + 80)
+                   labels={"minutes": "Estimated minutes", "item": "", "type": "Type"},
+                   height=32 * len(timeline) + 80)
     chart.update_yaxes(autorange="reversed")
     chart.update_layout(margin=dict(l=0, r=0, t=10, b=0), legend_title_text="")
     with st.expander("Estimated time per lesson and activity"):
@@ -90,7 +97,8 @@ st.subheader("Details")
 by_key = {node["key"]: node for node in tree}
 choice = st.selectbox("Item", list(by_key), format_func=lambda k: by_key[k]["path"], key="content_item")
 node = by_key[choice]
-st.markdown(f"**{node['title']}** · `{node['key']}` · {node['type']} · {status(node)}")
+st.markdown(f"**{node['title']}** · {display.humanize(node['type'])} · {status(node)} · "
+            f"{display.duration(node['minutes'])}")
 st.write(node["description"] or "_No description yet._")
 if node["objectives"]:
     st.markdown("Learning objectives:\n" + "\n".join(f"- {o}" for o in node["objectives"]))

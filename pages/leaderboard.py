@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import config, leaderboard, ui
+from core import config, display, leaderboard, ui
 from core.access import Actor
 
 actor = ui.guard("leaderboard.read")
@@ -40,8 +40,8 @@ st.caption(
 table = stats.assign(
     note=stats["suppressed"].map({True: f"fewer than {minimum}: hidden", False: ""})
 ).drop(columns=["suppressed", "low", "high"])
-st.dataframe(
-    table, hide_index=True, width="stretch",
+ui.table(
+    table,
     column_config={
         "ticker": "Ticker", "company": "Company", "count": st.column_config.NumberColumn("Entries"),
         "median": st.column_config.NumberColumn("Median target", format="$%.2f"),
@@ -54,7 +54,7 @@ st.dataframe(
 )
 
 if entries.empty:
-    ui.empty_state(f"No company has {minimum} or more entries yet.", "Individual entries appear once it does.")
+    ui.empty_state(f"No company has {display.count(minimum, 'entry', 'entries')} or more yet.", "Individual entries appear once it does.")
     st.stop()
 
 # Targets span $13 to $900 across companies, so the overview compares each target with
@@ -62,7 +62,7 @@ if entries.empty:
 medians = entries.groupby("ticker")["final_price_target"].transform("median")
 entries["vs_median"] = (entries["final_price_target"] / medians - 1) * 100
 overview = px.box(entries, x="ticker", y="vs_median", points="all", hover_data=hover,
-                  labels={"ticker": "", "vs_median": "Final target vs company median (%)"})
+                  labels={"ticker": "", "vs_median": "Final target vs company median (%)", "anonymous_id": "Analyst"})
 overview.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=380)
 st.plotly_chart(overview, key="leaderboard_overview")
 
@@ -75,13 +75,14 @@ long = company.melt(id_vars=hover or [], value_vars=["dcf_price_target", "comps_
 long["method"] = long["method"].map({"dcf_price_target": "DCF", "comps_price_target": "Comps",
                                      "final_price_target": "Final"})
 detail = px.box(long, x="method", y="target", points="all", hover_data=hover,
-                labels={"method": "", "target": "Price target (USD)"})
+                labels={"method": "", "target": "Price target (USD)", "anonymous_id": "Analyst"})
+detail.update_yaxes(tickprefix="$")
 detail.update_layout(margin=dict(l=0, r=0, t=10, b=0), height=340)
 st.plotly_chart(detail, key="leaderboard_detail")
-st.dataframe(
-    company.drop(columns=["ticker", "vs_median"]), hide_index=True, width="stretch",
+ui.table(
+    company.drop(columns=["ticker", "vs_median"]),
     column_config={
-        "anonymous_id": "Analyst", "valuation_date": st.column_config.DateColumn("Valued on"),
+        "anonymous_id": "Analyst", "valuation_date": ui.date_column("Valued on"),
         "dcf_price_target": st.column_config.NumberColumn("DCF", format="$%.2f"),
         "comps_price_target": st.column_config.NumberColumn("Comps", format="$%.2f"),
         "final_price_target": st.column_config.NumberColumn("Final", format="$%.2f"),
@@ -103,13 +104,13 @@ with st.form("reveal"):
 if submitted:
     people = ui.write(leaderboard.reveal_identities, ticker=reveal_ticker, reason=reason, rerun=False)
     if people is not None:
-        st.dataframe(
-            pd.DataFrame(people).drop(columns=["ticker", "user_id"]), hide_index=True, width="stretch",
+        ui.table(
+            pd.DataFrame(people).drop(columns=["ticker", "user_id"]),
             column_config={
                 "anonymous_id": "Analyst", "student": "Student", "email": "Email", "cohort": "Cohort",
                 "final_price_target": st.column_config.NumberColumn("Final", format="$%.2f"),
                 "dcf_price_target": st.column_config.NumberColumn("DCF", format="$%.2f"),
                 "comps_price_target": st.column_config.NumberColumn("Comps", format="$%.2f"),
-                "valuation_date": st.column_config.DateColumn("Valued on"),
+                "valuation_date": ui.date_column("Valued on"),
             },
         )

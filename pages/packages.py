@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core import companies as company_service
-from core import config, packages, ui
+from core import config, display, packages, ui
 from core.access import Actor
 from core.sec import DEFAULT_YEARS
 from core.storage import sanitize_filename
@@ -40,19 +40,30 @@ if not companies:
     st.stop()
 
 overview = pd.DataFrame([{
-    "Ticker": c["ticker"], "Company": c["company"], "Revenue model": c["revenue_model"],
-    "Driver notes": c["driver_notes"], "Fiscal year end": c["fiscal_year_end"] or "from the first build",
+    "Ticker": c["ticker"], "Company": c["company"], "Active": "Active" if c["active"] else "Deactivated",
     "Current version": c["current_version"],
     "Validation": c["validation_status"] or "no package", "Data as of": c["package_date"],
-    "Freshness": ("⚠️ stale" if c["stale"] else "fresh") if c["stale"] is not None else "—",
-    "Active": "yes" if c["active"] else "deactivated",
+    "Freshness": ("⚠️ stale" if c["stale"] else "fresh") if c["stale"] is not None else display.MISSING,
+    "Revenue model": c["revenue_model"], "Fiscal year end": c["fiscal_year_end"] or "from the first build",
 } for c in companies])
-st.dataframe(overview, hide_index=True, width="stretch", key="pkg_overview")
+# Short columns with fixed widths so "Active" stays on screen at 1440 px; the long driver
+# notes are shown for the chosen company below instead of as a column.
+ui.table(overview, key="pkg_overview", column_config={
+    "Ticker": st.column_config.TextColumn(width=60), "Company": st.column_config.TextColumn(width=180),
+    "Active": st.column_config.TextColumn(width=90),
+    "Current version": st.column_config.NumberColumn("Version", format="v%d", width=65,
+                                                     help="The current package version"),
+    "Validation": st.column_config.TextColumn(width=90), "Data as of": ui.date_column("Data as of", width=100),
+    "Freshness": st.column_config.TextColumn(width=80), "Revenue model": st.column_config.TextColumn(width=130),
+    "Fiscal year end": st.column_config.TextColumn(width="medium"),
+})
 
 tickers = [c["ticker"] for c in companies]
 ticker = st.selectbox("Company", tickers, key="pkg_company",
                       format_func=lambda t: f"{t} — {next(c['company'] for c in companies if c['ticker'] == t)}")
 company = next(c for c in companies if c["ticker"] == ticker)
+if company["driver_notes"]:
+    st.caption(f"Revenue drivers ({company['revenue_model']}): {company['driver_notes']}")
 versions = load_versions(url, ticker, actor)
 
 st.subheader(f"{ticker} version history")
@@ -63,18 +74,23 @@ else:
     history = pd.DataFrame([{
         "Version": v["version"], "Current": bool(v["is_current"]), "Data as of": v["package_date"],
         "Years": ", ".join(v["fiscal_years"]), "Validation": v["validation_status"],
-        "Findings": len(v["validation_errors"]), "Method": v["ingestion_method"],
+        "Findings": len(v["validation_errors"]), "Method": display.humanize(v["ingestion_method"]),
         "Size (KB)": round((v["file_size_bytes"] or 0) / 1024, 1), "Built": v["created_at"],
         "Stale": bool(v["stale"]),
     } for v in versions])
-    st.dataframe(history, hide_index=True, width="stretch", key="pkg_history")
+    ui.table(history, key="pkg_history", column_config={
+        "Version": st.column_config.NumberColumn(format="v%d"), "Data as of": ui.date_column("Data as of"),
+        "Built": ui.time_column("Built"), "Size (KB)": st.column_config.NumberColumn(format="%.1f"),
+    })
+    ui.zone_note()
 
     by_label = {f"v{v['version']}": v for v in versions}
     # Keyed by company: switching company starts from that company's newest version
     # instead of keeping the previous company's version number.
     chosen = by_label[st.selectbox("Version", list(by_label), key=f"pkg_version_{ticker}")]
     if chosen["validation_errors"]:
-        with st.expander(f"v{chosen['version']} validation findings ({len(chosen['validation_errors'])})"):
+        findings = display.count(len(chosen["validation_errors"]), "validation finding")
+        with st.expander(f"v{chosen['version']}: {findings}"):
             for finding in chosen["validation_errors"]:
                 st.write(f"- {finding['message']}")
     if actor.can("packages.download"):
@@ -103,9 +119,10 @@ else:
         rows = load_comparison(url, by_label[old_label]["id"], by_label[new_label]["id"], actor)
         counts = packages.compare_summary(rows)
         restated = [r for r in rows if r["changed"]]
-        st.write(f"{counts['restated']} restated figures differ between {old_label} and {new_label}; "
-                 f"{counts['added']} added and {counts['dropped']} dropped (years or lines only one version has) "
-                 "are counted apart.")
+        restated_figures = display.count(counts["restated"], "restated figure")
+        st.write(f"{restated_figures} {'differs' if counts['restated'] == 1 else 'differ'} between {old_label} "
+                 f"and {new_label}; {counts['added']} added and {counts['dropped']} dropped (years or lines only "
+                 "one version has) are counted apart.")
         only_changed = st.toggle("Only restated figures", value=bool(restated), key=f"pkg_cmp_only_{ticker}")
         table = pd.DataFrame(restated if only_changed else rows)
         if not table.empty:
@@ -116,7 +133,7 @@ else:
                 lambda r: ["background-color: #FFE699" if r["Change"] == "restated" else "" for _ in r], axis=1
             ).format({old_label: "{:,.2f}", new_label: "{:,.2f}", "Restated by": "{:+,.2f}",
                       "Restated by (%)": "{:+.2f}%"}, na_rep="—")
-            st.dataframe(styled, hide_index=True, width="stretch", key="pkg_cmp_table")
+            ui.table(styled, key="pkg_cmp_table")
 
 if actor.can("packages.build"):
     st.subheader("Build new version")
@@ -136,10 +153,28 @@ if actor.can("packages.build"):
                  source_name=sanitize_filename(upload.name), years=int(years), force_current=force_current,
                  success=built)
 
+def _forget_confirmation() -> None:
+    st.session_state.pop("co_confirm_deactivate", None)
+
+
+@st.dialog("Deactivate company", on_dismiss=_forget_confirmation)
+def confirm_deactivation(ticker: str, name: str) -> None:
+    st.write(f"Deactivate **{ticker} — {name}**? No new package can be built for it. Its packages and "
+             "history are kept, and you can activate it again.")
+    yes, no = st.columns(2)
+    if no.button("Cancel", key="co_deactivate_cancel", width="stretch"):
+        _forget_confirmation()
+        st.rerun()
+    if yes.button(f"Deactivate {ticker}", key="co_deactivate_confirm", type="primary", width="stretch"):
+        _forget_confirmation()
+        ui.write(packages.set_company_active, ticker=ticker, active=False, success=f"{ticker} is now deactivated.")
+
+
 if actor.can("companies.manage"):
     st.subheader("Companies")
     left, right = st.columns(2)
-    with left.container(border=True):
+    # clear_on_submit: after an add the form is blank for the next company.
+    with left.form("co_add_form", clear_on_submit=True, border=True):
         st.markdown("**Add a company**")
         new_ticker = st.text_input("Ticker", key="co_ticker")
         new_name = st.text_input("Company name", key="co_name")
@@ -149,7 +184,7 @@ if actor.can("companies.manage"):
         new_model = st.selectbox("Revenue model", ["QxP", "QxPxT", "QxP+Membership", "QxPxT+Subscription"],
                                  key="co_model")
         new_notes = st.text_input("Driver notes", key="co_notes")
-        if st.button("Add company", key="co_add"):
+        if st.form_submit_button("Add company", key="co_add"):
             ui.write(packages.add_company, ticker=new_ticker, company_name=new_name, cik=new_cik,
                      fiscal_year_end=new_fye or None, revenue_model_type=new_model,
                      revenue_driver_notes=new_notes or None, success=lambda company: f"Added {company.ticker}.")
@@ -157,8 +192,12 @@ if actor.can("companies.manage"):
         active = company["active"]
         st.markdown(f"**{ticker}** is {'active' if active else 'deactivated'}. Deactivating keeps its history.")
         if st.button("Deactivate" if active else "Activate", key="co_toggle"):
-            ui.write(packages.set_company_active, ticker=ticker, active=not active,
-                     success=f"{ticker} is now {'deactivated' if active else 'active'}.")
+            if active:  # destructive: asks first, in a dialog that stays open until answered
+                st.session_state["co_confirm_deactivate"] = ticker
+            else:
+                ui.write(packages.set_company_active, ticker=ticker, active=True, success=f"{ticker} is now active.")
+        if st.session_state.get("co_confirm_deactivate") == ticker:
+            confirm_deactivation(ticker, company["company"])
         edited_fye = st.text_input(f"{ticker} fiscal year end", key=f"co_fye_edit_{ticker}",
                                    placeholder="e.g. 'last Sunday of October'")
         if st.button("Save fiscal year end", key=f"co_fye_save_{ticker}", disabled=not edited_fye.strip()):

@@ -39,10 +39,13 @@ def _row(url, key):
 def test_tree_shows_every_item_and_no_edit_controls_for_non_admins(demo_db, monkeypatch, role):
     at = _open(demo_db.url, monkeypatch, role)
     tree = at.dataframe[0].value
-    assert len(tree) == 19 and list(tree["type"][:3]) == ["module", "unit", "lesson"]
+    assert len(tree) == 19 and list(tree["type"][:3]) == ["Module", "Unit", "Lesson"]
     assert set(tree["status"]) == {"Published"}
     assert not [b for b in at.button if b.key in ("content_publish", "content_unpublish")]
     assert any("Only admins" in c.value for c in at.caption)
+    # The description is on screen, the internal key is not.
+    shown = list(at.dataframe[0].proto.column_order)
+    assert "description" in shown and "key" not in shown
 
 
 def test_admin_unpublishes_and_republishes_with_audit_rows(demo_db, monkeypatch):

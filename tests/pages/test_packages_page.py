@@ -104,8 +104,14 @@ def test_admin_adds_and_deactivates_a_company(prepared, db_url, monkeypatch):
     at.button(key="co_add").click().run()
     assert not at.exception, at.exception
     assert any("Added LPA." in s.value for s in at.success)
+    # The browser clears a clear_on_submit form after the submit (AppTest keeps the values).
+    assert [f.proto.form.clear_on_submit for f in at.get("form") if f.proto.form.form_id == "co_add_form"] == [True]
     at.selectbox(key="pkg_company").set_value("LPA").run()
     at.button(key="co_toggle").click().run()
+    with session_scope(prepared) as session:  # nothing happens before the dialog is answered
+        assert session.scalars(select(LearningCompany.is_active).where(LearningCompany.ticker == "LPA")).one()
+    assert any("Deactivate **LPA" in m.value for m in at.markdown)
+    at.button(key="co_deactivate_confirm").click().run()
     with session_scope(prepared) as session:
         lpa = session.scalars(select(LearningCompany).where(LearningCompany.ticker == "LPA")).one()
         actions = session.scalars(select(AuditLog.action).where(AuditLog.target_id == "LPA")).all()
