@@ -1,13 +1,16 @@
-"""The program's content catalogue: modules → units → lessons → activities.
+"""The seed of a fresh database: modules → units → lessons → activities.
 
-Each activity's `rubric_criteria` says what the validators must check (`checks`,
-`required_sheets`), how feedback is scored (`criteria`, `weights`), and which file
-types it accepts. `ngi seed` upserts this tree by `content_key`.
+The database is the source of truth once seeded (admins author it on the content page,
+see core/authoring.py, and `core.content_tree` reads it); `ngi seed` only creates what
+is missing. Each activity's `rubric_criteria` is read as `core.rules.ActivityRules`.
+`ngi validate`, which has no database, reads this seed's rules.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from core.rules import DEFAULT_CRITERIA, ActivityRules
 
 if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` reads them)
     from sqlalchemy.orm import Session
@@ -16,12 +19,7 @@ if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` 
 
 STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
 
-CRITERIA = {
-    "accuracy": "Statements tie: the balance sheet balances, cash and net income reconcile, no errors.",
-    "documentation": "Assumptions are written down next to the inputs, with sources.",
-    "presentation": "Clear layout: labelled periods, consistent units, inputs distinguished from formulas.",
-    "reasoning": "Drivers and forecasts are explained and defensible against the company's history.",
-}
+CRITERIA = DEFAULT_CRITERIA
 
 
 def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
@@ -211,3 +209,9 @@ def activity_spec(key: str) -> dict | None:
         if found:
             return found
     return None
+
+
+def activity_rules(key: str) -> ActivityRules | None:
+    """The seed's rules for an activity (None for an unknown key). Needs no database."""
+    spec = activity_spec(key)
+    return None if spec is None else ActivityRules.from_dict(spec.get("rubric_criteria"))

@@ -682,3 +682,5 @@ class ErasureRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     student_id: Mapped[int] = mapped_column(Integer)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+from core import content_models  # noqa: F401  (content authoring tables; migration 0014)
