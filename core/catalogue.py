@@ -142,39 +142,43 @@ TREE: list[dict] = [
 
 
 def seed_catalogue(session: Session, *, publish: bool = True) -> int:
-    """Upsert the tree by content_key; returns how many rows were created.
+    """Create the nodes of the seed that are missing (by content_key), with their rules
+    and prerequisite edges; returns how many rows were created.
 
-    Existing rows keep their editorial fields (title, description, published state)
-    so that re-seeding never undoes an admin's edit.
+    Existing rows are left exactly as authored: once seeded, the database is the source
+    of truth, and re-seeding never undoes an admin's edit, move or deletion of a child
+    of a node that exists.
     """
     from sqlalchemy import select
 
+    from core.content_models import ContentPrerequisite
     from core.models import LearningContent
 
     existing = {c.content_key: c for c in session.scalars(select(LearningContent))}
-    created = 0
+    created: list[tuple[LearningContent, list[str]]] = []
 
     def visit(node: dict, parent: LearningContent | None) -> None:
-        nonlocal created
         fields = {k: v for k, v in node.items() if k != "children"}
         row = existing.get(fields["content_key"])
         if row is None:
+            if fields.get("rubric_criteria") is not None:
+                fields["rubric_criteria"] = ActivityRules.from_dict(fields["rubric_criteria"]).to_dict()
             row = LearningContent(**fields, parent=parent, is_published=publish)
             session.add(row)
-            created += 1
-        else:
-            # Structural fields follow the catalogue; editorial ones stay as edited.
-            for key in ("content_type", "sequence_order", "rubric_criteria", "activity_type", "prerequisites"):
-                if key in fields:
-                    setattr(row, key, fields[key])
-            row.parent = parent
+            existing[row.content_key] = row
+            created.append((row, list(fields.get("prerequisites") or [])))
         for child in node.get("children", []):
             visit(child, row)
 
     for module in TREE:
         visit(module, None)
     session.flush()
-    return created
+    for row, requires in created:
+        for key in requires:
+            if key in existing:
+                session.add(ContentPrerequisite(content_id=row.id, requires_id=existing[key].id))
+    session.flush()
+    return len(created)
 
 
 def activity_keys() -> list[str]:
