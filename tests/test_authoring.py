@@ -11,7 +11,13 @@ from core import authoring, content_history, content_tree, prerequisites, teleme
 from core.db import session_scope, utcnow
 from core.errors import Conflict, Forbidden, Invalid
 from core.feedback.prompt import activity_info
-from core.models import AuditLog, LearningCompany, LearningProgress, LearningSubmission, Student
+from core.models import (
+    AuditLog,
+    LearningCompany,
+    LearningProgress,
+    LearningSubmission,
+    Student,
+)
 from core.rules import ActivityRules, Check, Criterion
 from tests.support import staff_actor
 
@@ -206,3 +212,30 @@ def test_restore_an_earlier_revision(seeded_engine, admin):
         deletion = content_history.history(s, actor=admin, key="l9_comparables")[0]
     authoring.restore_revision(seeded_engine, actor=admin, revision_id=deletion["id"])
     assert _tree(seeded_engine).prerequisites("l9_comparables") == ("l8_dcf",)
+
+
+def test_the_review_queue_filters_on_prerequisites_met(seeded_engine, data_env, monkeypatch):
+    import io
+    import random
+
+    from core.auth import system_actor
+    from core.review import QueueFilters, queue
+    from core.submissions import submit
+    from core.validation import templates
+
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "0")
+    with session_scope(seeded_engine) as s:
+        s.add(Student(id=1, email="ana@school.edu", cohort="c1"))
+    workbook = templates.build_model("a1_drivers_map", company_ticker="TSLA", rng=random.Random(1))
+    submit(seeded_engine, actor=system_actor(seeded_engine), student_id=1, activity_id="a1_drivers_map",
+           company_ticker="TSLA", fileobj=io.BytesIO(workbook), filename="early.xlsx")
+    with session_scope(seeded_engine) as s:
+        telemetry.record_event(s, user_id=1, event_type="lesson_view", lesson="l2_revenue_drivers")
+    submit(seeded_engine, actor=system_actor(seeded_engine), student_id=1, activity_id="a1_drivers_map",
+           company_ticker="TSLA", fileobj=io.BytesIO(workbook), filename="ready.xlsx")
+    lead = staff_actor(seeded_engine, "instructor")
+    with session_scope(seeded_engine) as s:
+        early = queue(s, actor=lead, filters=QueueFilters(prerequisites_met=False, latest_only=False))
+        ready = queue(s, actor=lead, filters=QueueFilters(prerequisites_met=True, latest_only=False))
+    assert [r["file_name"] for r in early] == ["early.xlsx"]
+    assert [r["file_name"] for r in ready] == ["ready.xlsx"]
