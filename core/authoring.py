@@ -64,6 +64,13 @@ def impact(session: Session, key: str) -> dict:
             "submissions": int(count or 0)}
 
 
+def preview_impact(session: Session, *, actor: Actor, key: str) -> dict:
+    """`impact` with its sentence, for a page that asks before it acts."""
+    require(actor, "content.read")
+    imp = impact(session, key)
+    return {**imp, "message": describe(imp)}
+
+
 def describe(imp: dict) -> str:
     parts = []
     if imp["children"]:

@@ -231,3 +231,11 @@ def activity_rules(session: Session | None, key: str) -> ActivityRules | None:
     """An activity's rules: the database's when there is one, else the seed's."""
     tree = current(session) if session is not None else from_seed()
     return tree.rules(key)
+
+
+def rules_for(session: Session, *, actor, key: str) -> ActivityRules | None:
+    """An activity's rules for the content page's editor."""
+    from core.access import require
+
+    require(actor, "content.read")
+    return current(session).rules(key)

@@ -112,3 +112,41 @@ def unmet_prerequisites(session: Session, student_id: int, activity_id: str) -> 
     required = required_of(tree, activity_id)
     done = _done(session, tree, student_id, required)
     return [{"key": k, "title": tree.nodes[k].title, "type": tree.nodes[k].kind} for k in required if k not in done]
+
+
+def module_graph(tree: content_tree.ContentTree, module_key: str) -> str:
+    """Graphviz DOT of the prerequisite edges touching a module: its items in boxes
+    (drafts dashed), outside items it depends on in grey; arrows point from the
+    prerequisite to what it unlocks."""
+    inside = [module_key, *tree.descendants(module_key)]
+    inside_set = set(inside)
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph prerequisites {", "  rankdir=LR;", '  node [shape=box, style="rounded", fontsize=11];']
+    outside: set[str] = set()
+    edges: list[tuple[str, str]] = []
+    for key in inside:
+        for req in tree.prerequisites(key):
+            edges.append((req, key))
+            if req not in inside_set:
+                outside.add(req)
+    for key in inside:
+        node = tree.nodes[key]
+        style = "rounded" if tree.visible(key) else "rounded,dashed"
+        lines.append(f"  {quoted(key)} [label={quoted(f'{node.title} ({node.kind})')}, style={quoted(style)}];")
+    for key in sorted(outside):
+        lines.append(f"  {quoted(key)} [label={quoted(tree.nodes[key].title)}, color=grey, fontcolor=grey];")
+    for req, key in edges:
+        lines.append(f"  {quoted(req)} -> {quoted(key)};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def graph_for_module(session: Session, *, actor, module: str) -> str:
+    """`module_graph` for the content page (any staff member may read it)."""
+    from core.access import require
+
+    require(actor, "content.read")
+    return module_graph(content_tree.current(session), module)
