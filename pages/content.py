@@ -88,7 +88,11 @@ if not timeline.empty:
 
 st.subheader("Details")
 by_key = {node["key"]: node for node in tree}
-choice = st.selectbox("Item", list(by_key), format_func=lambda k: by_key[k]["path"], key="content_item")
+# A move reorders the options, which makes a new widget; the last choice carries over.
+last = st.session_state.get("content_last_item")
+choice = st.selectbox("Item", list(by_key), format_func=lambda k: by_key[k]["path"], key="content_item",
+                      index=list(by_key).index(last) if last in by_key else 0)
+st.session_state["content_last_item"] = choice
 node = by_key[choice]
 st.markdown(f"**{node['title']}** · `{node['key']}` · {node['type']} · {status(node)}")
 st.write(node["description"] or "_No description yet._")
@@ -202,6 +206,8 @@ with outline_tab:
     parents_of = {kind: [n for n in tree if n["type"] == want] for kind, want in authoring.PARENT_KIND.items()}
     parent_key = node["parent"]
     order = [n["key"] for n in tree if n["parent"] == parent_key]
+    st.caption(f"Currently in: {by_key[parent_key]['path'] if parent_key else 'the top level'} "
+               f"(position {order.index(choice) + 1} of {len(order)})")
     index = order.index(choice)
     up, down = st.columns(2)
     if up.button("Move up", key="content_up", disabled=index == 0):

@@ -12,8 +12,18 @@ pytestmark = pytest.mark.e2e
 
 
 def _choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the select labelled `label`; a click during a rerun can be lost,
+    so the list is opened again until the option shows."""
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _attempt in range(4):
+        page.get_by_role("combobox", name=label, exact=True).click()
+        try:
+            choice.wait_for(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - the list did not open; try again
+            page.keyboard.press("Escape")
+            _settle(page)
+    choice.click()
     _settle(page)
 
 
@@ -31,17 +41,20 @@ def test_admin_creates_moves_and_publishes_a_lesson(server, browser):  # noqa: F
         _settle(page)
 
         page.get_by_role("tab", name="Outline").click()
+        _settle(page)
         _choose(page, "Type", "lesson")
         _choose(page, "Inside", "Accounting I › The three statements")
-        page.get_by_role("textbox", name="Title").fill("Leveraged buyouts")
-        page.get_by_role("textbox", name="Key").fill("l10_lbo")
+        page.get_by_role("textbox", name="Title", exact=True).fill("Leveraged buyouts")
+        page.get_by_role("textbox", name="Key", exact=True).fill("l10_lbo")
         page.get_by_role("button", name="Create as draft").click()
         page.get_by_text("Leveraged buyouts created as a draft.").wait_for(timeout=30_000)
         _settle(page)
 
         _choose(page, "Item", "Accounting I › The three statements › Leveraged buyouts")
-        page.get_by_text("l10_lbo").first.wait_for(timeout=30_000)
+        details = page.locator('[data-testid="stMarkdownContainer"] p', has=page.locator("code", has_text="l10_lbo"))
+        details.first.wait_for(timeout=30_000)
         page.get_by_role("tab", name="Outline").click()
+        _settle(page)
         _choose(page, "Move to", "Finance & Valuation › Valuation")
         page.get_by_role("button", name="Move", exact=True).click()
         page.get_by_text("Leveraged buyouts moved.").wait_for(timeout=30_000)
@@ -53,9 +66,12 @@ def test_admin_creates_moves_and_publishes_a_lesson(server, browser):  # noqa: F
         _settle(page)
         main = page.locator('[data-testid="stMain"]')
         # the item now sits under Valuation in the tree, and is published
-        assert main.get_by_text("Finance & Valuation › Valuation › Leveraged buyouts").count() >= 1
-        details = main.get_by_text("l10_lbo").first.locator("xpath=..").inner_text()
-        assert "Published" in details, details
+        page.get_by_role("tab", name="Outline").click()
+        main.get_by_text("Currently in: Finance & Valuation › Valuation (position 4 of 4)").wait_for(timeout=30_000)
+        assert "Published" in details.first.inner_text(), details.first.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
+    except Exception:
+        page.screenshot(path="/tmp/content_e2e_fail.png", full_page=True)
+        raise
     finally:
         context.close()
