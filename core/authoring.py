@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import content_history, content_tree, prerequisites, progress
 from core.access import Actor, require
-from core.content_models import ContentPrerequisite
+from core.content_models import ContentPrerequisite, ContentRevision
 from core.db import session_scope
 from core.errors import Conflict, Invalid, NotFound
 from core.models import LearningContent, LearningSubmission
@@ -164,6 +164,10 @@ def _apply(row: LearningContent, fields: dict[str, Any]) -> None:
         setattr(row, columns[name], value)
 
 
+def _revise(session: Session, actor: Actor, action: str, key: str, before: dict | None, after: dict | None) -> None:
+    content_history.record(session, actor=actor, action=action, key=key, before=before, after=after)
+
+
 def _done(session: Session, structural: bool) -> None:
     session.flush()
     content_tree.invalidate()
@@ -195,7 +199,7 @@ def create_node(engine: Engine, *, actor: Actor, kind: str, key: str, title: str
         session.add(row)
         _place(session, row, parent, position)
         session.flush()
-        content_history.record(session, actor, "content.create", key, None, content_history.snapshot(session, row))
+        _revise(session, actor, "content.create", key, None, content_history.snapshot(session, row))
         _done(session, structural=True)
     return key
 
@@ -217,7 +221,7 @@ def edit_node(engine: Engine, *, actor: Actor, key: str, **fields: Any) -> dict:
         _apply(row, clean)
         session.flush()
         after = content_history.snapshot(session, row)
-        content_history.record(session, actor, "content.edit", key, before, after)
+        _revise(session, actor, "content.edit", key, before, after)
         _done(session, structural=False)
     return after
 
@@ -234,7 +238,7 @@ def set_rules(engine: Engine, *, actor: Actor, key: str, rules: ActivityRules) -
         before = content_history.snapshot(session, row)
         row.rubric_criteria = stored
         session.flush()
-        content_history.record(session, actor, "content.rules", key, before, content_history.snapshot(session, row))
+        _revise(session, actor, "content.rules", key, before, content_history.snapshot(session, row))
         _done(session, structural=False)
     return ActivityRules.from_dict(stored)
 
@@ -249,7 +253,7 @@ def move_node(engine: Engine, *, actor: Actor, key: str, parent_key: str | None,
         before = content_history.snapshot(session, row)
         _place(session, row, parent, position)
         session.flush()
-        content_history.record(session, actor, "content.move", key, before, content_history.snapshot(session, row))
+        _revise(session, actor, "content.move", key, before, content_history.snapshot(session, row))
         _done(session, structural=True)
 
 
@@ -268,7 +272,7 @@ def reorder(engine: Engine, *, actor: Actor, parent_key: str | None, keys: list[
         _renumber(session, None, [by_key[k] for k in keys])
         session.flush()
         for k, r in by_key.items():
-            content_history.record(session, actor, "content.reorder", k, befores[k],
+            _revise(session, actor, "content.reorder", k, befores[k],
                                    content_history.snapshot(session, r))
         _done(session, structural=True)
 
@@ -287,7 +291,7 @@ def set_published(engine: Engine, *, actor: Actor, key: str, published: bool, co
         before = content_history.snapshot(session, row)
         row.is_published = published
         session.flush()
-        content_history.record(session, actor, "content.publish" if published else "content.unpublish", key,
+        _revise(session, actor, "content.publish" if published else "content.unpublish", key,
                                before, content_history.snapshot(session, row))
         _done(session, structural=True)
     return published
@@ -308,7 +312,7 @@ def archive_node(engine: Engine, *, actor: Actor, key: str, archived: bool = Tru
         before = content_history.snapshot(session, row)
         row.is_archived = archived
         session.flush()
-        content_history.record(session, actor, "content.archive" if archived else "content.unarchive", key,
+        _revise(session, actor, "content.archive" if archived else "content.unarchive", key,
                                before, content_history.snapshot(session, row))
         _done(session, structural=True)
 
@@ -328,7 +332,7 @@ def delete_node(engine: Engine, *, actor: Actor, key: str, confirm: bool = False
         rows = list(session.scalars(select(LearningContent).where(LearningContent.content_key.in_(doomed))))
         parent_id = next(r.parent_id for r in rows if r.content_key == key)
         for r in sorted(rows, key=lambda r: -doomed.index(r.content_key)):
-            content_history.record(session, actor, "content.delete", r.content_key,
+            _revise(session, actor, "content.delete", r.content_key,
                                    content_history.snapshot(session, r), None)
         ids = [r.id for r in rows]
         session.execute(delete(ContentPrerequisite).where(
@@ -352,27 +356,15 @@ def set_prerequisites(engine: Engine, *, actor: Actor, key: str, requires: list[
         edges[key] = requires
         prerequisites.refuse_cycles(edges, tree.nodes, {k: n.title for k, n in tree.nodes.items()})
         before = content_history.snapshot(session, row)
-        _write_edges(session, row, requires)
-        content_history.record(session, actor, "content.prerequisites", key, before,
+        prerequisites.write_edges(session, actor=actor, row=row, requires=requires)
+        _revise(session, actor, "content.prerequisites", key, before,
                                content_history.snapshot(session, row))
         _done(session, structural=False)
     return requires
 
 
-def _write_edges(session: Session, row: LearningContent, requires: list[str]) -> None:
-    session.execute(delete(ContentPrerequisite).where(ContentPrerequisite.content_id == row.id))
-    ids = dict(session.execute(select(LearningContent.content_key, LearningContent.id)
-                               .where(LearningContent.content_key.in_(requires))).all())
-    for k in requires:
-        session.add(ContentPrerequisite(content_id=row.id, requires_id=ids[k]))
-    row.prerequisites = list(requires)  # the JSON column the platform reads mirrors the edges
-    session.flush()
-
-
 def restore_revision(engine: Engine, *, actor: Actor, revision_id: int) -> str:
     """Put a node back as it was right after `revision_id` (before it, for a deletion)."""
-    from core.content_models import ContentRevision
-
     require(actor, "content.edit")
     with session_scope(engine, immediate=True) as session:
         rev = session.get(ContentRevision, revision_id)
@@ -399,8 +391,8 @@ def restore_revision(engine: Engine, *, actor: Actor, revision_id: int) -> str:
         edges = {k: list(v) for k, v in tree.edges.items()}
         edges[rev.content_key] = state["prerequisites"]
         prerequisites.refuse_cycles(edges, tree.nodes, {k: n.title for k, n in tree.nodes.items()})
-        _write_edges(session, row, state["prerequisites"])
-        content_history.record(session, actor, "content.restore", rev.content_key, before,
+        prerequisites.write_edges(session, actor=actor, row=row, requires=state["prerequisites"])
+        _revise(session, actor, "content.restore", rev.content_key, before,
                                content_history.snapshot(session, row))
         _done(session, structural=True)
     return rev.content_key

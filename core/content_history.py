@@ -36,10 +36,11 @@ def snapshot(session: Session, row: LearningContent) -> dict[str, Any]:
     }
 
 
-def record(session: Session, actor: Actor | None, action: str, key: str, before: dict | None,
+def record(session: Session, *, actor: Actor, action: str, key: str, before: dict | None,
            after: dict | None) -> ContentRevision | None:
     """A revision row and its audit row, in the caller's transaction. Nothing when
     nothing changed."""
+    require(actor, "content.edit")
     if before == after:
         return None
     revision = ContentRevision(content_key=key, action=action, actor_id=getattr(actor, "id", None),

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.access import Actor, require
 from core.content_models import ContentPrerequisite, ContentRevision
 from core.models import LearningContent
 from core.rules import ActivityRules
@@ -233,9 +234,7 @@ def activity_rules(session: Session | None, key: str) -> ActivityRules | None:
     return tree.rules(key)
 
 
-def rules_for(session: Session, *, actor, key: str) -> ActivityRules | None:
+def rules_for(session: Session, *, actor: Actor, key: str) -> ActivityRules | None:
     """An activity's rules for the content page's editor."""
-    from core.access import require
-
     require(actor, "content.read")
     return current(session).rules(key)

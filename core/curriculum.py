@@ -150,8 +150,9 @@ def import_yaml(engine: Engine, *, actor: Actor, text: str, dry_run: bool = Fals
             select(LearningSubmission.activity_id, func.count()).where(LearningSubmission.activity_id.in_(gone))
             .group_by(LearningSubmission.activity_id)).all()) if gone else {}
         for key, count in sorted(with_work.items()):
-            report.problems.append((key, f"is missing from the file but has {count} submission(s); keep it in the "
-                                         "file with `archived: true` instead"))
+            message = (f"is missing from the file but has {count} submission(s); keep it in the file with "
+                       "`archived: true` instead")
+            report.problems.append((key, message))
         report.deleted = sorted(gone)
         for d, *_ in parsed.nodes:
             (report.changed if d["key"] in rows else report.created).append(d["key"])
@@ -172,7 +173,8 @@ def _apply(session: Session, actor: Actor, parsed: _Parsed, rows: dict[str, Lear
         session.execute(delete(ContentPrerequisite).where(
             ContentPrerequisite.content_id.in_(ids) | ContentPrerequisite.requires_id.in_(ids)))
     for key in gone:
-        content_history.record(session, actor, "content.import", key, befores[key], None)
+        content_history.record(session, actor=actor, action="content.import", key=key, before=befores[key],
+                               after=None)
     for row in sorted((rows[k] for k in gone), key=lambda r: -r.id):
         session.delete(row)
     session.flush()
@@ -205,8 +207,9 @@ def _apply(session: Session, actor: Actor, parsed: _Parsed, rows: dict[str, Lear
     changed = []
     for doc, *_ in parsed.nodes:
         key = doc["key"]
-        if content_history.record(session, actor, "content.import", key, befores.get(key),
-                                  content_history.snapshot(session, rows[key])) is not None and key in befores:
+        revision = content_history.record(session, actor=actor, action="content.import", key=key,
+                                          before=befores.get(key), after=content_history.snapshot(session, rows[key]))
+        if revision is not None and key in befores:
             changed.append(key)
     content_tree.invalidate()
     progress.refresh(session)

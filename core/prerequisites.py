@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import content_tree
+from core.access import Actor, require
+from core.content_models import ContentPrerequisite
 from core.errors import Invalid
-from core.models import LearningSubmission, LearningTelemetry
+from core.models import LearningContent, LearningSubmission, LearningTelemetry
 
 
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
@@ -144,9 +146,19 @@ def module_graph(tree: content_tree.ContentTree, module_key: str) -> str:
     return "\n".join(lines)
 
 
-def graph_for_module(session: Session, *, actor, module: str) -> str:
+def graph_for_module(session: Session, *, actor: Actor, module: str) -> str:
     """`module_graph` for the content page (any staff member may read it)."""
-    from core.access import require
-
     require(actor, "content.read")
     return module_graph(content_tree.current(session), module)
+
+
+def write_edges(session: Session, *, actor: Actor, row: LearningContent, requires: list[str]) -> None:
+    """Replace the edges from `row` (the caller checked them for cycles)."""
+    require(actor, "content.edit")
+    session.execute(delete(ContentPrerequisite).where(ContentPrerequisite.content_id == row.id))
+    ids = dict(session.execute(select(LearningContent.content_key, LearningContent.id)
+                               .where(LearningContent.content_key.in_(requires))).all())
+    for k in requires:
+        session.add(ContentPrerequisite(content_id=row.id, requires_id=ids[k]))
+    row.prerequisites = list(requires)  # the JSON column the platform reads mirrors the edges
+    session.flush()

@@ -205,7 +205,7 @@ def test_restore_an_earlier_revision(seeded_engine, admin):
     tree = _tree(seeded_engine)
     node = tree.node("l8_dcf")
     assert (node.title, node.body, node.parent) == ("DCF v2", "Second", "unit_4_valuation")
-    assert list(tree.children["unit_4_valuation"])[0] == "l8_dcf"
+    assert tree.children["unit_4_valuation"][0] == "l8_dcf"
     # a deleted node comes back from its deletion revision
     authoring.delete_node(seeded_engine, actor=admin, key="l9_comparables")
     with session_scope(seeded_engine) as s:
