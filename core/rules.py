@@ -15,14 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Every check the validators know, and the parameters each accepts (name -> type).
+# Every check the validators know, and the parameters each accepts (name -> type);
+# `tolerance` is the smallest difference that fails a tie (core.validation.checks.tolerance).
 CHECK_PARAMS: dict[str, dict[str, type]] = {
     "required_sheets": {},
     "no_error_values": {},
     "bs_balances": {"tolerance": float},
     "cash_ties": {"tolerance": float},
     "net_income_ties": {"tolerance": float},
-    "forecast_formulas": {"min_forecast_years": int},
+    "forecast_formulas": {},
     "revenue_build": {"tolerance": float},
     "price_targets": {},
 }

@@ -239,3 +239,15 @@ def test_the_review_queue_filters_on_prerequisites_met(seeded_engine, data_env, 
         ready = queue(s, actor=lead, filters=QueueFilters(prerequisites_met=True, latest_only=False))
     assert [r["file_name"] for r in early] == ["early.xlsx"]
     assert [r["file_name"] for r in ready] == ["ready.xlsx"]
+
+
+def test_a_check_parameter_reaches_the_validator(tmp_path):
+    from core import validation
+    from tests.feedback_fixtures import workbook_bytes
+
+    path = tmp_path / "model.xlsx"
+    path.write_bytes(workbook_bytes(revenue=[100, 110, 121, 133, 146], net_income=[10, 11, 12, 13, 14], bs_gap=3))
+    strict = ActivityRules(checks=(Check("bs_balances"),))
+    lenient = ActivityRules(checks=(Check("bs_balances", (("tolerance", 5.0),)),))
+    assert validation.validate_path(path, rules=strict).status == "failed"
+    assert validation.validate_path(path, rules=lenient).status == "passed"

@@ -47,8 +47,9 @@ def kind_for(filename: str) -> str:
     return "excel"
 
 
-def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets: list[str]) -> Report:
-    ctx = _checks.Context(workbook, required_sheets)
+def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets: list[str],
+                      params: dict[str, dict] | None = None) -> Report:
+    ctx = _checks.Context(workbook, required_sheets, params)
     outputs: dict[str, float] = {}
     results = []
     for check_id in checks:
@@ -93,7 +94,7 @@ def _missing_message(label: str, workbook: Workbook, reason: str) -> str:
 
 
 def validate_excel(path: Path, *, name: str | None = None, checks: list[str], required_sheets: list[str],
-                   defer_recalc: bool = False) -> Report:
+                   defer_recalc: bool = False, params: dict[str, dict] | None = None) -> Report:
     label = name or Path(path).name
     try:
         workbook = read_workbook(path, name=label)
@@ -121,7 +122,7 @@ def validate_excel(path: Path, *, name: str | None = None, checks: list[str], re
         if workbook.missing_values:
             return rejected(_missing_message(label, workbook, "LibreOffice left them empty"))
         details["recalculated"] = f"LibreOffice recalculated {count} formula cell(s) that had no saved values"
-    report = validate_workbook(workbook, checks=checks, required_sheets=required_sheets)
+    report = validate_workbook(workbook, checks=checks, required_sheets=required_sheets, params=params)
     report.details.update(details)
     report.details["sheets"] = list(workbook.order)
     return report
@@ -149,4 +150,6 @@ def validate_path(path: Path | str, *, activity_id: str | None = None, name: str
         checks = rules.check_ids if rules is not None else list(_checks.CHECKS)
     if required_sheets is None:
         required_sheets = list(rules.required_sheets) if rules is not None else []
-    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets, defer_recalc=defer_recalc)
+    params = {c.id: dict(c.params) for c in rules.checks} if rules is not None else None
+    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets, defer_recalc=defer_recalc,
+                          params=params)
