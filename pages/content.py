@@ -100,7 +100,7 @@ if node["objectives"]:
     st.markdown("Learning objectives:\n" + "\n".join(f"- {o}" for o in node["objectives"]))
 if node["prerequisite_titles"]:
     st.caption("Prerequisites: " + ", ".join(node["prerequisite_titles"]))
-if node["type"] == "activity":
+if node["type"] == "activity" and content.has_template(choice):
     st.download_button(
         "Download the template workbook", data=load_template(choice, actor), file_name=f"{choice}_template.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="content_template",
