@@ -370,7 +370,7 @@ def restore_revision(engine: Engine, *, actor: Actor, revision_id: int) -> str:
         rev = session.get(ContentRevision, revision_id)
         if rev is None:
             raise NotFound(f"No content revision {revision_id}.")
-        state = rev.after if rev.after is not None else rev.before
+        state: dict = rev.after if rev.after is not None else (rev.before or {})
         row = session.scalar(select(LearningContent).where(LearningContent.content_key == rev.content_key))
         before = content_history.snapshot(session, row) if row is not None else None
         parent = _parent_for(session, state["type"], state["parent"])

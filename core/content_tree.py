@@ -149,7 +149,7 @@ def _from_rows(session: Session) -> ContentTree | None:
     rows = session.scalars(select(LearningContent)).all()
     if not rows:
         return None
-    key_of = {r.id: r.content_key for r in rows}
+    key_of: dict[int | None, str] = {r.id: r.content_key for r in rows}
     nodes = [Node(
         key=r.content_key, kind=r.content_type, title=r.title, parent=key_of.get(r.parent_id),
         sequence=r.sequence_order or 0, id=r.id, description=r.description or "", body=r.content_body or "",
@@ -216,6 +216,7 @@ def _probe(session: Session) -> tuple:
 def current(session: Session) -> ContentTree:
     """The tree as this session sees it: from the cache when nothing changed."""
     bind = session.get_bind()
+    bind = getattr(bind, "engine", bind)  # a Session bound to a Connection caches per Engine
     cache_key = f"{id(bind)}:{bind.url.render_as_string(hide_password=True)}"
     probe = _probe(session)
     with _lock:
