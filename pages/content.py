@@ -38,6 +38,8 @@ for column, module in zip(st.columns(len(totals)), totals):
 
 
 def status(node: dict) -> str:
+    if node.get("archived"):
+        return "Archived"
     if not node["published"]:
         return "Draft"
     return "Published" if node["visible"] else "Hidden (parent is a draft)"
