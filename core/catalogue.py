@@ -1,13 +1,16 @@
-"""The program's content catalogue: modules → units → lessons → activities.
+"""The seed of a fresh database: modules → units → lessons → activities.
 
-Each activity's `rubric_criteria` says what the validators must check (`checks`,
-`required_sheets`), how feedback is scored (`criteria`, `weights`), and which file
-types it accepts. `ngi seed` upserts this tree by `content_key`.
+The database is the source of truth once seeded (admins author it on the content page,
+see core/authoring.py, and `core.content_tree` reads it); `ngi seed` only creates what
+is missing. Each activity's `rubric_criteria` is read as `core.rules.ActivityRules`.
+`ngi validate`, which has no database, reads this seed's rules.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from core.rules import DEFAULT_CRITERIA, ActivityRules
 
 if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` reads them)
     from sqlalchemy.orm import Session
@@ -16,12 +19,7 @@ if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` 
 
 STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
 
-CRITERIA = {
-    "accuracy": "Statements tie: the balance sheet balances, cash and net income reconcile, no errors.",
-    "documentation": "Assumptions are written down next to the inputs, with sources.",
-    "presentation": "Clear layout: labelled periods, consistent units, inputs distinguished from formulas.",
-    "reasoning": "Drivers and forecasts are explained and defensible against the company's history.",
-}
+CRITERIA = DEFAULT_CRITERIA
 
 
 def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
@@ -144,39 +142,43 @@ TREE: list[dict] = [
 
 
 def seed_catalogue(session: Session, *, publish: bool = True) -> int:
-    """Upsert the tree by content_key; returns how many rows were created.
+    """Create the nodes of the seed that are missing (by content_key), with their rules
+    and prerequisite edges; returns how many rows were created.
 
-    Existing rows keep their editorial fields (title, description, published state)
-    so that re-seeding never undoes an admin's edit.
+    Existing rows are left exactly as authored: once seeded, the database is the source
+    of truth, and re-seeding never undoes an admin's edit, move or deletion of a child
+    of a node that exists.
     """
     from sqlalchemy import select
 
+    from core.models import ContentPrerequisite
     from core.models import LearningContent
 
     existing = {c.content_key: c for c in session.scalars(select(LearningContent))}
-    created = 0
+    created: list[tuple[LearningContent, list[str]]] = []
 
     def visit(node: dict, parent: LearningContent | None) -> None:
-        nonlocal created
         fields = {k: v for k, v in node.items() if k != "children"}
         row = existing.get(fields["content_key"])
         if row is None:
+            if fields.get("rubric_criteria") is not None:
+                fields["rubric_criteria"] = ActivityRules.from_dict(fields["rubric_criteria"]).to_dict()
             row = LearningContent(**fields, parent=parent, is_published=publish)
             session.add(row)
-            created += 1
-        else:
-            # Structural fields follow the catalogue; editorial ones stay as edited.
-            for key in ("content_type", "sequence_order", "rubric_criteria", "activity_type", "prerequisites"):
-                if key in fields:
-                    setattr(row, key, fields[key])
-            row.parent = parent
+            existing[row.content_key] = row
+            created.append((row, list(fields.get("prerequisites") or [])))
         for child in node.get("children", []):
             visit(child, row)
 
     for module in TREE:
         visit(module, None)
     session.flush()
-    return created
+    for row, requires in created:
+        for key in requires:
+            if key in existing:
+                session.add(ContentPrerequisite(content_id=row.id, requires_id=existing[key].id))
+    session.flush()
+    return len(created)
 
 
 def activity_keys() -> list[str]:
@@ -211,3 +213,9 @@ def activity_spec(key: str) -> dict | None:
         if found:
             return found
     return None
+
+
+def activity_rules(key: str) -> ActivityRules | None:
+    """The seed's rules for an activity (None for an unknown key). Needs no database."""
+    spec = activity_spec(key)
+    return None if spec is None else ActivityRules.from_dict(spec.get("rubric_criteria"))

@@ -28,20 +28,23 @@ def content_tree(session: Session, *, actor: Actor) -> list[dict]:
     for row in rows:
         by_parent.setdefault(row.parent_id, []).append(row)
     titles = {row.content_key: row.title for row in rows}
+    key_of = {row.id: row.content_key for row in rows}
     out: list[dict] = []
 
     def walk(parent_id, depth, path, parent_visible, module_key):
         for row in sorted(by_parent.get(parent_id, []), key=lambda r: (r.sequence_order, r.id)):
-            visible = parent_visible and bool(row.is_published)
+            visible = parent_visible and bool(row.is_published) and not row.is_archived
             module = row.content_key if row.content_type == "module" else module_key
             prereqs = list(row.prerequisites or [])
             out.append(dict(
                 id=row.id, key=row.content_key, type=row.content_type, depth=depth,
                 path=" › ".join([*path, row.title]), title=row.title, description=row.description or "",
-                published=bool(row.is_published), visible=visible, minutes=row.estimated_duration_minutes,
+                published=bool(row.is_published), archived=bool(row.is_archived), visible=visible,
+                minutes=row.estimated_duration_minutes,
                 prerequisites=prereqs, prerequisite_titles=[titles.get(k, k) for k in prereqs],
-                module=module, sequence=row.sequence_order,
+                module=module, sequence=row.sequence_order, parent=key_of.get(row.parent_id),
                 objectives=list(row.learning_objectives or []), updated_at=row.updated_at,
+                body=row.content_body or "", difficulty=row.difficulty,
             ))
             walk(row.id, depth + 1, [*path, row.title], visible, module)
 
@@ -116,6 +119,12 @@ def set_published(session: Session, *, actor: Actor, key: str, published: bool) 
     audit.record(session, actor, "content.publish" if published else "content.unpublish",
                  target_type="content", target_id=key, details={"title": row.title})
     return published
+
+
+def has_template(key: str) -> bool:
+    """Whether a blank workbook exists for an activity: the seed's activities have one;
+    an activity authored later does not (yet)."""
+    return key in catalogue.activity_keys()
 
 
 def activity_template(*, actor: Actor, key: str) -> bytes:

@@ -40,6 +40,7 @@ class QueueFilters:
     until: date | None = None
     latest_only: bool = True
     reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
+    prerequisites_met: bool | None = None  # None: all; False: submitted before its prerequisites were done
 
 
 def blind_label(student_id: int, *, actor: Actor) -> str:
@@ -94,6 +95,8 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
         query = query.where(LearningSubmission.reviewed_at.is_not(None))
     elif filters.reviewed is False:
         query = query.where(LearningSubmission.reviewed_at.is_(None))
+    if filters.prerequisites_met is not None:
+        query = query.where(LearningSubmission.prerequisites_met.is_(filters.prerequisites_met))
     rows = []
     linkable = _linkable(actor)
     for sub, ticker, cohort in session.execute(query):
@@ -107,6 +110,7 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
             "ai_detection_score": None if sub.ai_detection_score is None else float(sub.ai_detection_score),
             "created_at": sub.created_at, "reviewed_at": sub.reviewed_at, "file_name": sub.file_name,
             "review_notes": sub.review_notes, "is_latest": bool(sub.is_latest),
+            "prerequisites_met": sub.prerequisites_met,
         })
     return rows
 

@@ -31,12 +31,30 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue, companies, config, jobs, leaderboard_entries, telemetry, validation
+from core import (
+    audit,
+    companies,
+    config,
+    content_tree,
+    jobs,
+    leaderboard_entries,
+    prerequisites,
+    telemetry,
+    validation,
+)
 from core.access import Actor, require
 from core.db import CommitOutcomeUnknown, read_scope, retrying, session_scope, utcnow
 from core.errors import Invalid, NotFound
-from core.models import LearningContent, LearningSubmission, Student, ValidatorRun
-from core.storage import CHUNK, Storage, default_storage, new_key, sanitize_filename, spool_file
+from core.models import LearningSubmission, Student, ValidatorRun
+from core.rules import ActivityRules
+from core.storage import (
+    CHUNK,
+    Storage,
+    default_storage,
+    new_key,
+    sanitize_filename,
+    spool_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +89,13 @@ def check_filename(filename: str | None) -> tuple[str, str]:
     return name, ext
 
 
-def rubric(session: Session | None, activity_id: str) -> dict:
-    """The activity's rubric: the database's (admins may edit it), else the catalogue's."""
-    if session is not None:
-        stored = session.scalar(select(LearningContent.rubric_criteria).where(
-            LearningContent.content_key == activity_id, LearningContent.content_type == "activity"))
-        if stored:
-            return stored
-    return validation.rubric_for(activity_id)
+def rubric(session: Session | None, activity_id: str) -> ActivityRules:
+    """The activity's rules, read through the content tree like every other consumer."""
+    rules = content_tree.activity_rules(session, activity_id)
+    if rules is None:
+        known = content_tree.current(session).activity_keys() if session is not None else []
+        raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(known)}.")
+    return rules
 
 
 def _spool(fileobj: BinaryIO, target: Path, max_bytes: int, label: str) -> tuple[int, str]:
@@ -160,16 +177,14 @@ def submit(
     file that is unsafe, unreadable or of a type the activity does not take."""
     require(actor, "submissions.submit")
     name, ext = check_filename(filename)
-    spec = catalogue.activity_spec(activity_id)
-    if spec is None:
-        raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
     with read_scope(engine) as session:
+        rules = rubric(session, activity_id)
+        module = content_tree.current(session).module_of(activity_id)
         if session.get(Student, student_id) is None:
             raise NotFound(f"No student with id {student_id}.")
         company = companies.get_by_ticker(session, company_ticker)
         company_id = company.id
-        rules = rubric(session, activity_id)
-    allowed = rules.get("submission_types") or ["excel"]
+    allowed = list(rules.submission_types)
     if ext == "xlsx":
         submission_type = "excel"
     else:
@@ -183,9 +198,7 @@ def submit(
             report, text = validation.read_pdf(tmp, name=name)
         else:
             # A workbook without saved values comes back "pending": LibreOffice runs in a job.
-            report, text = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
-                                                    required_sheets=rules.get("required_sheets", []),
-                                                    defer_recalc=True), ""
+            report, text = validation.validate_path(tmp, name=name, rules=rules, defer_recalc=True), ""
         if report.status == "rejected":
             raise Invalid(report.message or f"{name} was rejected.")
         storage = storage or default_storage()
@@ -196,7 +209,7 @@ def submit(
 
     try:
         submission_id, version = _record(
-            engine, student_id=student_id, activity_id=activity_id, module=spec["module"], company_id=company_id,
+            engine, student_id=student_id, activity_id=activity_id, module=module, company_id=company_id,
             submission_type=submission_type, stored=stored, name=name, notes=notes, report=report, actor=actor,
             ip_address=ip_address, user_agent=user_agent, follow_ups=jobs.follow_ups(report.status, has_text=bool(text)),
         )
@@ -252,6 +265,7 @@ def _insert(session: Session, *, student_id, activity_id, module, company_id, su
         submission_type=submission_type, version=version, stored=stored, name=name, notes=notes,
         ai_detection_status=ai_status,
     ))
+    submission.prerequisites_met = not prerequisites.unmet_prerequisites(session, student_id, activity_id)
     session.add(submission)
     session.flush()
     record_run(session, submission, report, run_by=getattr(actor, "id", None))
@@ -288,8 +302,7 @@ def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Sto
         if validation.kind_for(name) == "pdf":
             report = validation.read_pdf(tmp, name=name)[0]
         else:
-            report = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
-                                              required_sheets=rules.get("required_sheets", []))
+            report = validation.validate_path(tmp, name=name, rules=rules)
     finally:
         tmp.unlink(missing_ok=True)
     with session_scope(engine) as session:

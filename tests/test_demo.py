@@ -34,7 +34,7 @@ TODAY = date(2026, 11, 20)
 N = 30
 # Filled only by `ngi telemetry import` (idempotency keys of imported events).
 # learning_jobs: the demo writes its feedback directly, so no background job is left over.
-NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs"}
+NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs", "learning_content_revisions"}  # no authoring yet
 
 
 def _seed(engine, tmp_path, seed=7, students=N):

@@ -16,6 +16,7 @@ from core.errors import DomainError
 COMMANDS: dict[str, str] = {
     "backup": "back up, verify and restore the database and stored files",
     "companies": "the companies students can pick",
+    "content": "export or import the curriculum as YAML",
     "db": "migrate the database schema",
     "feedback": "AI feedback on submissions",
     "packages": "build and list company packages",

@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import catalogue
+from core import content_tree
 from core.feedback.personas import Persona
-from core.models import LearningContent, LearningSubmission, ValidatorRun
+from core.models import LearningSubmission, ValidatorRun
+from core.rules import ActivityRules
 
 MAX_SHEETS = 6
 MAX_ROWS = 60
@@ -59,17 +60,21 @@ def anonymous_label(submission: LearningSubmission) -> str:
 
 
 def activity_info(session: Session, activity_key: str) -> dict[str, Any]:
-    row = session.scalar(select(LearningContent).where(LearningContent.content_key == activity_key))
-    spec = catalogue.activity_spec(activity_key) or {}
-    rubric = (row.rubric_criteria if row is not None else None) or spec.get("rubric_criteria") or {}
+    # Through the content tree, like validation and submissions: one reading of the rules.
+    tree = content_tree.current(session)
+    node = tree.node(activity_key)
+    rules = tree.rules(activity_key) or ActivityRules.from_dict(None)
     return {
         "key": activity_key,
-        "title": (row.title if row is not None else None) or spec.get("title") or activity_key,
-        "description": (row.description if row is not None else None) or spec.get("description") or "",
-        "objectives": list((row.learning_objectives if row is not None else None) or spec.get("learning_objectives") or []),
-        "criteria": dict(rubric.get("criteria") or catalogue.CRITERIA),
-        "weights": dict(rubric.get("weights") or {}),
-        "required_sheets": list(rubric.get("required_sheets") or []),
+        "title": node.title if node is not None else activity_key,
+        "description": node.description if node is not None else "",
+        "objectives": list(node.objectives) if node is not None else [],
+        "criteria": rules.criteria_text,
+        "weights": rules.weights,
+        "scales": {c.key: list(c.scale) for c in rules.criteria},
+        "required_sheets": list(rules.required_sheets),
+        "checks": rules.check_ids,
+        "min_words": rules.min_words,
     }
 
 

@@ -45,8 +45,7 @@ def validate_workbook(engine: Engine, *, submission_id: int) -> None:
     try:
         # LibreOffice runs here, outside any transaction; a conversion that fails gives a
         # 'rejected' report naming the file, which the student sees like any other.
-        report = validation.validate_path(tmp, name=name, checks=rules.get("checks", []),
-                                          required_sheets=rules.get("required_sheets", []))
+        report = validation.validate_path(tmp, name=name, rules=rules)
     finally:
         tmp.unlink(missing_ok=True)
     with session_scope(engine, immediate=True) as session:

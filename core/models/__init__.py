@@ -12,6 +12,7 @@ from sqlalchemy import CheckConstraint, Index
 
 from core import statuses
 from core.db import Base
+from core.models.content import ContentPrerequisite, ContentRevision
 from core.models.companies import LearningCompany, LearningLeaderboard, LearningPackage
 from core.models.jobs import LearningJob
 from core.models.staff import STAFF_ROLES, AuditLog, StaffSession, StaffUser
@@ -33,7 +34,7 @@ from core.models.telemetry import (
 )
 
 __all__ = [
-    "STAFF_ROLES", "ActivityFunnel", "AuditLog", "ErasureRecord", "FeedbackFailure", "LearningCompany", "LearningContent",
+    "STAFF_ROLES", "ActivityFunnel", "AuditLog", "ContentPrerequisite", "ContentRevision", "ErasureRecord", "FeedbackFailure", "LearningCompany", "LearningContent",
     "LearningFeedback", "LearningJob", "LearningLeaderboard", "LearningPackage", "LearningProgress",
     "LearningSubmission", "LearningTelemetry", "StaffSession", "StaffUser", "Student", "SubmissionOutcome", "TelemetryDaily",
     "TelemetryKey", "TelemetryStudentState", "ValidatorCheckFailure", "ValidatorRun",

@@ -121,6 +121,10 @@ class LearningContent(Base):
     activity_type: Mapped[str | None] = mapped_column(String(50))
     deliverable_template_url: Mapped[str | None] = mapped_column(Text)
     rubric_criteria: Mapped[Any | None] = mapped_column(JSONType)
+    # An archived node keeps its rows and submissions but is hidden from students and
+    # from progress (migration 0014); difficulty: introductory | intermediate | advanced.
+    is_archived: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    difficulty: Mapped[str | None] = mapped_column(String(20))
     is_published: Mapped[bool | None] = mapped_column(Boolean, server_default=false())
     version: Mapped[str | None] = mapped_column(String(20), server_default=text("'1.0'"))
     created_at: Mapped[datetime | None] = _created_at()

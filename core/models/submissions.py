@@ -73,6 +73,9 @@ class LearningSubmission(Base):
     validator_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ai_detection_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     ai_detection_status: Mapped[str | None] = mapped_column(String(20))
+    # Whether the student had met the activity's prerequisites when the work arrived
+    # (NULL: recorded before prerequisites were tracked; migration 0014).
+    prerequisites_met: Mapped[bool | None] = mapped_column(Boolean)
     ai_detection_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submission_notes: Mapped[str | None] = mapped_column(Text)
     is_latest: Mapped[bool | None] = mapped_column(Boolean, server_default=true())

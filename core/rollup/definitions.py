@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import config, sql_functions
-from core.models import LearningContent, LearningTelemetry
+from core.models import LearningTelemetry
 
 CAP_SECONDS = 30 * 60
 FUNNEL_STEPS = ("lesson_view", "activity_start", "submission", "validator_pass", "feedback_issued")
@@ -51,53 +51,12 @@ class ContentMap:
 
 
 def content_map(session: Session) -> ContentMap:
-    """From learning_content; the built-in catalogue when nothing is seeded yet."""
-    rows = session.execute(
-        select(LearningContent.id, LearningContent.parent_id, LearningContent.content_key,
-               LearningContent.content_type, LearningContent.sequence_order, LearningContent.is_published)
-    ).all()
-    if rows:
-        by_id = {r.id: r for r in rows}
-        children: dict[int | None, list] = {}
-        for r in rows:
-            children.setdefault(r.parent_id, []).append(r)
-        nodes = []
+    """From the cached content tree (core.content_tree): built once per content change,
+    not on every event; the seed catalogue when nothing is seeded yet. Archived and
+    draft nodes (or their descendants) are not counted."""
+    from core import content_tree
 
-        def walk(parent_id, published):
-            for r in sorted(children.get(parent_id, []), key=lambda r: (r.sequence_order, r.id)):
-                parent = by_id.get(r.parent_id)
-                nodes.append((r.content_key, r.content_type, parent.content_key if parent else None,
-                              published and bool(r.is_published)))
-                walk(r.id, published and bool(r.is_published))
-
-        walk(None, True)
-    else:
-        from core.catalogue import TREE
-
-        nodes = []
-
-        def walk_tree(items, parent_key):
-            for node in sorted(items, key=lambda n: n["sequence_order"]):
-                nodes.append((node["content_key"], node["content_type"], parent_key, True))
-                walk_tree(node.get("children", []), node["content_key"])
-
-        walk_tree(TREE, None)
-    cmap = ContentMap()
-    pending_lessons: list[str] = []
-    for key, kind, parent, published in nodes:
-        cmap.kind[key] = kind
-        cmap.order[key] = len(cmap.order)
-        if parent:
-            cmap.parent[key] = parent
-        if kind == "lesson":
-            pending_lessons.append(key)
-        elif kind == "activity":
-            for lesson in pending_lessons:
-                cmap.lesson_activity[lesson] = key
-            pending_lessons = []
-        if published:
-            {"activity": cmap.activities, "unit": cmap.units, "module": cmap.modules}.get(kind, []).append(key)
-    return cmap
+    return content_tree.current(session).content_map()
 
 
 # --- shared definitions -----------------------------------------------------------

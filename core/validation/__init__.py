@@ -4,9 +4,9 @@
     report.status            # passed | failed | rejected
     report.to_dict()         # the JSON `ngi validate --json` prints
 
-Needs no database: each activity's checks and required sheets come from the content
-catalogue (`core.catalogue.activity_spec`), or are passed in explicitly (the
-submission service passes the database's edited rubric).
+Needs no database: each activity's checks and required sheets are its
+`core.rules.ActivityRules` — the seed catalogue's here (`rubric_for`), the database's
+when the submission service passes them in (`core.content_tree.activity_rules`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core import catalogue
 from core.errors import Invalid
+from core.rules import ActivityRules
 from core.statuses import FAILED, PASSED
 from core.validation import checks as _checks
 from core.validation import recalc
@@ -31,11 +32,12 @@ EXCEL_EXTENSIONS = {"xlsx"}
 PDF_EXTENSIONS = {"pdf"}
 
 
-def rubric_for(activity_id: str) -> dict:
-    spec = catalogue.activity_spec(activity_id)
-    if spec is None:
+def rubric_for(activity_id: str) -> ActivityRules:
+    """The seed catalogue's rules for an activity (no database)."""
+    rules = catalogue.activity_rules(activity_id)
+    if rules is None:
         raise Invalid(f"Unknown activity {activity_id!r}; known activities: {', '.join(catalogue.activity_keys())}.")
-    return spec.get("rubric_criteria") or {}
+    return rules
 
 
 def kind_for(filename: str) -> str:
@@ -45,8 +47,9 @@ def kind_for(filename: str) -> str:
     return "excel"
 
 
-def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets: list[str]) -> Report:
-    ctx = _checks.Context(workbook, required_sheets)
+def validate_workbook(workbook: Workbook, *, checks: list[str], required_sheets: list[str],
+                      params: dict[str, dict] | None = None) -> Report:
+    ctx = _checks.Context(workbook, required_sheets, params)
     outputs: dict[str, float] = {}
     results = []
     for check_id in checks:
@@ -91,7 +94,7 @@ def _missing_message(label: str, workbook: Workbook, reason: str) -> str:
 
 
 def validate_excel(path: Path, *, name: str | None = None, checks: list[str], required_sheets: list[str],
-                   defer_recalc: bool = False) -> Report:
+                   defer_recalc: bool = False, params: dict[str, dict] | None = None) -> Report:
     label = name or Path(path).name
     try:
         workbook = read_workbook(path, name=label)
@@ -119,17 +122,21 @@ def validate_excel(path: Path, *, name: str | None = None, checks: list[str], re
         if workbook.missing_values:
             return rejected(_missing_message(label, workbook, "LibreOffice left them empty"))
         details["recalculated"] = f"LibreOffice recalculated {count} formula cell(s) that had no saved values"
-    report = validate_workbook(workbook, checks=checks, required_sheets=required_sheets)
+    report = validate_workbook(workbook, checks=checks, required_sheets=required_sheets, params=params)
     report.details.update(details)
     report.details["sheets"] = list(workbook.order)
     return report
 
 
 def validate_path(path: Path | str, *, activity_id: str | None = None, name: str | None = None,
-                  checks: list[str] | None = None, required_sheets: list[str] | None = None,
-                  kind: str | None = None, defer_recalc: bool = False) -> Report:
+                  rules: ActivityRules | None = None, checks: list[str] | None = None,
+                  required_sheets: list[str] | None = None, kind: str | None = None,
+                  defer_recalc: bool = False) -> Report:
     """Validate a file on disk. Unsafe or unreadable input gives status 'rejected'; with
-    `defer_recalc`, a workbook that needs LibreOffice gives 'pending' (nothing checked yet)."""
+    `defer_recalc`, a workbook that needs LibreOffice gives 'pending' (nothing checked yet).
+
+    The checks come from `rules` (or the seed's rules of `activity_id`); with neither,
+    every check runs, which is what `ngi validate` without an activity means."""
     path = Path(path)
     label = name or path.name
     if not path.is_file():
@@ -137,8 +144,12 @@ def validate_path(path: Path | str, *, activity_id: str | None = None, name: str
     kind = kind or kind_for(label)
     if kind == "pdf":
         return read_pdf(path, name=label)[0]
-    if checks is None or required_sheets is None:
-        rubric = rubric_for(activity_id) if activity_id else {}
-        checks = checks if checks is not None else rubric.get("checks", list(_checks.CHECKS))
-        required_sheets = required_sheets if required_sheets is not None else rubric.get("required_sheets", [])
-    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets, defer_recalc=defer_recalc)
+    if rules is None and activity_id:
+        rules = rubric_for(activity_id)
+    if checks is None:
+        checks = rules.check_ids if rules is not None else list(_checks.CHECKS)
+    if required_sheets is None:
+        required_sheets = list(rules.required_sheets) if rules is not None else []
+    params = {c.id: dict(c.params) for c in rules.checks} if rules is not None else None
+    return validate_excel(path, name=label, checks=checks, required_sheets=required_sheets, defer_recalc=defer_recalc,
+                          params=params)

@@ -25,8 +25,10 @@ ROLE_TITLES = {"income": "Income Statement", "balance": "Balance Sheet", "cash":
                "drivers": "Revenue Drivers", "valuation": "Valuation"}
 
 
-def tolerance(a: float, b: float) -> float:
-    return max(0.5, 0.0005 * max(abs(a), abs(b)))
+def tolerance(a: float, b: float, floor: float | None = None) -> float:
+    """How far two figures may differ: `floor` (an activity's `tolerance` parameter,
+    default 0.5) or 0.05% of the larger, whichever is more."""
+    return max(0.5 if floor is None else floor, 0.0005 * max(abs(a), abs(b)))
 
 
 def fmt(value: float | None) -> str:
@@ -36,9 +38,10 @@ def fmt(value: float | None) -> str:
 class Context:
     """Sheets and layouts found once, shared by every check."""
 
-    def __init__(self, workbook: Workbook, required_sheets: list[str]):
+    def __init__(self, workbook: Workbook, required_sheets: list[str], params: dict[str, dict] | None = None):
         self.workbook = workbook
         self.required_sheets = required_sheets
+        self.params = params or {}  # check id -> its parameters (core.rules.CHECK_PARAMS)
         self._layouts: dict[str, Layout | None] = {}
 
     def sheet(self, role: str):
@@ -144,7 +147,7 @@ def bs_balances(ctx: Context) -> CheckResult:
                         f"{other_ref}).", sheet=lay.sheet.name, cell=other_ref, period=period.label,
                         expected="a number", actual=None)
             continue
-        if abs(assets - other) > tolerance(assets, other):
+        if abs(assets - other) > tolerance(assets, other, ctx.params.get("bs_balances", {}).get("tolerance")):
             result.fail(f"The balance sheet does not balance in {period.label}: total assets "
                         f"{fmt(assets)} ({lay.ref(assets_row, period)}) vs total liabilities and equity "
                         f"{fmt(other)} ({other_ref}), a difference of {fmt(assets - other)}.",
@@ -181,7 +184,7 @@ def _tie(ctx: Context, check_id: str, left: tuple[str, str], right: tuple[str, s
                         cell=missing[0].ref(missing[1], missing[2]), period=missing[2].label,
                         expected="a number", actual=None)
             continue
-        if abs(a - b) > tolerance(a, b):
+        if abs(a - b) > tolerance(a, b, ctx.params.get(check_id, {}).get("tolerance")):
             result.fail(f"{what} in {period_r.label}: '{lay_r.sheet.name}'!{lay_r.ref(row_r, period_r)} is "
                         f"{fmt(b)} but '{lay_l.sheet.name}'!{lay_l.ref(row_l, period_l)} is {fmt(a)} "
                         f"(difference {fmt(b - a)}).", sheet=lay_r.sheet.name, cell=lay_r.ref(row_r, period_r),
@@ -294,7 +297,7 @@ def revenue_build(ctx: Context) -> CheckResult:
         # Volumes in thousands against revenue in millions is a unit choice, not an error.
         scaled = min((product * scale for scale in (1, 1e-3, 1e-6, 1e-9, 1e3, 1e6)),
                      key=lambda x: abs(x - revenue))
-        if abs(scaled - revenue) <= tolerance(scaled, revenue):
+        if abs(scaled - revenue) <= tolerance(scaled, revenue, ctx.params.get("revenue_build", {}).get("tolerance")):
             continue
         drivers = "Q × P × T" if t_rows else "Q × P"
         unit = "" if scaled == product else f" (after scaling units by {scaled / product:g})"

@@ -53,6 +53,10 @@ def test_admin_unpublishes_and_republishes_with_audit_rows(demo_db, monkeypatch)
     at.selectbox(key="content_item").select("capstone").run()
     at.button(key="content_unpublish").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    # the capstone has students' submissions: the page says so and waits for a confirm
+    assert any("submission" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert _row(demo_db.url, "capstone")[0] is True
+    at.button(key="content_confirm_yes").click().run()
     published, _, audits = _row(demo_db.url, "capstone")
     assert published is False and audits == [("content.unpublish", "admin@test.ngi")]
     assert any("is now a draft" in s.value for s in at.success)
@@ -68,12 +72,12 @@ def test_admin_edits_a_title_and_an_empty_title_is_refused(demo_db, monkeypatch)
     at = _open(demo_db.url, monkeypatch, "admin")
     at.selectbox(key="content_item").select("l9_comparables").run()
     at.text_input(key="title_l9_comparables").input("")
-    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    at.button(key="content_save").click().run()
     assert any("cannot be empty" in e.value for e in at.error)
     assert _row(demo_db.url, "l9_comparables")[1] == "Trading comparables"
 
     at.text_input(key="title_l9_comparables").input("Comparable companies")
-    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    at.button(key="content_save").click().run()
     _, title, audits = _row(demo_db.url, "l9_comparables")
     assert title == "Comparable companies" and audits == [("content.edit", "admin@test.ngi")]
 
@@ -81,3 +85,46 @@ def test_admin_edits_a_title_and_an_empty_title_is_refused(demo_db, monkeypatch)
 def test_empty_database_shows_a_hint(sqlite_url, monkeypatch):
     at = _open(sqlite_url, monkeypatch, "instructor")
     assert any("ngi seed" in i.value for i in at.info)
+
+
+def test_admin_creates_a_lesson_and_a_bad_key_is_refused(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_new_type").select("lesson").run()
+    at.selectbox(key="content_new_parent").select("unit_4_valuation")
+    at.text_input(key="content_new_title").input("Leveraged buyouts")
+    at.text_input(key="content_new_key").input("Bad Key")
+    at.button[[b.label for b in at.button].index("Create as draft")].click().run()
+    assert any("lower-case" in e.value for e in at.error), [e.value for e in at.error]
+    at.text_input(key="content_new_key").input("l10_lbo")
+    at.button[[b.label for b in at.button].index("Create as draft")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    tree = at.dataframe[0].value
+    assert tree.loc[tree["key"] == "l10_lbo", "status"].item() == "Draft"
+    published, title, audits = _row(demo_db.url, "l10_lbo")
+    assert (published, title, audits) == (False, "Leveraged buyouts", [("content.create", "admin@test.ngi")])
+
+
+def test_rules_editor_refuses_weights_that_do_not_make_100(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_item").select("a1_drivers_map").run()
+    editor_key = "rules_criteria_a1_drivers_map"
+    at.session_state[editor_key] = {"edited_rows": {0: {"weight": 10}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert any("70% (they must make 100%)" in e.value for e in at.error), [e.value for e in at.error]
+    at.button(key="content_save_rules").click().run()
+    assert any("weights add up to 70%, not 100%" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_prerequisite_cycle_is_refused_on_the_page_and_history_restores(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_item").select("l1_business_model").run()
+    at.multiselect(key="prereq_l1_business_model").select("l2_revenue_drivers")
+    at.button(key="content_save_prereq").click().run()
+    assert any("cycle: What a business model is → Revenue drivers" in e.value or
+               "cycle: Revenue drivers: Q × P × T → What a business model is" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    at.text_input(key="title_l1_business_model").input("Business models")
+    at.button(key="content_save").click().run()
+    at.selectbox(key="content_item").select("l1_business_model").run()
+    history = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    assert list(history["action"]) == ["content.edit"]
