@@ -9,6 +9,7 @@ student's learning_progress (core/progress.py) in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -30,6 +31,7 @@ from core.models import LearningCompany, LearningSubmission, LearningTelemetry, 
 from core.sql_functions import bulk_insert_sql
 
 
+@functools.lru_cache(maxsize=65536)  # imports repeat the same addresses; a pure function
 def mask_ip(raw: str | None) -> str | None:
     """IPv4 keeps its first three octets, IPv6 its first /48. Never store the raw address."""
     if not raw:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -28,7 +28,7 @@ def _active(engine, user_id: int, *days: date) -> None:
         for day in days:
             # Noon UTC is the same calendar day in the default program timezone.
             telemetry.record_event(session, user_id=user_id, event_type="lesson_view",
-                                   event_timestamp=datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc))
+                                   event_timestamp=datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
 
 
 def _frame(engine, start: date, end: date, today: date):
