@@ -110,3 +110,14 @@ def headline(frame: pd.DataFrame, filters: Filters = Filters(), today: date | No
     mean = upto["stickiness"].dropna()
     return Headline(last["day"], int(last["dau"]), int(last["wau"]), int(last["mau"]),
                     round(float(mean.mean()), 4) if len(mean) else None)
+
+
+def cohort_run(session: Session, *, actor: Actor, cohort: str | None = None) -> tuple[date | None, date | None]:
+    """The first and last active day of a cohort (every student when `cohort` is None):
+    the "this cohort's run" date preset."""
+    require(actor, "analytics.read")
+    d = _daily.alias("d")
+    stmt = _segment(select(func.min(d.c.day), func.max(d.c.day)), Filters(cohort=cohort), d.c.user_id,
+                    student_module=False)
+    first, last = session.execute(stmt.select_from(d)).one()
+    return first, last

@@ -168,6 +168,10 @@ def contacts(session: Session, *, actor: Actor, user_ids: Iterable[int]) -> pd.D
     return pd.DataFrame([tuple(r) for r in rows], columns=["name", "email", "cohort"])
 
 
+def contacts_csv(frame: pd.DataFrame) -> bytes:
+    return exports.to_csv(frame)
+
+
 def mailto(emails: Iterable[str], *, subject: str = NUDGE_SUBJECT, body: str = NUDGE_BODY) -> str:
     """A mailto: link with everyone in BCC (students do not see each other)."""
     bcc = ",".join(e for e in emails if e)
