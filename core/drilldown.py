@@ -114,18 +114,18 @@ def at_risk_ids(session: Session, *, actor: Actor, filters: Filters = Filters(),
     return sorted(session.scalars(stmt))
 
 
-def shown(frame: pd.DataFrame, actor: Actor) -> pd.DataFrame:
+def shown(frame: pd.DataFrame, *, actor: Actor) -> pd.DataFrame:
     """The list as a page shows or exports it: no internal ids for roles without
     students.identify."""
     return frame if can(actor, "students.identify") else frame.drop(columns=["user_id"], errors="ignore")
 
 
 def export_csv(frame: pd.DataFrame, *, actor: Actor) -> bytes:
-    return exports.to_csv(shown(frame, actor))
+    return exports.to_csv(shown(frame, actor=actor))
 
 
 def export_xlsx(frame: pd.DataFrame, *, actor: Actor) -> bytes:
-    return exports.to_xlsx(shown(frame, actor), sheet="Students")
+    return exports.to_xlsx(shown(frame, actor=actor), sheet="Students")
 
 
 # --- timeline -----------------------------------------------------------------------

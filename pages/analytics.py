@@ -95,7 +95,7 @@ def students_panel(ids: list[int], *, what: str, key: str) -> None:
         return
     frame = _call(url, who, "drilldown", "student_list", None, user_ids=tuple(ids))
     st.markdown(f"**{len(frame)} student(s) behind {what}**")
-    shown = drilldown.shown(frame, actor)
+    shown = drilldown.shown(frame, actor=actor)
     st.dataframe(shown, hide_index=True, key=f"{key}_list", column_config={
         "completion_percentage": st.column_config.ProgressColumn("Completion", min_value=0, max_value=100,
                                                                  format="%.0f%%"),

@@ -41,7 +41,7 @@ def test_list_shows_names_to_admins_and_aliases_to_others(students):
     assert admin.set_index("user_id").loc[1, "streak_days"] == 3
     assert lapsed["streak_days"].tolist() == [0]  # stored 3, but a day passed idle
     assert "email" not in lead and not lead["student"].str.contains("Grace").any()
-    assert "user_id" not in drilldown.shown(lead, LEAD)
+    assert "user_id" not in drilldown.shown(lead, actor=LEAD)
     csv = drilldown.export_csv(admin, actor=ADMIN).decode()
     assert "'=HYPERLINK" in csv and "no submission" in csv
     assert drilldown.export_xlsx(lead, actor=LEAD)[:2] == b"PK"
