@@ -18,7 +18,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import active_users, analytics, config, drilldown, funnels, progress, ui
+from core import active_users, analytics, config, display, drilldown, funnels, progress, ui
 from core.access import Actor
 
 actor = ui.guard("analytics.read")
@@ -70,7 +70,8 @@ with st.container(horizontal=True):
     companies = dict(options["companies"])
     company = st.selectbox("Company", [None, *companies], format_func=lambda c: companies.get(c, "All companies"),
                            key="an_company")
-    module = st.selectbox("Module", [None, *options["modules"]], format_func=lambda m: m or "All modules",
+    module = st.selectbox("Module", [None, *options["modules"]],
+                          format_func=lambda m: display.title(m) if m else "All modules",
                           key="an_module")
     preset = st.selectbox("Dates", list(PRESETS), index=3, key="an_preset")
 if preset == "Custom":
@@ -95,7 +96,8 @@ def students_panel(ids: list[int], *, what: str, key: str) -> None:
         return
     frame = _call(url, who, "drilldown", "student_list", None, user_ids=tuple(ids))
     st.markdown(f"**{len(frame)} student(s) behind {what}**")
-    shown = drilldown.shown(frame, actor=actor)
+    shown = drilldown.shown(frame, actor=actor).assign(
+        validator_status=lambda f: f["validator_status"].map(display.humanize))
     st.dataframe(shown, hide_index=True, key=f"{key}_list", column_config={
         "completion_percentage": st.column_config.ProgressColumn("Completion", min_value=0, max_value=100,
                                                                  format="%.0f%%"),
@@ -186,7 +188,7 @@ elif view == "Activity funnel":
     if not acts:
         ui.empty_state("No funnel events yet in this selection.")
     else:
-        activity = st.selectbox("Activity", acts, key="an_funnel_activity")
+        activity = st.selectbox("Activity", acts, key="an_funnel_activity", format_func=display.title)
         steps = _call(url, who, "funnels", "activity_funnel", filters, activity=activity)
         text = [f"{n:,}" + ("" if pd.isna(p) else f" · {p:.0f}% of previous · {f:.0f}% of first")
                 for n, p, f in zip(steps["students"], steps["pct_previous"], steps["pct_first"])]
@@ -205,7 +207,7 @@ elif view == "Activity funnel":
         if step is not None:
             ids = _call(url, who, "funnels", "step_students", filters, activity=activity, step_index=int(step))
             label = steps.set_index("step_index").loc[int(step), "label"]
-            students_panel(ids, what=f"“{label}” in {activity}", key="an_funnel")
+            students_panel(ids, what=f"“{label}” in {display.title(activity)}", key="an_funnel")
 
 # --- retention ----------------------------------------------------------------------
 elif view == "Retention":
