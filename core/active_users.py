@@ -60,10 +60,10 @@ def spans_select(days, filters: Filters, start: date, end: date) -> Select:
     """(day, gap, students) from `days` (user_id, day rows, one per active student-day):
     gap is the days until the student's next active day, capped at 28."""
     nxt = func.lead(days.c.day).over(partition_by=days.c.user_id, order_by=days.c.day)
-    inner = select(days.c.user_id, days.c.day, nxt.label("nx")).select_from(days)
-    inner = _segment(inner, filters, days.c.user_id, student_module=True)
+    spans = select(days.c.user_id, days.c.day, nxt.label("nx")).select_from(days)
+    spans = _segment(spans, filters, days.c.user_id, student_module=True)
     # Activity up to 27 days before the range still counts in its first days' MAU.
-    inner = inner.where(days.c.day >= start - timedelta(days=LONGEST - 1), days.c.day <= end).subquery("w")
+    inner = spans.where(days.c.day >= start - timedelta(days=LONGEST - 1), days.c.day <= end).subquery("w")
     gap = case((inner.c.nx.is_(None), LONGEST),
                (days_between(inner.c.day, inner.c.nx) >= LONGEST, LONGEST),
                else_=days_between(inner.c.day, inner.c.nx))
