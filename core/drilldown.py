@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import pandas as pd
-from sqlalchemy import Float, func, literal, select, type_coerce, union_all
+from sqlalchemy import Float, case, func, literal, select, type_coerce, union_all
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -111,6 +111,37 @@ def at_risk_ids(session: Session, *, actor: Actor, filters: Filters = Filters(),
     p, s = _p.alias("p"), _s.alias("s")
     stmt = select(p.c.user_id).select_from(p.join(s, s.c.id == p.c.user_id))
     stmt = analytics._at_risk_select(stmt, p, s, filters, on or progress.today())
+    return sorted(session.scalars(stmt))
+
+
+def streak_ids(session: Session, *, actor: Actor, kind: str, streak: str, filters: Filters = Filters(),
+               on: date | None = None) -> list[int]:
+    """The students of one bar of the streak chart: `kind` current (live) or longest,
+    `streak` a bucket name such as "3–6"."""
+    require(actor, "analytics.read")
+    names = [name for _, _, name in analytics.STREAK_BUCKETS]
+    if streak not in names:
+        raise Invalid(f"Unknown streak bucket {streak!r}.")
+    on = on or progress.today()
+    p = _p.alias("p")
+    live = case((p.c.last_activity_date >= on - timedelta(days=1), func.coalesce(p.c.current_streak_days, 0)),
+                else_=0)
+    length = live if kind == "current" else func.coalesce(p.c.longest_streak_days, 0)
+    buckets = [(lo, None if hi is None else hi + 1, n) for lo, hi, n in analytics.STREAK_BUCKETS]
+    stmt = select(p.c.user_id).select_from(p).where(analytics._bucket(length, buckets) == names.index(streak))
+    stmt = analytics._segment(stmt, filters, p.c.user_id, student_module=True, progress=p)
+    return sorted(session.scalars(stmt))
+
+
+def hotspot_ids(session: Session, *, actor: Actor, check_id: str, activity: str,
+                filters: Filters = Filters()) -> list[int]:
+    """The students whose submissions failed `check_id` on `activity`."""
+    require(actor, "analytics.read")
+    f = models.ValidatorCheckFailure.__table__.alias("f")
+    stmt = select(f.c.user_id).distinct().where(f.c.check_id == check_id, f.c.activity_id == activity)
+    stmt = analytics._segment(stmt, Filters(cohort=filters.cohort), f.c.user_id, student_module=False)
+    if filters.company_id is not None:
+        stmt = stmt.where(f.c.company_id == int(filters.company_id))
     return sorted(session.scalars(stmt))
 
 

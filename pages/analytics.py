@@ -264,8 +264,16 @@ elif view == "Streaks":
     else:
         figure = px.bar(streaks, x="streak", y="students", color="kind", barmode="group",
                         labels={"streak": "Streak (days)", "students": "Students", "kind": ""})
-        st.plotly_chart(figure, key="an_streak_chart")
-        st.dataframe(streaks, hide_index=True, key="an_streak_table")
+        event = st.plotly_chart(figure, key="an_streak_chart", on_select="rerun", selection_mode="points")
+        points = clicked(event)
+        bars = [(k, n) for k in ("current", "longest") for n in streaks["streak"].unique()]
+        bar = st.selectbox("Students with streak", [None, *bars], key="an_streak_pick",
+                           format_func=lambda b: "—" if b is None else f"{b[0]} {b[1]} days")
+        if points:
+            bar = (["current", "longest"][int(points[0].get("curve_number", 0))], str(points[0]["x"]))
+        if bar is not None:
+            ids = _call(url, who, "drilldown", "streak_ids", filters, kind=bar[0], streak=bar[1])
+            students_panel(ids, what=f"a {bar[0]} streak of {bar[1]} days", key="an_streak")
 
 # --- hotspots -----------------------------------------------------------------------
 elif view == "Failure hotspots":
@@ -279,6 +287,13 @@ elif view == "Failure hotspots":
                         labels={"where": "", "failures": "Failed checks"})
         st.plotly_chart(figure, key="an_hotspot_chart")
         st.dataframe(hotspots, hide_index=True, key="an_hotspot_table")
+        spots = list(zip(top["check_id"], top["activity"]))
+        spot = st.selectbox("Students failing", [None, *dict.fromkeys(spots)], key="an_hotspot_pick",
+                            format_func=lambda c: "—" if c is None else
+                            f"{display.check_title(c[0])} · {display.title(c[1])}")
+        if spot is not None:
+            ids = _call(url, who, "drilldown", "hotspot_ids", filters, check_id=spot[0], activity=spot[1])
+            students_panel(ids, what=f"{display.check_title(spot[0])} failures", key="an_hotspot")
 
 # --- at risk ------------------------------------------------------------------------
 else:

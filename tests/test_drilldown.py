@@ -54,6 +54,15 @@ def test_who_is_behind_dau_wau(students):
         assert drilldown.active_ids(session, actor=LEAD, day=date(2026, 10, 10), window=7) == []
 
 
+def test_who_is_behind_a_streak_bar(students):
+    with session_scope(students) as session:
+        assert drilldown.streak_ids(session, actor=LEAD, kind="current", streak="3–6", on=date(2026, 10, 4)) == [1]
+        assert drilldown.streak_ids(session, actor=LEAD, kind="current", streak="1–2", on=date(2026, 10, 4)) == [2]
+        # A week later both streaks have lapsed; the longest stays.
+        assert drilldown.streak_ids(session, actor=LEAD, kind="current", streak="0", on=date(2026, 10, 11)) == [1, 2]
+        assert drilldown.streak_ids(session, actor=LEAD, kind="longest", streak="3–6", on=date(2026, 10, 11)) == [1]
+
+
 def test_nudge_is_recorded_and_shown_in_the_timeline(students):
     with session_scope(students) as session:
         contacts = drilldown.contacts(session, actor=ADMIN, user_ids=[1, 2])

@@ -123,3 +123,14 @@ def test_signed_out_visitor_gets_the_sign_in_form(db_url, monkeypatch):
     assert not at.exception
     assert not at.subheader
     assert at.text_input(key="sign_in_email")
+
+
+def test_streak_bar_drills_down(cohort_db, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="instructor", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Streaks").run()
+    at.selectbox(key="an_streak_pick").set_value(("current", "0")).run()
+    assert not at.exception
+    listed = at.dataframe[-1].value
+    assert len(listed) > 0 and (listed["streak_days"] == 0).all()
+    assert listed["student"].str.match(r"^Analyst [0-9A-F]{6}$").all()
