@@ -133,6 +133,25 @@ def streak_ids(session: Session, *, actor: Actor, kind: str, streak: str, filter
     return sorted(session.scalars(stmt))
 
 
+def time_ids(session: Session, *, actor: Actor, time_invested: str, filters: Filters = Filters()) -> list[int]:
+    """The students of one time-invested bucket who have validated submissions (the
+    students the time-against-outcomes bar counts)."""
+    require(actor, "analytics.read")
+    names = [name for _, _, name in analytics.TIME_BUCKETS]
+    if time_invested not in names:
+        raise Invalid(f"Unknown time bucket {time_invested!r}.")
+    p, o = _p.alias("p"), models.SubmissionOutcome.__table__.alias("o")
+    validated = analytics._instant_range(select(o.c.user_id).where(o.c.user_id == p.c.user_id), filters,
+                                         o.c.created_at)
+    if filters.module:
+        validated = validated.where(o.c.module == filters.module)
+    stmt = (select(p.c.user_id).select_from(p).where(
+        analytics._bucket(p.c.total_minutes_invested, analytics.TIME_BUCKETS) == names.index(time_invested),
+        validated.exists()))
+    stmt = analytics._segment(stmt, filters, p.c.user_id, student_module=False, progress=p)
+    return sorted(session.scalars(stmt))
+
+
 def hotspot_ids(session: Session, *, actor: Actor, check_id: str, activity: str,
                 filters: Filters = Filters()) -> list[int]:
     """The students whose submissions failed `check_id` on `activity`."""

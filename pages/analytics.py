@@ -252,8 +252,16 @@ elif view == "Time and outcomes":
         figure.update_layout(yaxis={"title": "Pass rate", "tickformat": ".0%", "range": [0, 1]},
                              yaxis2={"title": "Rubric score", "overlaying": "y", "side": "right", "range": [0, 100]},
                              xaxis={"title": "Time invested"}, legend={"orientation": "h"})
-        st.plotly_chart(figure, key="an_outcomes_chart")
+        event = st.plotly_chart(figure, key="an_outcomes_chart", on_select="rerun", selection_mode="points")
         st.dataframe(outcomes, hide_index=True, key="an_outcomes_table")
+        points = clicked(event)
+        bucket = st.selectbox("Students who invested", [None, *outcomes["time_invested"]], key="an_outcomes_pick",
+                              format_func=lambda b: b or "—")
+        if points:
+            bucket = str(points[0]["x"])
+        if bucket is not None:
+            ids = _call(url, who, "drilldown", "time_ids", filters, time_invested=bucket)
+            students_panel(ids, what=f"{bucket} invested", key="an_outcomes")
 
 # --- streaks ------------------------------------------------------------------------
 elif view == "Streaks":

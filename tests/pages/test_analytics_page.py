@@ -134,3 +134,14 @@ def test_streak_bar_drills_down(cohort_db, monkeypatch):
     listed = at.dataframe[-1].value
     assert len(listed) > 0 and (listed["streak_days"] == 0).all()
     assert listed["student"].str.match(r"^Analyst [0-9A-F]{6}$").all()
+
+
+def test_time_bucket_drills_down_to_the_students_it_counts(cohort_db, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="admin", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Time and outcomes").run()
+    outcomes = at.dataframe[0].value
+    first = outcomes.iloc[0]
+    at.selectbox(key="an_outcomes_pick").set_value(first["time_invested"]).run()
+    assert not at.exception
+    assert len(at.dataframe[-1].value) == first["students"]
