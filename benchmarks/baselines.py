@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import analytics, rollup
+from core import active_users, analytics, rollup
 from core.analytics import Filters
 from core.models import LearningTelemetry
 from core.sql_functions import month_start, week_start
@@ -24,8 +24,10 @@ def raw_days(session: Session):
                   month_start(pairs.c.d).label("month_start")).subquery("r")
 
 
-def raw_active_students(session: Session, filters: Filters = Filters()) -> pd.DataFrame:
-    return analytics._active_frame(analytics._frame(session, analytics._active_select(raw_days(session), filters)))
+def raw_active_students(session: Session, filters: Filters = Filters(), today=None) -> pd.DataFrame:
+    start, end = active_users._range(filters, today)
+    spans = active_users.spans_select(raw_days(session), filters, start, end)
+    return active_users.daily_frame(analytics._frame(session, spans), start, end)
 
 
 def raw_funnel(session: Session, filters: Filters = Filters()) -> pd.DataFrame:

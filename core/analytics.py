@@ -145,37 +145,12 @@ def filter_options(session: Session, *, actor: Actor) -> dict:
 # --- active students ----------------------------------------------------------------
 
 
-def _active_select(days, filters: Filters) -> CompoundSelect:
-    """Daily, weekly and monthly actives over `days` (user_id, day, week_start, month_start)."""
-    no_ratio = cast(null(), Float)
-    dau_mau = cast(func.count(), Float) / func.count(distinct(days.c.day)) / func.count(distinct(days.c.user_id))
-    parts = []
-    for granularity, period, students, ratio in (
-        ("day", days.c.day, func.count(), no_ratio),
-        ("week", days.c.week_start, func.count(distinct(days.c.user_id)), no_ratio),
-        ("month", days.c.month_start, func.count(distinct(days.c.user_id)), dau_mau),
-    ):
-        part = select(literal(granularity).label("granularity"), period.label("period_start"),
-                      students.label("active_students"), ratio.label("dau_mau")).select_from(days)
-        part = _segment(part, filters, days.c.user_id, student_module=True)
-        parts.append(_day_range(part, filters, days.c.day).group_by(period))
-    return union_all(*parts)
+def active_students(session: Session, *, actor: Actor, filters: Filters = Filters(),
+                    today: date | None = None) -> pd.DataFrame:
+    """DAU, WAU, MAU and stickiness per day by the standard definitions (core/active_users.py)."""
+    from core import active_users  # it builds on this module's filters
 
-
-def active_students(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
-    """Daily, weekly and monthly active students; month rows carry DAU/MAU (the
-    month's average daily actives over its active days, divided by its actives)."""
-    require(actor, "analytics.read")
-    return _active_frame(_frame(session, _active_select(_daily.alias("r"), filters)))
-
-
-def _active_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = _dates(frame, "period_start")
-    frame["active_students"] = frame["active_students"].astype(int)
-    frame["dau_mau"] = pd.to_numeric(frame["dau_mau"], errors="coerce").round(4)
-    order = {"day": 0, "week": 1, "month": 2}
-    return frame.sort_values(["granularity", "period_start"], key=lambda s: s.map(order) if s.name == "granularity"
-                             else s).reset_index(drop=True)
+    return active_users.active_students(session, actor=actor, filters=filters, today=today)
 
 
 # --- funnel -------------------------------------------------------------------------
@@ -238,13 +213,14 @@ def _retention_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame["week"] = frame.apply(lambda r: (r["week_start"] - r["cohort_week"]).days // 7, axis=1) if len(frame) else []
     sizes = frame[frame["week"] == 0].set_index("cohort_week")["students"]
     frame["cohort_size"] = frame["cohort_week"].map(sizes).fillna(0).astype(int)
-    frame["retention"] = (frame["students"] / frame["cohort_size"].where(frame["cohort_size"] > 0)).round(4)
+    # A percentage of the cohort, as the heatmap shows it.
+    frame["retention"] = (100 * frame["students"] / frame["cohort_size"].where(frame["cohort_size"] > 0)).round(1)
     columns = ["cohort_week", "week", "students", "cohort_size", "retention"]
     return frame[columns].sort_values(["cohort_week", "week"]).reset_index(drop=True)
 
 
 def retention(session: Session, *, actor: Actor, filters: Filters = Filters()) -> pd.DataFrame:
-    """Weekly cohorts by first-activity week: share of each cohort active N weeks later."""
+    """Weekly cohorts by first-activity week: percentage of each cohort active N weeks later."""
     require(actor, "analytics.read")
     cohorts = select(_state.c.user_id, _state.c.first_active_week.label("cohort_week")).subquery("c")
     return _retention_frame(_frame(session, _retention_select(_daily.alias("d"), cohorts, filters)))

@@ -14,8 +14,10 @@ rollup's own incremental/rebuild equivalence is what the tests check.
 - **Time invested**: the rollup's active seconds (gaps between events capped at 30
   minutes), summed and floored to whole minutes.
 - **Streaks**: consecutive program-timezone days with any event. The stored current
-  streak is the run ending on `last_activity_date`; `live_streak` says whether it is
-  still alive today.
+  streak is the run ending on `last_activity_date` while that run is alive (the student
+  was active today or yesterday) and zero once a whole day has passed without activity:
+  `refresh` applies this as of today, and `lapse_streaks` (the daily job and
+  `ngi progress recompute`) zeroes the streaks that lapsed since.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import config, rollup
+from core.db import session_scope
 from core.models import ActivityFunnel, LearningProgress, TelemetryDaily, TelemetryStudentState
 
 MILESTONES = (3, 7, 14, 30, 60, 100)
@@ -85,8 +89,9 @@ def _unit_requirements(cmap: rollup.ContentMap) -> dict[str, set[str]]:
 
 
 def derive(cmap: rollup.ContentMap, *, days: list[tuple[date, int]], completed: dict[str, datetime],
-           submitted: dict[str, datetime], state: TelemetryStudentState | None) -> dict:
-    """The learning_progress columns for one student from their rollup rows."""
+           submitted: dict[str, datetime], state: TelemetryStudentState | None, on: date | None = None) -> dict:
+    """The learning_progress columns for one student from their rollup rows, with the
+    current streak as it stands on `on` (default today)."""
     streak = streaks(day for day, _ in days)
     done = {a for a in cmap.activities if a in completed}
     requirements = _unit_requirements(cmap)
@@ -102,7 +107,7 @@ def derive(cmap: rollup.ContentMap, *, days: list[tuple[date, int]], completed: 
         "units_completed": len(units_done),
         "modules_completed": len(modules_done),
         "completion_percentage": percentage,
-        "current_streak_days": streak.current,
+        "current_streak_days": live_streak(streak.current, streak.last_activity_date, on),
         "longest_streak_days": streak.longest,
         "last_activity_date": streak.last_activity_date,
         "streak_milestones": streak.milestones,
@@ -124,10 +129,12 @@ def derive(cmap: rollup.ContentMap, *, days: list[tuple[date, int]], completed: 
     return values
 
 
-def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: rollup.ContentMap | None = None) -> int:
+def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: rollup.ContentMap | None = None,
+            on: date | None = None) -> int:
     """Derive learning_progress from the rollup for `user_ids` (default: every student
-    with telemetry or a progress row). Returns how many rows were written."""
+    with telemetry or a progress row), streaks as of `on`. Returns rows written."""
     session.flush()
+    on = on or today()
     cmap = cmap or rollup.content_map(session)
     if user_ids is None:
         ids = set(session.scalars(select(TelemetryStudentState.user_id)))
@@ -160,7 +167,7 @@ def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: ro
             select(LearningProgress).where(LearningProgress.user_id.in_(chunk)))}
         for user_id in chunk:
             values = derive(cmap, days=days[user_id], completed=completed[user_id],
-                            submitted=submitted[user_id], state=states.get(user_id))
+                            submitted=submitted[user_id], state=states.get(user_id), on=on)
             row = existing.get(user_id)
             if row is None:
                 row = LearningProgress(user_id=user_id)
@@ -173,13 +180,33 @@ def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: ro
     return written
 
 
-def recompute(session: Session, student_id: int | None = None) -> int:
-    """Rebuild the rollup from raw events, then derive progress: the same result the
-    incremental updates reach. For one student, or everyone."""
+def recompute(session: Session, student_id: int | None = None, *, on: date | None = None) -> int:
+    """Rebuild the rollup from raw events, then derive progress as of `on` (default
+    today): the same result the incremental updates reach. For one student, or everyone."""
     cmap = rollup.content_map(session)
     users = None if student_id is None else [student_id]
     rollup.rebuild(session, user_ids=users, cmap=cmap)
-    return refresh(session, users, cmap=cmap)
+    return refresh(session, users, cmap=cmap, on=on)
+
+
+def lapsed(on: date):
+    """The learning_progress rows whose stored current streak has lapsed by `on`."""
+    return (LearningProgress.current_streak_days != 0) & or_(
+        LearningProgress.last_activity_date.is_(None),
+        LearningProgress.last_activity_date < on - timedelta(days=1))
+
+
+def lapse_streaks(engine: Engine, *, on: date | None = None) -> int:
+    """Zero every current streak that has lapsed by `on` (default today): one UPDATE,
+    idempotent, so the daily job may run it as often as it likes. Returns rows changed."""
+    with session_scope(engine, immediate=True) as session:
+        return lapse_streaks_in(session, on=on)
+
+
+def lapse_streaks_in(session: Session, *, on: date | None = None) -> int:
+    result = session.execute(update(LearningProgress).where(lapsed(on or today()))
+                             .values(current_streak_days=0).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 SNAPSHOT_FIELDS = (

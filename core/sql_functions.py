@@ -115,6 +115,26 @@ def _week_start_sqlite(element, compiler, **kw):
     return compiler.process(func.date(day, "weekday 0", "-6 days"), **kw)
 
 
+class days_between(FunctionElement):
+    """Whole days from the first date to the second (dates, not instants)."""
+
+    type = Integer()
+    name = "days_between"
+    inherit_cache = True
+
+
+@compiles(days_between, "postgresql")
+def _days_between_postgresql(element, compiler, **kw):
+    first, second = element.clauses
+    return compiler.process(cast(second, Date) - cast(first, Date), **kw)
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    first, second = element.clauses
+    return compiler.process(cast(func.julianday(second) - func.julianday(first), Integer), **kw)
+
+
 class month_start(FunctionElement):
     """The first day of a date's month."""
 

@@ -45,6 +45,8 @@ NOT_SERVICES: dict[str, str] = {
     "core.rollup.submissions.refresh_submissions": "derived rollup, recomputed from submissions",
     "core.progress.refresh": "derived progress, recomputed from events",
     "core.progress.recompute": "derived progress, recomputed from events",
+    "core.progress.lapse_streaks": "derived progress: lapsed streaks zeroed by the daily job",
+    "core.progress.lapse_streaks_in": "derived progress: lapsed streaks zeroed in a recompute",
     "core.telemetry.record_event": "event of a service's own action",
     "core.telemetry.rebuild_rollup": "derived rollup, recomputed from events",
     "core.telemetry.progress_after_import": "derived progress after an import",

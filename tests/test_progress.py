@@ -26,6 +26,14 @@ def student(seeded_engine):
     return seeded_engine
 
 
+@pytest.fixture
+def today(monkeypatch):
+    """Set the program-timezone 'today' the stored current streak is judged on."""
+    def set_today(day: date) -> None:
+        monkeypatch.setattr(progress, "today", lambda: day)
+    return set_today
+
+
 def _local(*args) -> datetime:
     return datetime(*args, tzinfo=NY)
 
@@ -42,7 +50,8 @@ def _progress(engine, user_id=1) -> LearningProgress:
         return session.scalar(select(LearningProgress).where(LearningProgress.user_id == user_id))
 
 
-def test_streak_across_daylight_saving_change(student):
+def test_streak_across_daylight_saving_change(student, today):
+    today(date(2026, 3, 10))
     # US clocks go forward on 8 March 2026. 23:30 local each evening: in UTC the first
     # two land on 8 and 9 March and the third also on 9 March, so a UTC count says 2.
     _record(student, _local(2026, 3, 7, 23, 30), _local(2026, 3, 8, 23, 30), _local(2026, 3, 9, 0, 30))
@@ -52,7 +61,8 @@ def test_streak_across_daylight_saving_change(student):
     assert row.streak_milestones == [{"days": 3, "achieved_at": "2026-03-09"}]
 
 
-def test_streak_across_program_midnight(student):
+def test_streak_across_program_midnight(student, today):
+    today(date(2026, 10, 6))
     # 23:50 and 00:10 New York time are two days there, but the same UTC day (04:50, 05:10).
     _record(student, _local(2026, 10, 5, 23, 50), _local(2026, 10, 6, 0, 10))
     row = _progress(student)
@@ -60,13 +70,15 @@ def test_streak_across_program_midnight(student):
     assert row.last_activity_date == date(2026, 10, 6)
 
 
-def test_streak_follows_the_configured_timezone(student, monkeypatch):
+def test_streak_follows_the_configured_timezone(student, monkeypatch, today):
+    today(date(2026, 10, 6))
     monkeypatch.setenv("NGI_TIMEZONE", "UTC")
     _record(student, _local(2026, 10, 5, 23, 50), _local(2026, 10, 6, 0, 10))
     assert _progress(student).current_streak_days == 1
 
 
-def test_gap_day_breaks_the_streak_and_two_events_count_once(student):
+def test_gap_day_breaks_the_streak_and_two_events_count_once(student, today):
+    today(date(2026, 9, 7))
     days = [date(2026, 9, d) for d in (1, 2, 3, 5, 6)]
     moments = [_local(d.year, d.month, d.day, 18) for d in days] + [_local(2026, 9, 6, 21)]
     _record(student, *moments)
@@ -77,7 +89,8 @@ def test_gap_day_breaks_the_streak_and_two_events_count_once(student):
         assert session.scalar(select(TelemetryDaily.events).where(TelemetryDaily.day == date(2026, 9, 6))) == 2
 
 
-def test_milestones_keep_the_day_they_were_first_reached(student):
+def test_milestones_keep_the_day_they_were_first_reached(student, today):
+    today(date(2026, 4, 23))
     first_run = [_local(2026, 4, 1, 12) + timedelta(days=n) for n in range(7)]  # 1–7 April
     second_run = [_local(2026, 4, 10, 12) + timedelta(days=n) for n in range(14)]  # 10–23 April
     _record(student, *first_run, *second_run)
@@ -170,3 +183,71 @@ def test_recompute_equals_incremental(student):
         progress.recompute(session, 2)
     with session_scope(student) as session:
         assert _tables(session) == rebuilt
+
+
+# --- live streaks: the stored current streak lapses once a whole day passes idle ------
+
+
+def test_stored_streak_is_zero_once_a_day_passes_without_activity(student, today):
+    # A DST week: US clocks go back on 1 November 2026; 23:30 local every evening.
+    today(date(2026, 11, 5))
+    _record(student, *[_local(2026, 10, 29, 23, 30) + timedelta(days=n) for n in range(7)])
+    assert _progress(student).current_streak_days == 7  # last active 4 November: alive on the 5th
+    today(date(2026, 11, 6))  # the 5th passed without activity
+    with session_scope(student) as session:
+        progress.recompute(session)
+    row = _progress(student)
+    assert (row.current_streak_days, row.longest_streak_days) == (0, 7)
+
+
+def test_local_midnight_decides_the_day_not_utc(student, today):
+    # 23:50 New York on 6 October is 03:50 UTC on the 7th; the 7th still keeps it alive.
+    today(date(2026, 10, 7))
+    _record(student, _local(2026, 10, 5, 23, 50), _local(2026, 10, 6, 23, 50))
+    assert progress.lapse_streaks(student, on=date(2026, 10, 7)) == 0
+    assert _progress(student).current_streak_days == 2
+    assert progress.lapse_streaks(student, on=date(2026, 10, 8)) == 1
+    assert _progress(student).current_streak_days == 0
+
+
+def test_daily_job_lapses_only_the_lapsed_student(student, today):
+    today(date(2026, 2, 11))
+    _record(student, *[_local(2026, 2, 1 + n, 10) for n in range(8)])  # Ada: 1–8 February
+    _record(student, _local(2026, 2, 9, 10), _local(2026, 2, 10, 10), user_id=2)  # Grace: 9–10 February
+    # Written when each event arrived: Ada's 8 stayed stored while she went quiet.
+    with session_scope(student) as session:
+        session.execute(LearningProgress.__table__.update().where(LearningProgress.user_id == 1)
+                        .values(current_streak_days=8))
+    assert progress.lapse_streaks(student, on=date(2026, 2, 11)) == 1
+    assert _progress(student, 1).current_streak_days == 0
+    assert _progress(student, 2).current_streak_days == 2
+    assert progress.lapse_streaks(student, on=date(2026, 2, 11)) == 0  # idempotent
+
+
+def test_in_process_runner_lapses_once_per_program_day(student, today):
+    from core.jobs import local
+
+    today(date(2026, 3, 1))
+    _record(student, _local(2026, 2, 27, 10), _local(2026, 2, 28, 10))
+    assert _progress(student).current_streak_days == 2
+    daily = local.Daily()
+    assert daily(student) is True and _progress(student).current_streak_days == 2
+    today(date(2026, 3, 2))
+    assert daily(student) is True and _progress(student).current_streak_days == 0
+    assert daily(student) is False  # the same day again does nothing
+
+
+def test_procrastinate_app_has_the_periodic_lapse_task(student, today, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("procrastinate runs on PostgreSQL; SQLite uses the in-process runner")
+    from core.jobs import pg
+
+    app = pg.make_app(student)
+    periodic = [p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == pg.LAPSE_TASK]
+    assert [p.cron for p in periodic] == [pg.LAPSE_CRON]
+    today(date(2026, 3, 3))
+    _record(student, _local(2026, 2, 27, 10), _local(2026, 2, 28, 10))
+    with session_scope(student) as session:
+        session.execute(LearningProgress.__table__.update().values(current_streak_days=2))
+    periodic[0].task(timestamp=0)
+    assert _progress(student).current_streak_days == 0

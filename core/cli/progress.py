@@ -23,5 +23,7 @@ def _recompute(args) -> int:
         if args.student is not None and session.get(Student, args.student) is None:
             raise NotFound(f"No student with id {args.student}.")
         count = progress.recompute(session, args.student)
-    print(f"progress recomputed for {count} student(s)")
+        # Everyone else's streak lapses as of today too, not only the recomputed student's.
+        lapsed = progress.lapse_streaks_in(session)
+    print(f"progress recomputed for {count} student(s); {lapsed} lapsed streak(s) set to 0")
     return 0

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
-from core import rollup, telemetry
+from core import rollup, telemetry, telemetry_bulk
 from core.auth import system_actor
 from core.cli._common import engine
 from core.db import session_scope
@@ -20,26 +21,27 @@ def register(subparsers) -> None:
     imp.add_argument("--format", choices=("jsonl", "xapi"), default=None,
                      help="default: xapi for *.json files, else jsonl")
     imp.add_argument("--strict", action="store_true", help="reject the whole file if any line is bad")
+    imp.add_argument("--chunk-size", type=int, default=telemetry_bulk.CHUNK_SIZE, metavar="N",
+                     help=f"events per chunk (default {telemetry_bulk.CHUNK_SIZE:,})")
     imp.set_defaults(handler=_import)
     roll = actions.add_parser("rollup", help="rebuild the daily rollup and progress from raw events")
     roll.add_argument("--rebuild", action="store_true", required=True, help="recompute everything from scratch")
     roll.set_defaults(handler=_rollup)
 
 
-class _Bar:
-    """A one-line progress bar on stderr (bytes of the file read)."""
+class _RateBar:
+    """A one-line bar on stderr: share of the file read, events so far and events/s."""
 
-    def __init__(self, label: str):
-        self.label, self.started, self.shown = label, time.monotonic(), -1
+    finished = False
 
-    def __call__(self, done: int, total: int) -> None:
-        percent = int(100 * done / total) if total else 100
-        if percent == self.shown:
+    def __call__(self, p: telemetry_bulk.Progress) -> None:
+        percent = int(100 * p.bytes_read / p.bytes_total) if p.bytes_total else 100
+        if self.finished:
             return
-        self.shown = percent
+        self.finished = percent >= 100
         filled = percent * 30 // 100
-        elapsed = time.monotonic() - self.started
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%  {elapsed:5.1f}s")
+        sys.stderr.write(f"\rimport [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%  {p.events:,} events"
+                         f"  {p.events_per_second:,.0f} events/s  {p.seconds:5.1f}s")
         if percent >= 100:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -49,14 +51,15 @@ def _import(args) -> int:
     fmt = args.format or ("xapi" if args.file.lower().endswith(".json") else "jsonl")
     eng = engine()
     with session_scope(eng, immediate=True) as session:
-        result = telemetry.import_events(session, args.file, actor=system_actor(eng), fmt=fmt, strict=args.strict, on_progress=_Bar("import"))
+        result = telemetry_bulk.import_bulk(session, args.file, actor=system_actor(eng), fmt=fmt, strict=args.strict,
+                                            chunk_size=args.chunk_size, on_progress=_RateBar())
     if result.accepted:
         rollup.analyze(eng)
     for line, message in result.errors[:50]:
         print(f"line {line}: {message}", file=sys.stderr)
     if len(result.errors) > 50:
         print(f"... and {len(result.errors) - 50} more bad lines", file=sys.stderr)
-    print(result.summary())
+    print(json.dumps(result.summary()))
     return 0
 
 

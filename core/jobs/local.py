@@ -50,10 +50,30 @@ def _database_gone(engine: Engine) -> bool:
     return not Path(database).exists()
 
 
+class Daily:
+    """The runner's daily work (lapsed streaks): once per program-timezone day, at the
+    first poll after local midnight, like the procrastinate periodic task on PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.last_day = None
+
+    def __call__(self, engine: Engine) -> bool:
+        from core import progress
+
+        day = progress.today()
+        if day == self.last_day:
+            return False
+        progress.lapse_streaks(engine, on=day)
+        self.last_day = day
+        return True
+
+
 def loop(engine: Engine, stop: threading.Event, *, interval: float = POLL_SECONDS) -> None:
     """Poll until `stop` is set (or the SQLite file is deleted, as after a test)."""
+    daily = Daily()
     while not stop.is_set() and not _database_gone(engine):
         try:
+            daily(engine)
             drain(engine)
         except Exception:  # a poll that fails (locked, unmigrated) is tried again
             log.exception("in-process job runner: poll failed")

@@ -26,6 +26,10 @@ from core.db import utcnow
 
 QUEUE = "ngi_learning"
 TASK_NAME = "ngi.run_learning_job"
+LAPSE_TASK = "ngi.lapse_streaks"
+# Hourly, so it lands within the hour after midnight in any program timezone; the
+# UPDATE is idempotent, so only the first run of a program-timezone day changes rows.
+LAPSE_CRON = "5 * * * *"
 
 # procrastinate's own defer function (sql/schema.sql of 3.x); the composite row is its
 # procrastinate_job_to_defer_v1: queue, task, priority, lock, queueing_lock, args, scheduled_at.
@@ -73,6 +77,13 @@ def make_app(engine: Engine) -> procrastinate.App:
             raise RetryLater(result.retry_in or 0, result.error)
         if result.status == "parked":
             raise Parked(result.error)
+
+    @app.periodic(cron=LAPSE_CRON)
+    @app.task(name=LAPSE_TASK, queue=QUEUE, queueing_lock=LAPSE_TASK)
+    def lapse_streaks(timestamp: int) -> None:
+        from core import progress
+
+        progress.lapse_streaks(engine)
 
     return app
 

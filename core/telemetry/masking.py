@@ -4,11 +4,13 @@ stored, whether it is a whole value or sits inside text.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
 
 
+@functools.lru_cache(maxsize=65536)  # imports repeat the same addresses; a pure function
 def mask_ip(raw: str | None) -> str | None:
     """IPv4 keeps its first three octets, IPv6 its first /48. Never store the raw address."""
     if not raw:

@@ -140,3 +140,33 @@ def test_each_demo_role_signs_in_and_opens_every_page(server, browser, shots, em
         page.get_by_role("textbox", name="Email").wait_for(timeout=30_000)
     finally:
         context.close()
+
+
+def test_clicking_a_funnel_bar_lists_the_students_behind_it(server, browser, shots):
+    email = next(e for e, _, r in auth.DEMO_ACCOUNTS if r == "program_lead")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        page.get_by_role("textbox", name="Email").fill(email)
+        page.get_by_role("textbox", name="Password").fill(auth.DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator('[data-testid="stMain"] h1', has_text="Home").wait_for(timeout=60_000)
+        _settle(page)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Analytics").first.click()
+        main = page.locator('[data-testid="stMain"]')
+        main.locator("h1", has_text="Analytics").wait_for(timeout=60_000)
+        _settle(page)
+        main.locator("button", has_text="Activity funnel").first.click()
+        main.locator("h3", has_text="Activity funnel").wait_for(timeout=60_000)
+        _settle(page)
+        bar = main.locator(".js-plotly-plot .bars .point path").first
+        bar.wait_for(timeout=60_000)
+        bar.click(force=True)
+        main.get_by_text("student(s) behind").first.wait_for(timeout=60_000)
+        _settle(page)
+        page.screenshot(path=str(shots / "funnel_drilldown.png"), full_page=True)
+        assert main.locator('[data-testid="stException"]').count() == 0
+        assert "“Lesson viewed”" in main.get_by_text("student(s) behind").first.inner_text()
+    finally:
+        context.close()

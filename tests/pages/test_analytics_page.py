@@ -1,16 +1,23 @@
-"""The analytics page renders for every staff role, hides names from instructors and
-offers the at-risk list as CSV."""
+"""The analytics page: every view renders for every staff role with names for admins
+only; drill-down lists and their exports; the at-risk nudge is recorded and shown in
+the student's timeline; the headline names the latest complete day."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from benchmarks import cohort
-from core import telemetry
+from core import active_users, drilldown, telemetry
 from core.db import session_scope
+from core.models import AuditLog
 from tests.support import SETUP_ADMIN, app_test
+
+VIEWS = {"Active students": "Active students", "Activity funnel": "Activity funnel",
+         "Retention": "Weekly retention by first-activity week", "Time and outcomes": "Time invested against outcomes",
+         "Streaks": "Streaks", "Failure hotspots": "Validator failure hotspots", "At risk": "At risk"}
 
 
 @pytest.fixture
@@ -33,35 +40,74 @@ def _texts(at) -> str:
 
 
 @pytest.mark.parametrize("role", ["admin", "program_lead", "instructor"])
-def test_page_renders_every_chart_for_each_role(cohort_db, monkeypatch, role):
+def test_every_view_renders_for_each_role(cohort_db, monkeypatch, role):
     at = app_test(cohort_db, monkeypatch, role=role, page="analytics")
     at.run()
     assert not at.exception
-    assert [s.value for s in at.subheader] == [
-        "Active students", "Activity funnel", "Weekly retention by first-activity week",
-        "Time invested against outcomes", "Streaks", "Validator failure hotspots", "At risk",
-    ]
-    assert len(at.get("plotly_chart")) >= 6
-    table = at.dataframe[-1].value
+    assert "latest complete day" in _texts(at)
+    assert [m.label for m in at.metric][:4] == ["DAU", "WAU", "MAU", "Stickiness"]
+    for view, heading in list(VIEWS.items())[1:]:
+        at.segmented_control(key="an_view").set_value(view).run()
+        assert not at.exception, view
+        assert [s.value for s in at.subheader] == [heading]
+    table = at.dataframe[0].value  # the at-risk students
     assert len(table) > 0
-    if role != "admin":  # program leads too: aliases everywhere
-        assert "email" not in table.columns
+    if role != "admin":
+        assert "email" not in table.columns and "user_id" not in table.columns
         assert table["student"].str.match(r"^Analyst [0-9A-F]{6}$").all()
         assert "pseudonym" in _texts(at)
+        assert not at.multiselect  # no nudge without emails
     else:
         assert table["email"].str.endswith("@cohort.example").all()
-    assert at.get("download_button")
 
 
-def test_filters_narrow_the_figures(cohort_db, monkeypatch):
+def test_funnel_step_drills_down_to_students_and_exports(cohort_db, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="program_lead", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Activity funnel").run()
+    steps = at.dataframe[0].value
+    at.selectbox(key="an_funnel_step").set_value(1).run()
+    assert not at.exception
+    listed = at.dataframe[1].value
+    assert len(listed) == steps.iloc[0]["students"] > 0
+    assert set(listed.columns) >= {"student", "last_active", "streak_days", "completion_percentage",
+                                   "validator_status"}
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["CSV", "Excel"]
+
+
+def test_active_day_drills_down_to_dau(cohort_db, seeded_engine, monkeypatch):
     at = app_test(cohort_db, monkeypatch, role="admin", page="analytics")
     at.run()
-    everyone = len(at.dataframe[-1].value)
-    at.selectbox(key="an_cohort").set_value("2026-fall").run()
+    picker = at.selectbox(key="an_active_day")
+    picker.set_value(date.today() - timedelta(days=2)).run()  # after the cohort's last event
+    assert any("No students behind" in i.value for i in at.info)
+    # The busiest day on the chart: its DAU students are listed.
+    at.segmented_control(key="an_view").set_value("Active students").run()
+    picker = at.selectbox(key="an_active_day")
+    with session_scope(seeded_engine) as session:
+        frame = active_users.active_students(session, actor=SETUP_ADMIN)
+    busiest = frame.sort_values("dau").iloc[-1]
+    picker.set_value(busiest["day"]).run()
     assert not at.exception
-    fall = at.dataframe[-1].value if at.dataframe else []
-    assert 0 < len(fall) < everyone
-    assert set(fall["cohort"]) == {"2026-fall"}
+    assert f"**{busiest['dau']} student(s) behind 1-day actives" in _texts(at)
+
+
+def test_nudge_is_recorded_and_shown_in_the_timeline(cohort_db, seeded_engine, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="admin", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("At risk").run()
+    with session_scope(seeded_engine) as session:
+        first = drilldown.at_risk_ids(session, actor=SETUP_ADMIN)[0]
+    at.multiselect(key="an_nudge_pick").set_value([first]).run()
+    assert "mailto:?bcc=" in at.code[0].value
+    at.button(key="an_nudge_record").click().run()
+    assert not at.exception
+    with session_scope(seeded_engine) as session:
+        nudges = session.scalars(select(AuditLog).where(AuditLog.action == drilldown.NUDGE_ACTION)).all()
+        assert [n.target_id for n in nudges] == [str(first)]
+        line = drilldown.timeline(session, actor=SETUP_ADMIN, user_id=int(nudges[0].target_id))
+    assert "nudge" in set(line["kind"])
 
 
 def test_empty_database_shows_guidance(seeded_engine, db_url, monkeypatch):
@@ -77,3 +123,25 @@ def test_signed_out_visitor_gets_the_sign_in_form(db_url, monkeypatch):
     assert not at.exception
     assert not at.subheader
     assert at.text_input(key="sign_in_email")
+
+
+def test_streak_bar_drills_down(cohort_db, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="instructor", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Streaks").run()
+    at.selectbox(key="an_streak_pick").set_value(("current", "0")).run()
+    assert not at.exception
+    listed = at.dataframe[-1].value
+    assert len(listed) > 0 and (listed["streak_days"] == 0).all()
+    assert listed["student"].str.match(r"^Analyst [0-9A-F]{6}$").all()
+
+
+def test_time_bucket_drills_down_to_the_students_it_counts(cohort_db, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="admin", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Time and outcomes").run()
+    outcomes = at.dataframe[0].value
+    first = outcomes.iloc[0]
+    at.selectbox(key="an_outcomes_pick").set_value(first["time_invested"]).run()
+    assert not at.exception
+    assert len(at.dataframe[-1].value) == first["students"]
