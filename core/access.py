@@ -30,6 +30,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "submissions.submit": frozenset({"instructor", "admin"}),
     "students.erase": frozenset({"admin"}),
     "telemetry.import": frozenset({"admin"}),
+    # Grading (issue 13): instructors grade, admins also release and allocate markers.
+    "grades.read": frozenset({"instructor", "admin", "program_lead"}),
+    "grades.grade": frozenset({"instructor", "admin"}),
+    "grades.release": frozenset({"admin"}),
+    "grades.allocate": frozenset({"admin"}),
+    "audit.read": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

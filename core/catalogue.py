@@ -24,6 +24,25 @@ CRITERIA = {
 }
 
 
+# Each criterion is scored 0..max points; an instructor's grade and the AI composite share it.
+CRITERION_SCALE = 100
+
+# What a PDF must contain to count as the memo or deck (core/validation/pdf.py checks it):
+# a blank or near-empty file must not pass as a capstone memo. Sections are found by
+# any of their words in the text.
+MEMO_SECTIONS = {
+    "thesis": ("thesis", "investment case", "summary"),
+    "valuation": ("valuation", "dcf", "discounted cash flow", "comparables", "multiple"),
+    "risks": ("risk", "risks", "downside"),
+    "recommendation": ("recommendation", "recommend", "buy", "sell", "hold"),
+}
+PDF_RULES = {
+    "pdf_memo": {"min_words": 300, "sections": ["thesis", "valuation", "risks", "recommendation"],
+                 "price_target": True},
+    "pdf_deck": {"min_words": 120, "sections": ["thesis", "valuation", "recommendation"], "price_target": True},
+}
+
+
 def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
     return dict(
         content_type="activity", content_key=key, title=title, sequence_order=seq,
@@ -32,6 +51,8 @@ def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, 
         rubric_criteria={
             "checks": checks, "required_sheets": sheets, "criteria": CRITERIA,
             "weights": weights, "submission_types": types,
+            "scales": {name: CRITERION_SCALE for name in CRITERIA},
+            "pdf": {t: PDF_RULES[t] for t in types if t in PDF_RULES},
         },
     )
 
@@ -211,3 +232,23 @@ def activity_spec(key: str) -> dict | None:
         if found:
             return found
     return None
+
+
+def rubric(activity_id: str) -> list[dict]:
+    """The activity's grading rubric: each criterion with its description, weight and
+    maximum points, in the catalogue's order. Unknown activities have none."""
+    spec = activity_spec(activity_id)
+    if spec is None:
+        return []
+    rules = spec["rubric_criteria"]
+    scales = rules.get("scales", {})
+    return [{"criterion": name, "description": text, "weight": float(rules["weights"].get(name, 0)),
+             "max": scales.get(name, CRITERION_SCALE)} for name, text in rules["criteria"].items()]
+
+
+def pdf_rules(activity_id: str, submission_type: str) -> dict | None:
+    """What a PDF of this type must contain for this activity (None: no content rules)."""
+    spec = activity_spec(activity_id)
+    if spec is None:
+        return PDF_RULES.get(submission_type)
+    return spec["rubric_criteria"].get("pdf", {}).get(submission_type)
