@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     func,
     text,
@@ -709,3 +710,13 @@ class LearningGrade(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime | None] = _created_at()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# validator_errors has one shape, the flat findings list, whatever a writer hands it.
+def _flat_validator_errors(target, value, oldvalue, initiator):
+    from core.validation.report import flat_errors
+
+    return flat_errors(value)
+
+
+event.listen(LearningSubmission.validator_errors, "set", _flat_validator_errors, retval=True)

@@ -21,8 +21,16 @@ from core import audit, exports, pseudonyms, submissions
 from core.access import Actor, can, require
 from core.db import utcnow
 from core.errors import Invalid, NotFound
-from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
+from core.models import (
+    LearningCompany,
+    LearningFeedback,
+    LearningSubmission,
+    StaffUser,
+    Student,
+    ValidatorRun,
+)
 from core.storage import Storage, default_storage
+from core.validation.report import flat_errors
 
 VALIDATOR_STATUSES = ("passed", "failed", "pending")
 EXPORT_COLUMNS = ["id", "student", "cohort", "activity_id", "company", "version", "submission_type",
@@ -97,7 +105,7 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
     rows = []
     linkable = _linkable(actor)
     for sub, ticker, cohort in session.execute(query):
-        failed = sorted({e.get("check") for e in (sub.validator_errors or []) if e.get("check")})
+        failed = sorted({e.get("check") for e in (flat_errors(sub.validator_errors) or []) if e.get("check")})
         rows.append({
             "id": sub.id, "student_id": sub.user_id if linkable else None,
             "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,

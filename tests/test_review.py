@@ -194,3 +194,55 @@ def test_date_filters_bound_the_queue(env):
         assert len(review.queue(s, actor=instructor, filters=review.QueueFilters(since=today, until=today))) == 2
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(since=today + timedelta(days=1))) == []
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(until=today - timedelta(days=1))) == []
+
+
+REPORT_SHAPE = {"status": "failed", "checks": [
+    {"id": "bs_balances", "status": "failed", "findings": [
+        {"sheet": "Balance Sheet", "cell": "C40", "period": "FY2026E", "message": "Assets ≠ liabilities + equity",
+         "expected": 10, "actual": 12}]},
+    {"id": "cash_ties", "status": "passed", "findings": []}], "outputs": {}}
+
+
+def test_queue_reads_a_row_holding_the_whole_report_instead_of_the_flat_list(env):
+    """Rows the analytics benchmark wrote hold the report object; the queue raised
+    AttributeError on them ('str' object has no attribute 'get')."""
+    eng, ids = env
+    with eng.begin() as conn:  # bypass the ORM, as the benchmark's bulk insert did
+        conn.execute(LearningSubmission.__table__.update().where(LearningSubmission.id == ids["other"])
+                     .values(validator_errors=REPORT_SHAPE))
+    with session_scope(eng) as s:
+        rows = review.queue(s, actor=staff_actor(eng, "instructor"))
+    assert {r["id"]: r["failed_checks"] for r in rows}[ids["other"]] == "bs_balances"
+
+
+def test_validator_errors_are_stored_flat_whatever_a_writer_hands_over(env):
+    eng, ids = env
+    with session_scope(eng) as s:
+        s.get(LearningSubmission, ids["other"]).validator_errors = REPORT_SHAPE
+    with session_scope(eng) as s:
+        stored = s.get(LearningSubmission, ids["other"]).validator_errors
+    assert isinstance(stored, list) and stored[0]["check"] == "bs_balances" and stored[0]["cell"] == "C40"
+
+
+def test_migration_0012_rewrites_report_shaped_rows_to_the_flat_list(db_url):
+    from core import schema
+    from core.db import make_engine
+
+    eng = make_engine(db_url)
+    try:
+        schema.downgrade(eng, "0008")
+        with eng.begin() as conn:
+            conn.execute(Student.__table__.insert().values(id=9, email="m@school.edu"))
+            conn.exec_driver_sql("INSERT INTO learning_companies (id, ticker, company_name) "
+                                 "VALUES (99, 'ZZZ', 'Zed')")
+            conn.execute(LearningSubmission.__table__.insert().values(
+                id=99, user_id=9, company_id=99, activity_id="a2_wc_debt", module="accounting_i",
+                submission_type="excel", version=1, file_path="k", file_name="m.xlsx", validator_errors=REPORT_SHAPE))
+        schema.upgrade(eng)
+        with eng.connect() as conn:
+            stored = conn.execute(select(LearningSubmission.__table__.c.validator_errors)
+                                  .where(LearningSubmission.__table__.c.id == 99)).scalar_one()
+        assert stored == [{"check": "bs_balances", "sheet": "Balance Sheet", "cell": "C40", "period": "FY2026E",
+                           "message": "Assets ≠ liabilities + equity", "expected": 10, "actual": 12}]
+    finally:
+        eng.dispose()
