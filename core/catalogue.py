@@ -43,7 +43,8 @@ PDF_RULES = {
 }
 
 
-def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
+def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description,
+              blind=False):
     return dict(
         content_type="activity", content_key=key, title=title, sequence_order=seq,
         estimated_duration_minutes=minutes, learning_objectives=objectives, activity_type="excel_build",
@@ -53,6 +54,8 @@ def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, 
             "weights": weights, "submission_types": types,
             "scales": {name: CRITERION_SCALE for name in CRITERIA},
             "pdf": {t: PDF_RULES[t] for t in types if t in PDF_RULES},
+            # Blind marking: no one may reveal who submitted (review page) for this activity.
+            "blind_marking": blind,
         },
     )
 
@@ -252,3 +255,9 @@ def pdf_rules(activity_id: str, submission_type: str) -> dict | None:
     if spec is None:
         return PDF_RULES.get(submission_type)
     return spec["rubric_criteria"].get("pdf", {}).get(submission_type)
+
+
+def blind_marking(activity_id: str) -> bool:
+    """Is this activity marked blind (no identity reveal on the review page)?"""
+    spec = activity_spec(activity_id)
+    return bool(spec and spec["rubric_criteria"].get("blind_marking"))

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, exports, pseudonyms, submissions
+from core import audit, catalogue, exports, pseudonyms, submissions
 from core.access import Actor, can, require
 from core.db import utcnow
-from core.errors import Invalid, NotFound
+from core.errors import Forbidden, Invalid, NotFound
 from core.models import (
     LearningCompany,
     LearningFeedback,
+    LearningGrade,
     LearningSubmission,
     StaffUser,
     Student,
@@ -48,6 +49,9 @@ class QueueFilters:
     until: date | None = None
     latest_only: bool = True
     reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
+    # Grading (core.grading): "needs_review" = no grade yet or a draft; or one state.
+    grade_state: str | None = None  # needs_review | not_started | in_progress | graded | released
+    allocated_to: int | None = None  # "my queue": the marker's staff id
 
 
 def blind_label(student_id: int, *, actor: Actor) -> str:
@@ -72,15 +76,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=program_timezone())
 
 
-def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> list[dict[str, Any]]:
-    """Submissions matching `filters`, oldest first, as plain rows (blind)."""
-    require(actor, "review.read")
-    query = (
-        select(LearningSubmission, LearningCompany.ticker, Student.cohort)
-        .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
-        .join(Student, Student.id == LearningSubmission.user_id)
-        .order_by(LearningSubmission.created_at, LearningSubmission.id)
-    )
+def _filtered(query, filters: QueueFilters):
+    """The filters as WHERE clauses over the submission ⋈ company ⋈ student ⋈ grade join."""
     if filters.latest_only:
         query = query.where(LearningSubmission.is_latest.is_(True))
     if filters.status == "pending":
@@ -102,9 +99,52 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
         query = query.where(LearningSubmission.reviewed_at.is_not(None))
     elif filters.reviewed is False:
         query = query.where(LearningSubmission.reviewed_at.is_(None))
+    state = func.coalesce(LearningGrade.state, "not_started")
+    if filters.grade_state == "needs_review":
+        query = query.where(state.in_(("not_started", "in_progress")))
+    elif filters.grade_state:
+        query = query.where(state == filters.grade_state)
+    if filters.allocated_to is not None:
+        query = query.where(LearningGrade.allocated_to == filters.allocated_to)
+    return query
+
+
+def _base(*columns):
+    return (select(*columns).select_from(LearningSubmission)
+            .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
+            .join(Student, Student.id == LearningSubmission.user_id)
+            .outerjoin(LearningGrade, LearningGrade.submission_id == LearningSubmission.id))
+
+
+ORDER = (LearningSubmission.created_at, LearningSubmission.id)
+
+
+def queue_ids(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> list[int]:
+    """The ids of the whole filtered queue, in its order (navigation, progress, zips)."""
+    require(actor, "review.read")
+    return list(session.scalars(_filtered(_base(LearningSubmission.id), filters).order_by(*ORDER)))
+
+
+def queue_progress(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> dict[str, int]:
+    """"n of N graded" for the filter: graded or released, and the total."""
+    require(actor, "review.read")
+    done = func.sum(case((LearningGrade.state.in_(("graded", "released")), 1), else_=0))
+    total, graded = session.execute(_filtered(_base(func.count(), done), filters)).one()
+    return {"total": total or 0, "graded": int(graded or 0)}
+
+
+def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters(), limit: int | None = None,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """Submissions matching `filters`, oldest first, as plain rows (blind); one page of
+    `limit` rows from `offset` when given."""
+    require(actor, "review.read")
+    query = _filtered(_base(LearningSubmission, LearningCompany.ticker, Student.cohort, LearningGrade.state,
+                            LearningGrade.overall_score, LearningGrade.allocated_to), filters).order_by(*ORDER)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     rows = []
     linkable = _linkable(actor)
-    for sub, ticker, cohort in session.execute(query):
+    for sub, ticker, cohort, grade_state, grade_score, marker in session.execute(query):
         failed = sorted({e.get("check") for e in (flat_errors(sub.validator_errors) or []) if e.get("check")})
         rows.append({
             "id": sub.id, "student_id": sub.user_id if linkable else None,
@@ -115,6 +155,8 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
             "ai_detection_score": None if sub.ai_detection_score is None else float(sub.ai_detection_score),
             "created_at": sub.created_at, "reviewed_at": sub.reviewed_at, "file_name": sub.file_name,
             "review_notes": sub.review_notes, "is_latest": bool(sub.is_latest),
+            "grade_state": grade_state or "not_started", "allocated_to": marker,
+            "grade": None if grade_score is None else float(grade_score),
         })
     return rows
 
@@ -189,13 +231,19 @@ def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, A
     }
 
 
-def reveal_identity(session: Session, *, actor: Actor, submission_id: int) -> dict[str, str | None]:
-    """The student's name and email; every reveal is audited."""
+def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
+    """The student's name and email, for a stated reason (as on the leaderboard); every
+    reveal is audited. An activity marked blind in the catalogue cannot be revealed."""
     require(actor, "review.reveal")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise Invalid("Give a reason for revealing the student (at least 5 characters); it is kept in the audit log.")
     sub = _get(session, submission_id)
+    if catalogue.blind_marking(sub.activity_id):
+        raise Forbidden(f"{sub.activity_id} is marked blind: identities stay hidden until grades are released.")
     student = session.get(Student, sub.user_id)
     audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
-                 details={"submission_id": submission_id, "reason": "review"})
+                 details={"submission_id": submission_id, "reason": reason})
     return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
 
 

@@ -62,7 +62,7 @@ def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env)
     eng, ids = env
     instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
     with session_scope(eng) as s:
-        assert review.reveal_identity(s, actor=instructor, submission_id=ids["v2"])["name"] == "Ana Lima"
+        assert review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Extension request")["name"] == "Ana Lima"
         review.mark_reviewed(s, actor=instructor, submission_id=ids["v2"], notes="Opex is typed in for FY2026E.")
     with session_scope(eng) as s:
         actions = s.scalars(select(AuditLog.action).where(AuditLog.actor_id == instructor.id).order_by(AuditLog.id)).all()
@@ -73,7 +73,7 @@ def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env)
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(reviewed=False))[0]["id"] == ids["other"]
     with session_scope(eng) as s:
         with pytest.raises(Forbidden):
-            review.reveal_identity(s, actor=lead, submission_id=ids["v2"])
+            review.reveal_identity(s, actor=lead, submission_id=ids["v2"], reason="Extension request")
         with pytest.raises(Forbidden):
             review.mark_reviewed(s, actor=lead, submission_id=ids["v2"])
         with pytest.raises(Forbidden):
@@ -246,3 +246,62 @@ def test_migration_0012_rewrites_report_shaped_rows_to_the_flat_list(db_url):
                            "message": "Assets ≠ liabilities + equity", "expected": 10, "actual": 12}]
     finally:
         eng.dispose()
+
+
+def test_reveal_needs_a_reason_is_audited_with_it_and_is_off_for_a_blind_activity(env, monkeypatch):
+    from core import catalogue
+
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s, pytest.raises(Invalid, match="Give a reason"):
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="  ")
+    with session_scope(eng) as s:
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+    with session_scope(eng) as s:
+        details = s.scalar(select(AuditLog.details).where(AuditLog.action == "student.reveal"))
+        assert details["reason"] == "Late-work extension"
+    spec = catalogue.activity_spec("a2_wc_debt")
+    monkeypatch.setattr(catalogue, "activity_spec", lambda key: {
+        **spec, "rubric_criteria": {**spec["rubric_criteria"], "blind_marking": True}} if key == "a2_wc_debt"
+        else None)
+    with session_scope(eng) as s, pytest.raises(Forbidden, match="marked blind"):
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+
+
+def test_queue_filters_by_grade_state_and_marker_pages_and_counts_progress(env):
+    from core import grading
+
+    eng, ids = env
+    admin, instructor = staff_actor(eng, "admin"), staff_actor(eng, "instructor")
+    grading.save_grade(eng, actor=instructor, submission_id=ids["v2"],
+                       scores={"accuracy": 70, "documentation": 70, "presentation": 70, "reasoning": 70})
+    grading.allocate(eng, actor=admin, submission_ids=[ids["other"]], marker_id=instructor.id)
+    needs = review.QueueFilters(grade_state="needs_review")
+    with session_scope(eng) as s:
+        assert review.queue_ids(s, actor=instructor, filters=needs) == [ids["other"]]
+        assert review.queue_progress(s, actor=instructor) == {"total": 2, "graded": 1}
+        mine = review.QueueFilters(allocated_to=instructor.id)
+        assert [r["id"] for r in review.queue(s, actor=instructor, filters=mine)] == [ids["other"]]
+        page = review.queue(s, actor=instructor, limit=1, offset=1)
+        assert [r["id"] for r in page] == [ids["other"]] and page[0]["grade_state"] == "not_started"
+        assert review.queue(s, actor=instructor, limit=1)[0]["grade"] == 70.0
+
+
+def test_downloads_have_unique_blind_names_and_download_all_zips_the_filter(env):
+    import zipfile
+
+    from core import submission_files
+
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s:
+        name, data = submission_files.file_for_download(s, actor=instructor, submission_id=ids["v2"])
+        alias = pseudonyms.alias(1, "instructor").replace(" ", "_")
+        assert name == f"{alias}_a2_wc_debt_v2_s{ids['v2']}.xlsx" and data[:2] == b"PK"
+        result = submission_files.zip_submissions(s, actor=instructor, submission_ids=[ids["v1"], ids["v2"]])
+    try:
+        with zipfile.ZipFile(result["path"]) as archive:
+            names = archive.namelist()
+        assert result["files"] == 2 and len(set(names)) == 2 and all("Ana" not in n for n in names)
+    finally:
+        result["path"].unlink()
