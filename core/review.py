@@ -231,6 +231,23 @@ def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, A
     }
 
 
+def student_history(session: Session, *, actor: Actor, submission_id: int) -> list[dict[str, Any]]:
+    """The same student's other submissions (every activity and version) with their
+    grades, for the side panel; blind like the rest of the page."""
+    require(actor, "review.read")
+    sub = _get(session, submission_id)
+    rows = session.execute(
+        select(LearningSubmission.id, LearningSubmission.activity_id, LearningSubmission.version,
+               LearningSubmission.validator_status, LearningSubmission.created_at, LearningGrade.state,
+               LearningGrade.overall_score)
+        .outerjoin(LearningGrade, LearningGrade.submission_id == LearningSubmission.id)
+        .where(LearningSubmission.user_id == sub.user_id, LearningSubmission.id != sub.id)
+        .order_by(LearningSubmission.created_at, LearningSubmission.id))
+    return [{"id": r.id, "activity_id": r.activity_id, "version": r.version, "validator_status": r.validator_status,
+             "created_at": r.created_at, "grade_state": r.state or "not_started",
+             "grade": None if r.overall_score is None else float(r.overall_score)} for r in rows]
+
+
 def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
     """The student's name and email, for a stated reason (as on the leaderboard); every
     reveal is audited. An activity marked blind in the catalogue cannot be revealed."""
