@@ -9,6 +9,7 @@ held in memory whole.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -57,10 +58,10 @@ def zip_submissions(session: Session, *, actor: Actor, submission_ids: list[int]
     deletes the file when it has been sent."""
     require(actor, "review.read")
     storage = storage or default_storage()
-    handle = tempfile.NamedTemporaryFile(prefix="ngi-submissions-", suffix=".zip", delete=False)
-    handle.close()
+    fd, zip_path = tempfile.mkstemp(prefix="ngi-submissions-", suffix=".zip")
+    os.close(fd)
     added, missing = 0, []
-    with zipfile.ZipFile(handle.name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for start in range(0, len(submission_ids), 500):
             chunk = submission_ids[start:start + 500]
             subs = {s.id: s for s in session.scalars(select(LearningSubmission)
@@ -77,4 +78,4 @@ def zip_submissions(session: Session, *, actor: Actor, submission_ids: list[int]
                 with source, archive.open(_name_of(sub, actor), "w") as target:
                     shutil.copyfileobj(source, target, CHUNK)
                 added += 1
-    return {"path": Path(handle.name), "files": added, "missing": missing}
+    return {"path": Path(zip_path), "files": added, "missing": missing}

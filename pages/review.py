@@ -168,7 +168,8 @@ with left:
                 st.warning(f"{display.count(len(made['missing']), 'stored file')} could not be found.")
     if st.session_state.get("rv_zip"):
         path = st.session_state["rv_zip"]
-        st.download_button("Download all (zip)", data=lambda: open(path, "rb"), file_name="submissions.zip",
+        st.download_button("Download all (zip)", data=lambda: open(path, "rb"),  # noqa: SIM115 - streamlit reads and closes it
+                           file_name="submissions.zip",
                            mime="application/zip", key="rv_zip_download")
 
 if current is None:
@@ -352,20 +353,20 @@ with right:
                     _go(target)
                 st.session_state["rv_toast"] = message
                 st.rerun()
-    if actor.can("grades.release") and grade.get("state") == grading.GRADED:
-        if st.button("Release to the student", key="rv_release", width="stretch"):
-            if ui.write(grading.release, submission_id=d["id"], rerun=False):
-                st.session_state["rv_toast"] = f"Grade released to {d['student']}."
-                st.rerun()
+    if (actor.can("grades.release") and grade.get("state") == grading.GRADED
+            and st.button("Release to the student", key="rv_release", width="stretch")
+            and ui.write(grading.release, submission_id=d["id"], rerun=False)):
+        st.session_state["rv_toast"] = f"Grade released to {d['student']}."
+        st.rerun()
     if can_act:
         a1, a2 = st.columns(2)
         if a1.button("Mark reviewed", key="rv_mark", width="stretch", disabled=d["reviewed_at"] is not None):
             ui.write(review.mark_reviewed, submission_id=d["id"],
                      success=lambda _: [("toast", f"{d['student']} marked reviewed.")])
-        if a2.button("Re-run validators", key="rv_rerun", width="stretch"):
-            if ui.write(review.rerun_validators, submission_id=d["id"], rerun=False) is not None:
-                st.session_state["rv_toast"] = "Validators re-run; a new run was recorded."
-                st.rerun()
+        if (a2.button("Re-run validators", key="rv_rerun", width="stretch")
+                and ui.write(review.rerun_validators, submission_id=d["id"], rerun=False) is not None):
+            st.session_state["rv_toast"] = "Validators re-run; a new run was recorded."
+            st.rerun()
     if d["reviewed_at"]:
         st.caption(f"Reviewed by {d['reviewed_by']} {display.when(d['reviewed_at'])}.")
     if actor.can("grades.allocate"):
