@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import audit, catalogue
@@ -18,9 +17,9 @@ from core.db import session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.feedback import checks
 from core.feedback.generation import composite
-from core.feedback.prompt import student_secrets
+from core.feedback.prompt import student_secrets, validator_report
 from core.feedback.providers import CRITERIA
-from core.models import LearningFeedback, ValidatorRun
+from core.models import LearningFeedback
 from core.statuses import HELD
 
 
@@ -53,8 +52,7 @@ def edit_feedback(engine: Engine, *, actor: Actor, feedback_id: int, text: str, 
                              for k in CRITERIA}}
         if data == before:
             raise Conflict(f"Feedback {feedback_id} already reads like this; nothing was changed.")
-        report = session.scalar(select(ValidatorRun.report).where(ValidatorRun.submission_id == fb.submission_id)
-                                .order_by(ValidatorRun.id.desc()).limit(1)) or {}
+        report = validator_report(session, fb.submission)
         reference = (fb.prompt or {}).get("reference_scores")
         flags = checks.run(data, report=report, secrets=student_secrets(fb.submission), reference_scores=reference)
         if fb.original_text is None:
