@@ -16,6 +16,7 @@ PAGES = [
     ("pages/moderation.py", "Feedback moderation", ":material/gavel:", "feedback.read"),
     ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:", "leaderboard.read"),
     ("pages/analytics.py", "Analytics", ":material/monitoring:", "analytics.read"),
+    ("pages/audit.py", "Audit log", ":material/history:", "audit.read"),
 ]
 
 role = ui.remembered_role()
