@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import auth, catalogue, companies, config, storage as storage_mod
+from core import auth, catalogue, companies, config, demo_grades, storage as storage_mod
 from core.access import SYSTEM_EMAIL
 from core.db import session_scope, utcnow
 from core.demo_files import companyfacts_for, filed_through, latest_filed_year
@@ -130,6 +130,7 @@ def seed_demo(
         summary = _write(session, sims, steps, seed, store, today)
     # After the cohort's transaction: each build takes its own write transaction.
     summary.packages = _packages(engine, store, today, seed)
+    demo_grades.seed_grades(engine, seed=seed)  # issue 13: grades in every workflow state
     summary.accounts = accounts
     return summary
 

@@ -250,3 +250,14 @@ def test_a_filing_cut_off_keeps_only_what_was_filed_by_then():
     rows = [r for body in earlier["facts"]["us-gaap"].values() for rs in body["units"].values() for r in rs]
     assert rows and max(r["fy"] for r in rows) == 2023
     assert max(r["end"] for r in rows) == "2023-12-31"
+
+
+def test_demo_grades_show_every_workflow_state(engine, tmp_path):
+    from core.models import LearningGrade
+
+    _seed(engine, tmp_path)
+    with session_scope(engine) as session:
+        states = set(session.scalars(select(LearningGrade.state).distinct()))
+        assert states == {"not_started", "in_progress", "graded", "released"}
+        released = session.scalars(select(LearningGrade).where(LearningGrade.state == "released")).all()
+        assert all(g.released_by is not None and g.overall_score is not None for g in released)
