@@ -184,10 +184,10 @@ grade = sheet["grade"] or {}
 # -- the item ---------------------------------------------------------------------------------
 with middle:
     position = ids.index(current) + 1 if current in ids else None
-    n1, n2, n3 = st.columns([1, 3, 1])
-    n1.button("◀ Previous", key="rv_prev", on_click=_step, args=(-1,), width="stretch",
+    n1, n2, n3 = st.columns([1.3, 2.4, 1.3])
+    n1.button("Previous", icon=":material/arrow_back:", key="rv_prev", on_click=_step, args=(-1,), width="stretch",
               disabled=position is not None and position == 1)
-    n3.button("Next ▶", key="rv_next", on_click=_step, args=(1,), width="stretch",
+    n3.button("Next", icon=":material/arrow_forward:", key="rv_next", on_click=_step, args=(1,), width="stretch",
               disabled=position is not None and position == len(ids))
     n2.markdown(f"**{position or '—'} of {len(ids)}** in this view" if position else
                 "This item is no longer in the view (it was graded); **Next** goes on.")
@@ -216,7 +216,8 @@ with middle:
         if report.get("message"):
             st.warning(report["message"])
         for check in report.get("checks", []):
-            marker = {"passed": "✅", "failed": "❌", "skipped": "⏭"}.get(check["status"], "•")
+            marker = {"passed": ":green[:material/check_circle:]", "failed": ":red[:material/cancel:]",
+                      "skipped": ":gray[:material/skip_next:]"}.get(check["status"], "•")
             st.markdown(f"{marker} **{display.check_title(check['id'])}** — "
                         f"{display.count(len(check['findings']), 'finding')}")
             if check["findings"]:
@@ -315,9 +316,8 @@ def _next_ungraded(after: int) -> int | None:
 
 
 with right:
-    st.markdown("#### Grade")
-    st.caption(f"AI composite (beside, never instead): **{display.number(sheet['ai_composite'], 1)}**"
-               + (f" · your grade: **{display.number(grade.get('overall_score'), 1)}**" if grade else ""))
+    st.markdown(f"**Grade** · AI composite beside it: **{display.number(sheet['ai_composite'], 1)}**"
+                + (f" · grade: **{display.number(grade.get('overall_score'), 1)}**" if grade else ""))
     scored = {c["criterion"]: c["score"] for c in grade.get("criterion_scores", [])}
     released = grade.get("state") == grading.RELEASED
     if not can_grade or released:
@@ -327,14 +327,17 @@ with right:
         if released:
             st.caption(f"Released {display.when(grade.get('released_at'))}: visible to the student.")
     else:
-        with st.form(f"rv_grade_{d['id']}", border=False):
+        # clear_on_submit: the browser otherwise keeps typed digits in the next item's fields.
+        with st.form(f"rv_grade_{d['id']}", border=False, clear_on_submit=True):
             values = {}
-            for c in sheet["rubric"]:
-                values[c["criterion"]] = st.number_input(
-                    f"{display.humanize(c['criterion'])} (×{c['weight']:.2f}, 0–{c['max']})", min_value=0.0,
-                    max_value=float(c["max"]), step=1.0, value=scored.get(c["criterion"]), help=c["description"],
-                    key=f"rv_score_{d['id']}_{c['criterion']}")
-            comment = st.text_area("Comment to the student", value=grade.get("comment") or "", height=90,
+            rubric = sheet["rubric"]
+            for start in range(0, len(rubric), 2):  # two per row, in reading (and Tab) order
+                for cell, c in zip(st.columns(2), rubric[start:start + 2], strict=False):
+                    values[c["criterion"]] = cell.number_input(
+                        f"{display.humanize(c['criterion'])} ×{c['weight']:.2f}", min_value=0.0,
+                        max_value=float(c["max"]), step=1.0, value=scored.get(c["criterion"]),
+                        help=f"{c['description']} 0–{c['max']} points.", key=f"rv_score_{d['id']}_{c['criterion']}")
+            comment = st.text_area("Comment to the student", value=grade.get("comment") or "", height=68,
                                    key=f"rv_comment_{d['id']}")
             save_next = st.form_submit_button("Save and next ungraded", type="primary", width="stretch",
                                               key="rv_save_next")
@@ -392,9 +395,9 @@ if (!doc.ngiReviewKeys) {
   doc.addEventListener('keydown', (e) => {
     const tag = (e.target.tagName || '').toLowerCase();
     if (['input', 'textarea', 'select'].includes(tag) || e.target.isContentEditable || e.ctrlKey || e.metaKey || e.altKey) return;
-    const click = (label) => { const b = [...doc.querySelectorAll('button')].find(x => x.innerText.trim().startsWith(label)); if (b && !b.disabled) b.click(); };
-    if (e.key === 'j') { click('Next'); e.preventDefault(); }
-    else if (e.key === 'k') { click('◀ Previous'); e.preventDefault(); }
+    const click = (key) => { const b = doc.querySelector('.st-key-' + key + ' button'); if (b && !b.disabled) b.click(); };
+    if (e.key === 'j') { click('rv_next'); e.preventDefault(); }
+    else if (e.key === 'k') { click('rv_prev'); e.preventDefault(); }
     else if (e.key === 'g') { const i = doc.querySelector('[data-testid="stForm"] input'); if (i) { i.focus(); i.select(); e.preventDefault(); } }
   });
 }
