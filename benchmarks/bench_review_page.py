@@ -51,8 +51,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-review-"))
     try:
         url = f"sqlite:///{folder / 'ngi.db'}"
-        os.environ.update(DATABASE_URL=url, NGI_DATA_DIR=str(folder), NGI_PSEUDONYM_KEY="bench-key",
-                          NGI_JOBS_IN_PROCESS="0")
+        # The embedded default (NGI_DATA_DIR/ngi.db, demo mode on), so the demo admin may sign in.
+        os.environ.pop("DATABASE_URL", None)
+        os.environ.update(NGI_DATA_DIR=str(folder), NGI_JOBS_IN_PROCESS="0")
         engine = make_engine(url)
         schema.upgrade(engine)
         start = time.perf_counter()

@@ -9,7 +9,6 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from core import catalogue, config, display, grading, review, submission_files, ui
 
@@ -388,8 +387,8 @@ with right:
     st.caption(display.zone_note())
 
 # j / k / g: a listener on the parent page clicks the navigation buttons or focuses the form.
-components.html("""<script>
-const doc = window.parent.document;
+st.html("""<script>
+const doc = document;
 if (!doc.ngiReviewKeys) {
   doc.ngiReviewKeys = true;
   doc.addEventListener('keydown', (e) => {
@@ -401,7 +400,7 @@ if (!doc.ngiReviewKeys) {
     else if (e.key === 'g') { const i = doc.querySelector('[data-testid="stForm"] input'); if (i) { i.focus(); i.select(); e.preventDefault(); } }
   });
 }
-</script>""", height=0)
+</script>""", unsafe_allow_javascript=True)
 
 
 def upload_form() -> None:
