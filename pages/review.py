@@ -101,7 +101,9 @@ base = review.QueueFilters(status=_opt(status), activity=_opt(activity), company
                            allocated_to=actor.id if mine else None)
 filters = review.QueueFilters(**{**base.__dict__, "grade_state": SHOW[show]})
 page_count = max(1, -(-len(load_page(url, filters, 0, actor)["ids"]) // PAGE_SIZE))
-page = min(st.session_state.get("rv_page", 1), page_count) - 1
+if st.session_state.get("rv_page", 1) > page_count:  # a narrower filter has fewer pages
+    st.session_state["rv_page"] = 1
+page = st.session_state.get("rv_page", 1) - 1
 queue = load_page(url, filters, page, actor)
 rows, ids = queue["rows"], queue["ids"]
 progress = load_progress(url, base, actor)
