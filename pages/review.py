@@ -152,6 +152,10 @@ with left:
             st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key="rv_page")
     else:
         ui.empty_state("Nothing in this view.", "Choose “All” under Show, or turn off My queue.")
+    if actor.can("grades.release") and _opt(activity) and st.button(
+            f"Release every graded {display.title(activity)}", key="rv_release_all"):
+        ui.write(grading.release_activity, activity_id=activity,
+                 success=lambda n: [("toast", f"{display.count(n, 'grade')} released to students.")])
     if st.button("Prepare export", key="rv_prepare_export", disabled=not ids):
         everything = ui.read(review.queue, filters=filters) or []
         st.session_state["rv_export"] = (review.to_csv(everything), review.to_xlsx(everything))

@@ -162,3 +162,15 @@ def test_program_lead_reads_but_cannot_act(prepared, db_url, monkeypatch):
     assert len(frame(at, "Student", "Grade")) == 3
     with session_scope(engine) as s:
         assert s.scalars(select(AuditLog.id)).all() == audited_before
+
+
+def test_admin_releases_every_graded_submission_of_an_activity(prepared, db_url, monkeypatch):
+    engine, ids = prepared
+    grading.save_grade(engine, actor=staff_actor(engine, "admin"), submission_id=ids["other"], scores=SCORES)
+    at = open_page(db_url, monkeypatch, "admin")
+    assert "rv_release_all" not in {b.key for b in at.button}  # only once an activity is chosen
+    at.selectbox(key="rv_activity").set_value("a1_drivers_map").run()
+    at.button(key="rv_release_all").click().run()
+    assert any("1 grade released" in t.value for t in at.toast)
+    with session_scope(engine) as s:
+        assert s.scalar(select(LearningGrade.state).where(LearningGrade.submission_id == ids["other"])) == "released"
