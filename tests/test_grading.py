@@ -11,7 +11,14 @@ from sqlalchemy import func, select, text
 from core import grading, students
 from core.db import session_scope
 from core.errors import Conflict, Forbidden, Invalid
-from core.models import AuditLog, LearningCompany, LearningFeedback, LearningGrade, LearningSubmission, Student
+from core.models import (
+    AuditLog,
+    LearningCompany,
+    LearningFeedback,
+    LearningGrade,
+    LearningSubmission,
+    Student,
+)
 from tests.support import staff_actor
 
 FULL = {"accuracy": 80, "documentation": 60, "presentation": 70, "reasoning": 90}

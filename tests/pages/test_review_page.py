@@ -14,7 +14,13 @@ from sqlalchemy import select
 from core import catalogue, companies, grading, pseudonyms
 from core.auth import system_actor
 from core.db import make_engine, session_scope
-from core.models import AuditLog, LearningGrade, LearningSubmission, Student, ValidatorRun
+from core.models import (
+    AuditLog,
+    LearningGrade,
+    LearningSubmission,
+    Student,
+    ValidatorRun,
+)
 from core.submissions import submit
 from core.validation import templates
 from tests.support import app_test, staff_actor
