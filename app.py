@@ -17,6 +17,7 @@ PAGES = [
     ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:", "leaderboard.read"),
     ("pages/analytics.py", "Analytics", ":material/monitoring:", "analytics.read"),
     ("pages/operations.py", "Operations", ":material/settings_heart:", "operations.read"),
+    ("pages/audit.py", "Audit log", ":material/history:", "audit.read"),
 ]
 
 role = ui.router_role()

@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.models import LearningCompany, LearningFeedback, LearningSubmission, Student
+from core.validation.report import flat_errors
 
 COHORTS = ("2026-spring", "2026-summer", "2026-fall")
 # The path a student walks: (event_type, module, unit, lesson, activity).
@@ -140,7 +141,7 @@ CHECKS = {
 
 def create_submissions(session: Session, student_ids: list[int], companies: list[int], *, seed: int = 7,
                        end: date | None = None) -> int:
-    """Submissions with validator reports ({status, checks: [{id, status, findings}]})
+    """Submissions with validator reports (stored as the flat findings list)
     and feedback with rubric scores, so the outcome charts have something to show.
     Students who put in more attempts pass more often, as in life."""
     rnd = random.Random(seed + 1)
@@ -164,7 +165,8 @@ def create_submissions(session: Session, student_ids: list[int], companies: list
                 submissions.append({
                     "id": sid, "user_id": user_id, "company_id": company, "activity_id": activity, "module": module,
                     "submission_type": "excel", "version": version, "file_path": f"submissions/{user_id}/{sid}.xlsx",
-                    "file_name": "model.xlsx", "validator_status": report["status"], "validator_errors": report,
+                    "file_name": "model.xlsx", "validator_status": report["status"],
+                    "validator_errors": flat_errors(report),  # the one stored shape (issue 13)
                     "is_latest": version == versions, "created_at": created,
                 })
                 if passed:

@@ -34,6 +34,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "students.export": frozenset({"admin"}),
     "operations.read": frozenset({"admin"}),
     "telemetry.retention": frozenset({"admin"}),
+    # Grading (issue 13): instructors grade, admins also release and allocate markers.
+    "grades.read": frozenset({"instructor", "admin", "program_lead"}),
+    "grades.grade": frozenset({"instructor", "admin"}),
+    "grades.release": frozenset({"admin"}),
+    "grades.allocate": frozenset({"admin"}),
+    "audit.read": frozenset({"admin"}),
 }
 
 ROLE_LABELS = {"instructor": "Instructor", "admin": "Admin", "program_lead": "Program lead"}

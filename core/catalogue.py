@@ -22,7 +22,27 @@ STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
 CRITERIA = DEFAULT_CRITERIA
 
 
-def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description):
+# Each criterion is scored 0..max points; an instructor's grade and the AI composite share it.
+CRITERION_SCALE = 100
+
+# What a PDF must contain to count as the memo or deck (core/validation/pdf.py checks it):
+# a blank or near-empty file must not pass as a capstone memo. Sections are found by
+# any of their words in the text.
+MEMO_SECTIONS = {
+    "thesis": ("thesis", "investment case", "summary"),
+    "valuation": ("valuation", "dcf", "discounted cash flow", "comparables", "multiple"),
+    "risks": ("risk", "risks", "downside"),
+    "recommendation": ("recommendation", "recommend", "buy", "sell", "hold"),
+}
+PDF_RULES = {
+    "pdf_memo": {"min_words": 300, "sections": ["thesis", "valuation", "risks", "recommendation"],
+                 "price_target": True},
+    "pdf_deck": {"min_words": 120, "sections": ["thesis", "valuation", "recommendation"], "price_target": True},
+}
+
+
+def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, types, prereqs, description,
+              blind=False):
     return dict(
         content_type="activity", content_key=key, title=title, sequence_order=seq,
         estimated_duration_minutes=minutes, learning_objectives=objectives, activity_type="excel_build",
@@ -30,6 +50,10 @@ def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, 
         rubric_criteria={
             "checks": checks, "required_sheets": sheets, "criteria": CRITERIA,
             "weights": weights, "submission_types": types,
+            "scales": {name: CRITERION_SCALE for name in CRITERIA},
+            "pdf": {t: PDF_RULES[t] for t in types if t in PDF_RULES},
+            # Blind marking: no one may reveal who submitted (review page) for this activity.
+            "blind_marking": blind,
         },
     )
 
@@ -219,3 +243,29 @@ def activity_rules(key: str) -> ActivityRules | None:
     """The seed's rules for an activity (None for an unknown key). Needs no database."""
     spec = activity_spec(key)
     return None if spec is None else ActivityRules.from_dict(spec.get("rubric_criteria"))
+
+
+def rubric(activity_id: str) -> list[dict]:
+    """The activity's grading rubric: each criterion with its description, weight and
+    maximum points, in the catalogue's order. Unknown activities have none."""
+    spec = activity_spec(activity_id)
+    if spec is None:
+        return []
+    rules = spec["rubric_criteria"]
+    scales = rules.get("scales", {})
+    return [{"criterion": name, "description": text, "weight": float(rules["weights"].get(name, 0)),
+             "max": scales.get(name, CRITERION_SCALE)} for name, text in rules["criteria"].items()]
+
+
+def pdf_rules(activity_id: str, submission_type: str) -> dict | None:
+    """What a PDF of this type must contain for this activity (None: no content rules)."""
+    spec = activity_spec(activity_id)
+    if spec is None:
+        return PDF_RULES.get(submission_type)
+    return spec["rubric_criteria"].get("pdf", {}).get(submission_type)
+
+
+def blind_marking(activity_id: str) -> bool:
+    """Is this activity marked blind (no identity reveal on the review page)?"""
+    spec = activity_spec(activity_id)
+    return bool(spec and spec["rubric_criteria"].get("blind_marking"))

@@ -13,16 +13,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, exports, pseudonyms, submissions
+from core import audit, catalogue, exports, pseudonyms, submissions
 from core.access import Actor, can, require
 from core.db import utcnow
-from core.errors import Invalid, NotFound
-from core.models import LearningCompany, LearningFeedback, LearningSubmission, StaffUser, Student, ValidatorRun
+from core.errors import Forbidden, Invalid, NotFound
+from core.models import (
+    LearningCompany,
+    LearningFeedback,
+    LearningGrade,
+    LearningSubmission,
+    StaffUser,
+    Student,
+    ValidatorRun,
+)
 from core.storage import Storage, default_storage
+from core.validation.report import flat_errors
 
 VALIDATOR_STATUSES = ("passed", "failed", "pending")
 EXPORT_COLUMNS = ["id", "student", "cohort", "activity_id", "company", "version", "submission_type",
@@ -41,6 +50,9 @@ class QueueFilters:
     latest_only: bool = True
     reviewed: bool | None = None  # None: all, False: awaiting review, True: reviewed
     prerequisites_met: bool | None = None  # None: all; False: submitted before its prerequisites were done
+    # Grading (core.grading): "needs_review" = no grade yet or a draft; or one state.
+    grade_state: str | None = None  # needs_review | not_started | in_progress | graded | released
+    allocated_to: int | None = None  # "my queue": the marker's staff id
 
 
 def blind_label(student_id: int, *, actor: Actor) -> str:
@@ -65,15 +77,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=program_timezone())
 
 
-def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> list[dict[str, Any]]:
-    """Submissions matching `filters`, oldest first, as plain rows (blind)."""
-    require(actor, "review.read")
-    query = (
-        select(LearningSubmission, LearningCompany.ticker, Student.cohort)
-        .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
-        .join(Student, Student.id == LearningSubmission.user_id)
-        .order_by(LearningSubmission.created_at, LearningSubmission.id)
-    )
+def _filtered(query, filters: QueueFilters):
+    """The filters as WHERE clauses over the submission ⋈ company ⋈ student ⋈ grade join."""
     if filters.latest_only:
         query = query.where(LearningSubmission.is_latest.is_(True))
     if filters.status == "pending":
@@ -97,10 +102,53 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
         query = query.where(LearningSubmission.reviewed_at.is_(None))
     if filters.prerequisites_met is not None:
         query = query.where(LearningSubmission.prerequisites_met.is_(filters.prerequisites_met))
+    state = func.coalesce(LearningGrade.state, "not_started")
+    if filters.grade_state == "needs_review":
+        query = query.where(state.in_(("not_started", "in_progress")))
+    elif filters.grade_state:
+        query = query.where(state == filters.grade_state)
+    if filters.allocated_to is not None:
+        query = query.where(LearningGrade.allocated_to == filters.allocated_to)
+    return query
+
+
+def _base(*columns):
+    return (select(*columns).select_from(LearningSubmission)
+            .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
+            .join(Student, Student.id == LearningSubmission.user_id)
+            .outerjoin(LearningGrade, LearningGrade.submission_id == LearningSubmission.id))
+
+
+ORDER = (LearningSubmission.created_at, LearningSubmission.id)
+
+
+def queue_ids(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> list[int]:
+    """The ids of the whole filtered queue, in its order (navigation, progress, zips)."""
+    require(actor, "review.read")
+    return list(session.scalars(_filtered(_base(LearningSubmission.id), filters).order_by(*ORDER)))
+
+
+def queue_progress(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters()) -> dict[str, int]:
+    """"n of N graded" for the filter: graded or released, and the total."""
+    require(actor, "review.read")
+    done = func.sum(case((LearningGrade.state.in_(("graded", "released")), 1), else_=0))
+    total, graded = session.execute(_filtered(_base(func.count(), done), filters)).one()
+    return {"total": total or 0, "graded": int(graded or 0)}
+
+
+def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilters(), limit: int | None = None,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """Submissions matching `filters`, oldest first, as plain rows (blind); one page of
+    `limit` rows from `offset` when given."""
+    require(actor, "review.read")
+    query = _filtered(_base(LearningSubmission, LearningCompany.ticker, Student.cohort, LearningGrade.state,
+                            LearningGrade.overall_score, LearningGrade.allocated_to), filters).order_by(*ORDER)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     rows = []
     linkable = _linkable(actor)
-    for sub, ticker, cohort in session.execute(query):
-        failed = sorted({e.get("check") for e in (sub.validator_errors or []) if e.get("check")})
+    for sub, ticker, cohort, grade_state, grade_score, marker in session.execute(query):
+        failed = sorted({e.get("check") for e in (flat_errors(sub.validator_errors) or []) if e.get("check")})
         rows.append({
             "id": sub.id, "student_id": sub.user_id if linkable else None,
             "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,
@@ -111,6 +159,8 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
             "created_at": sub.created_at, "reviewed_at": sub.reviewed_at, "file_name": sub.file_name,
             "review_notes": sub.review_notes, "is_latest": bool(sub.is_latest),
             "prerequisites_met": sub.prerequisites_met,
+            "grade_state": grade_state or "not_started", "allocated_to": marker,
+            "grade": None if grade_score is None else float(grade_score),
         })
     return rows
 
@@ -185,13 +235,36 @@ def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, A
     }
 
 
-def reveal_identity(session: Session, *, actor: Actor, submission_id: int) -> dict[str, str | None]:
-    """The student's name and email; every reveal is audited."""
-    require(actor, "review.reveal")
+def student_history(session: Session, *, actor: Actor, submission_id: int) -> list[dict[str, Any]]:
+    """The same student's other submissions (every activity and version) with their
+    grades, for the side panel; blind like the rest of the page."""
+    require(actor, "review.read")
     sub = _get(session, submission_id)
+    rows = session.execute(
+        select(LearningSubmission.id, LearningSubmission.activity_id, LearningSubmission.version,
+               LearningSubmission.validator_status, LearningSubmission.created_at, LearningGrade.state,
+               LearningGrade.overall_score)
+        .outerjoin(LearningGrade, LearningGrade.submission_id == LearningSubmission.id)
+        .where(LearningSubmission.user_id == sub.user_id, LearningSubmission.id != sub.id)
+        .order_by(LearningSubmission.created_at, LearningSubmission.id))
+    return [{"id": r.id, "activity_id": r.activity_id, "version": r.version, "validator_status": r.validator_status,
+             "created_at": r.created_at, "grade_state": r.state or "not_started",
+             "grade": None if r.overall_score is None else float(r.overall_score)} for r in rows]
+
+
+def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
+    """The student's name and email, for a stated reason (as on the leaderboard); every
+    reveal is audited. An activity marked blind in the catalogue cannot be revealed."""
+    require(actor, "review.reveal")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise Invalid("Give a reason for revealing the student (at least 5 characters); it is kept in the audit log.")
+    sub = _get(session, submission_id)
+    if catalogue.blind_marking(sub.activity_id):
+        raise Forbidden(f"{sub.activity_id} is marked blind: identities stay hidden until grades are released.")
     student = session.get(Student, sub.user_id)
     audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
-                 details={"submission_id": submission_id, "reason": "review"})
+                 details={"submission_id": submission_id, "reason": reason})
     return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
 
 

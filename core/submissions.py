@@ -195,7 +195,7 @@ def submit(
     with spool_file(suffix=f".{ext}") as tmp:
         _spool(fileobj, tmp, max_bytes, name)
         if ext == "pdf":
-            report, text = validation.read_pdf(tmp, name=name)
+            report, text = validation.read_pdf(tmp, name=name, rules=catalogue.pdf_rules(activity_id, submission_type))
         else:
             # A workbook without saved values comes back "pending": LibreOffice runs in a job.
             report, text = validation.validate_path(tmp, name=name, rules=rules, defer_recalc=True), ""
@@ -294,13 +294,14 @@ def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Sto
         if submission is None:
             raise NotFound(f"No submission with id {submission_id}.")
         key, name, activity_id = submission.file_path, submission.file_name, submission.activity_id
+        submission_type = submission.submission_type
         rules = rubric(session, activity_id)
     from core.storage import copy_to_tempfile
 
     tmp = copy_to_tempfile(storage, key, suffix=Path(key).suffix)
     try:
         if validation.kind_for(name) == "pdf":
-            report = validation.read_pdf(tmp, name=name)[0]
+            report = validation.read_pdf(tmp, name=name, rules=catalogue.pdf_rules(activity_id, submission_type))[0]
         else:
             report = validation.validate_path(tmp, name=name, rules=rules)
     finally:

@@ -9,9 +9,9 @@ from datetime import date
 import plotly.express as px
 import streamlit as st
 
-from core import config, jobs, ui
+from core import config, display, grading, jobs, ui
 from core.db import utcnow
-from core.feedback import moderation, pricing
+from core.feedback import editing, moderation, pricing
 from core.feedback.personas import PERSONAS
 
 actor = ui.guard("feedback.read")
@@ -42,6 +42,11 @@ def load_agreement(url: str, who):
     return ui.read(moderation.agreement, actor=who), ui.read(moderation.retry_queue, actor=who)
 
 
+@st.cache_data(ttl=60, show_spinner=False)
+def load_grade_agreement(url: str, who):
+    return ui.read(grading.agreement, actor=who)
+
+
 @st.cache_data(ttl=15, show_spinner=False)
 def load_parked(url: str, who):
     return ui.read(jobs.parked, actor=who)
@@ -63,7 +68,8 @@ with queue_tab:
     c5, c6, c7 = st.columns([2, 2, 1])
     dates = c5.date_input("Created between", value=(), key="mod_dates")
     band = c6.slider("Composite score band", 0, 100, (0, 100), key="mod_band")
-    state = c7.selectbox("State", ["All", "held", "released"], key="mod_state")
+    state = c7.selectbox("State", ["held", "released", "All"], key="mod_state",
+                         format_func=lambda v: v if v == "All" else display.humanize(v))
     filters = {
         "flagged": {"All": None, "Flagged": True, "Not flagged": False}[flag_choice],
         "activity": None if activity == "All" else activity,
@@ -152,17 +158,37 @@ with queue_tab:
             if shown["release_state"] == "held" and b2.button("Release to student", key="mod_release"):
                 ui.write(moderation.release, feedback_id=fid, success=f"Feedback #{fid} released.")
 
-            text = st.text_area("Feedback text", value=shown["feedback_text"], height=220, key=f"mod_text_{fid}")
-            if st.button("Save edit", key="mod_save"):
-                ui.write(moderation.edit_text, feedback_id=fid, text=text,
-                         success=f"Feedback #{fid} edited; the original is kept.")
+            with st.form(f"mod_edit_{fid}", border=False):
+                text = st.text_area("Summary", value=shown["feedback_text"], height=200, key=f"mod_text_{fid}")
+                lists = {}
+                for title, key in (("Strengths", "strengths"), ("Areas for improvement", "areas_for_improvement"),
+                                   ("Specific suggestions", "specific_suggestions")):
+                    lists[key] = st.text_area(f"{title} (one per line)", value="\n".join(shown[key] or []),
+                                              key=f"mod_{key}_{fid}")
+                score_columns = st.columns(4)
+                new_scores = {name: score_columns[i].number_input(
+                    display.humanize(name), min_value=0.0, max_value=100.0, step=1.0,
+                    value=float(shown["scores"].get(name) or 0), key=f"mod_score_{name}_{fid}")
+                    for i, name in enumerate(("accuracy", "documentation", "presentation", "reasoning"))}
+                saved = st.form_submit_button("Save edit", key="mod_save")
+            if saved:
+                def checked(result) -> list[tuple[str, str]]:
+                    if not result["flags"]:
+                        return [("toast", f"Feedback #{fid} edited; the automatic checks pass.")]
+                    return [("warning", f"Feedback #{fid} edited and held: " + " ".join(
+                        f["message"] for f in result["flags"]))]
+
+                ui.write(editing.edit_feedback, feedback_id=fid, text=text,
+                         strengths=lists["strengths"].splitlines(),
+                         improvements=lists["areas_for_improvement"].splitlines(),
+                         suggestions=lists["specific_suggestions"].splitlines(), scores=new_scores, success=checked)
 
             r1, r2, r3 = st.columns(3)
             new_persona = r1.selectbox("Persona", list(PERSONAS), index=list(PERSONAS).index(shown["persona"])
-                                       if shown["persona"] in PERSONAS else 0, key="mod_regen_persona")
-            provider = r2.selectbox("Provider", ["rubric", "openai"], key="mod_regen_provider")
+                                       if shown["persona"] in PERSONAS else 0, key=f"mod_regen_persona_{fid}")
+            provider = r2.selectbox("Provider", ["rubric", "openai"], key=f"mod_regen_provider_{fid}")
             new_model = r3.text_input("Model (openai only)", value=config.env("NGI_OPENAI_MODEL") or "",
-                                      key="mod_regen_model")
+                                      key=f"mod_regen_model_{fid}")
             if st.button("Regenerate (keeps this version)", key="mod_regenerate"):
                 def regenerated(outcome) -> list[tuple[str, str]]:
                     if not outcome.ok:
@@ -198,6 +224,20 @@ with cost_tab:
         st.dataframe(panel["per_activity"], hide_index=True)
 
 with agreement_tab:
+    versus = load_grade_agreement(url, actor) or {"n": 0}
+    st.markdown("**AI composite against the instructor's grade** (the grade is the grade; the composite is a "
+                "second opinion)")
+    if not versus["n"]:
+        ui.empty_state("No submission has both an instructor grade and an AI composite yet.")
+    else:
+        g1, g2, g3 = st.columns(3)
+        g1.metric("Graded submissions compared", display.integer(versus["n"]))
+        g2.metric("Mean difference (AI − instructor)", display.number(versus["mean_difference"], 1),
+                  help="Positive: the AI scores higher than the instructors on average.")
+        g3.metric("Correlation (Pearson)", display.number(versus["correlation"], 2))
+        st.dataframe([{"Submission": p["submission_id"], "Activity": display.title(p["activity_id"]),
+                       "Instructor": p["instructor"], "AI": p["ai"], "Difference": p["difference"]}
+                      for p in versus["largest"]], hide_index=True, key="mod_disagreements")
     agreement, retries = load_agreement(url, actor)
     st.caption("How often moderators edited or flagged feedback, per persona and model: a prompt that keeps "
                "being corrected shows up here as a pattern.")

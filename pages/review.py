@@ -1,5 +1,7 @@
-"""Submission review: the filtered queue, one submission in detail (findings on the sheet,
-versions and their diff, feedback, AI-detection), and the reviewer's actions."""
+"""Submission review: one screen per item. The filtered queue (a selectable, paged table)
+on the left, the item (identity, status, navigation, findings beside the workbook,
+history and diff, feedback) in the middle, the grading form and the primary actions on
+the right, all within reach at 1440×900. Keyboard: j / k next / previous, g grade form."""
 
 from __future__ import annotations
 
@@ -8,36 +10,51 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from core import catalogue, config, review, ui
+from core import catalogue, config, display, grading, review, submission_files, ui
 
 actor = ui.guard("review.read")
 ui.sidebar(actor)
-st.title("Submission review")
-st.caption("Blind review: students appear by number. Revealing a name is recorded in the audit log.")
-
 url = config.database_url()
 can_act = actor.can("review.act")
+can_grade = actor.can("grades.grade")
+PAGE_SIZE = 25
+SHOW = {"Needs review": "needs_review", "In progress": "in_progress", "Graded": "graded", "Released": "released",
+        "All": None}
+
+toast = st.session_state.pop("rv_toast", None)
+if toast:
+    st.toast(toast, icon=":material/check_circle:")
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_queue(url: str, status, activity, company, cohort, since, until, latest_only, reviewed, _actor) -> list[dict]:
-    filters = review.QueueFilters(status=status, activity=activity, company=company, cohort=cohort, since=since,
-                                  until=until, latest_only=latest_only, reviewed=reviewed)
-    return ui.read(review.queue, actor=_actor, filters=filters) or []
+def load_page(url: str, filters: review.QueueFilters, page: int, _actor) -> dict:
+    rows = ui.read(review.queue, actor=_actor, filters=filters, limit=PAGE_SIZE, offset=page * PAGE_SIZE) or []
+    ids = ui.read(review.queue_ids, actor=_actor, filters=filters) or []
+    return {"rows": rows, "ids": ids}
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def load_progress(url: str, filters: review.QueueFilters, _actor) -> dict:
+    return ui.read(review.queue_progress, actor=_actor, filters=filters) or {"total": 0, "graded": 0}
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def load_options(url: str, _actor) -> dict:
-    return {**ui.read(review.filter_options, actor=_actor), "awaiting": ui.read(review.awaiting_review_count, actor=_actor)}
+    return ui.read(review.filter_options, actor=_actor) or {"companies": [], "cohorts": []}
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def load_detail(url: str, submission_id: int, _actor) -> dict:
+def load_detail(url: str, submission_id: int, _actor) -> dict | None:
     return ui.read(review.detail, actor=_actor, submission_id=submission_id)
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def load_grade(url: str, submission_id: int, _actor) -> dict | None:
+    return ui.read(grading.grade_sheet, actor=_actor, submission_id=submission_id)
+
+
 @st.cache_data(ttl=300, show_spinner=False)
-def load_sheet(url: str, submission_id: int, sheet: str | None, _actor) -> dict:
+def load_sheet(url: str, submission_id: int, sheet: str | None, _actor) -> dict | None:
     return ui.read(review.sheet_view, actor=_actor, submission_id=submission_id, sheet=sheet)
 
 
@@ -46,250 +63,379 @@ def load_diff(url: str, a_id: int, b_id: int, _actor) -> dict | None:
     return ui.read(review.diff_versions, actor=_actor, a_id=a_id, b_id=b_id)
 
 
-# -- filters and queue -------------------------------------------------------------
+@st.cache_data(ttl=30, show_spinner=False)
+def load_history(url: str, submission_id: int, _actor) -> list[dict]:
+    return ui.read(review.student_history, actor=_actor, submission_id=submission_id) or []
+
+
+st.title("Submission review")
+st.caption("Blind review: students appear under an alias; a reveal needs a reason and is audited. "
+           "Keys: **j** next · **k** previous · **g** grade form.")
+
+# -- filters -----------------------------------------------------------------------------
 options = load_options(url, actor)
-c1, c2, c3, c4 = st.columns(4)
-status = c1.selectbox("Validator status", ["All", "failed", "passed", "pending"], key="rv_status")
-activity = c2.selectbox("Activity", ["All", *catalogue.activity_keys()], key="rv_activity")
-company = c3.selectbox("Company", ["All", *options["companies"]], key="rv_company")
-cohort = c4.selectbox("Cohort", ["All", *options["cohorts"]], key="rv_cohort")
-c5, c6, c7, c8 = st.columns(4)
-since = c5.date_input("Submitted from", value=None, key="rv_since")
-until = c6.date_input("Submitted until", value=None, key="rv_until")
-reviewed_choice = c7.selectbox("Review state", ["All", "Awaiting review", "Reviewed"], key="rv_reviewed")
-latest_only = c8.checkbox("Latest version only", value=True, key="rv_latest")
+f1, f2, f3, f4, f5, f6 = st.columns([1.2, 1.4, 1, 1, 1, 1])
+show = f1.selectbox("Show", list(SHOW), key="rv_show")
+activity = f2.selectbox("Activity", ["All", *catalogue.activity_keys()], key="rv_activity",
+                        format_func=lambda k: k if k == "All" else display.title(k))
+company = f3.selectbox("Company", ["All", *options["companies"]], key="rv_company")
+cohort = f4.selectbox("Cohort", ["All", *options["cohorts"]], key="rv_cohort")
+status = f5.selectbox("Validators", ["All", "failed", "passed", "pending"], key="rv_status",
+                      format_func=lambda s: s if s == "All" else display.humanize(s))
+mine = f6.toggle("My queue", value=actor.role == "instructor", key="rv_mine",
+                 help="Only the submissions allocated to you.")
+with st.expander("More filters"):
+    m1, m2, m3 = st.columns(3)
+    since = m1.date_input("Submitted from", value=None, key="rv_since")
+    until = m2.date_input("Submitted until", value=None, key="rv_until")
+    latest_only = m3.checkbox("Latest version only", value=True, key="rv_latest")
 
 
 def _opt(value):
     return None if value == "All" else value
 
 
-rows = load_queue(url, _opt(status), _opt(activity), _opt(company), _opt(cohort),
-                  since if isinstance(since, date) else None, until if isinstance(until, date) else None,
-                  latest_only, {"All": None, "Awaiting review": False, "Reviewed": True}[reviewed_choice], actor)
-st.markdown(f"**{len(rows)}** submission(s) match · **{options['awaiting']}** latest version(s) awaiting review")
+base = review.QueueFilters(status=_opt(status), activity=_opt(activity), company=_opt(company), cohort=_opt(cohort),
+                           since=since if isinstance(since, date) else None,
+                           until=until if isinstance(until, date) else None, latest_only=latest_only,
+                           allocated_to=actor.id if mine else None)
+filters = review.QueueFilters(**{**base.__dict__, "grade_state": SHOW[show]})
+page_count = max(1, -(-len(load_page(url, filters, 0, actor)["ids"]) // PAGE_SIZE))
+if st.session_state.get("rv_page", 1) > page_count:  # a narrower filter has fewer pages
+    st.session_state["rv_page"] = 1
+page = st.session_state.get("rv_page", 1) - 1
+queue = load_page(url, filters, page, actor)
+rows, ids = queue["rows"], queue["ids"]
+progress = load_progress(url, base, actor)
 
-e1, e2, _ = st.columns([1, 1, 4])
-e1.download_button("Export CSV", review.to_csv(rows), file_name="review_queue.csv", mime="text/csv",
-                   key="rv_export_csv")
-e2.download_button("Export Excel", review.to_xlsx(rows), file_name="review_queue.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="rv_export_xlsx")
-
-if rows:
-    table = pd.DataFrame([{
-        "ID": r["id"], "Student": r["student"], "Cohort": r["cohort"], "Activity": r["activity_id"],
-        "Company": r["company"], "Version": r["version"], "Type": r["submission_type"],
-        "Validators": r["validator_status"], "Failed checks": r["failed_checks"],
-        "AI signal": r["ai_detection_status"], "Submitted": r["created_at"],
-        "Reviewed": r["reviewed_at"] is not None,
-    } for r in rows])
-    st.dataframe(table, hide_index=True, width="stretch", key="rv_queue")
+current = st.session_state.get("rv_current")
+if current is None and ids:
+    current = st.session_state["rv_current"] = ids[0]
 
 
-# -- upload on behalf ----------------------------------------------------------------
+def _go(submission_id: int | None) -> None:
+    if submission_id is not None:
+        st.session_state["rv_current"] = submission_id
+        st.session_state.pop("rv_queue", None)  # the highlighted row follows the item, not the old click
+
+
+def _step(delta: int) -> None:
+    here = st.session_state.get("rv_current")
+    if not ids:
+        return
+    position = ids.index(here) if here in ids else -1
+    _go(ids[max(0, min(len(ids) - 1, position + delta))])
+
+
+def _picked() -> None:
+    selection = st.session_state["rv_queue"].selection.rows
+    if selection:
+        st.session_state["rv_current"] = rows[selection[0]]["id"]
+
+
+left, middle, right = st.columns([1.15, 2.35, 1.5], gap="medium")
+
+# -- queue ----------------------------------------------------------------------------------
+with left:
+    st.markdown(f"**{progress['graded']} of {progress['total']} graded** · "
+                f"{display.count(len(ids), 'item')} in this view")
+    if rows:
+        table = pd.DataFrame([{
+            "Student": r["student"], "Activity": display.title(r["activity_id"]), "v": r["version"],
+            "Grade": grading.STATE_LABELS.get(r["grade_state"], r["grade_state"]),
+            "Validators": display.humanize(r["validator_status"]), "ID": r["id"],
+        } for r in rows])
+        st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 560),
+                     on_select=_picked, selection_mode="single-row", key="rv_queue",
+                     column_config={"ID": None})
+        if page_count > 1:
+            st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key="rv_page")
+    else:
+        ui.empty_state("Nothing in this view.", "Choose “All” under Show, or turn off My queue.")
+    if actor.can("grades.release") and _opt(activity) and st.button(
+            f"Release every graded {display.title(activity)}", key="rv_release_all"):
+        ui.write(grading.release_activity, activity_id=activity,
+                 success=lambda n: [("toast", f"{display.count(n, 'grade')} released to students.")])
+    if st.button("Prepare export", key="rv_prepare_export", disabled=not ids):
+        everything = ui.read(review.queue, filters=filters) or []
+        st.session_state["rv_export"] = (review.to_csv(everything), review.to_xlsx(everything))
+    if st.session_state.get("rv_export"):
+        csv_data, xlsx_data = st.session_state["rv_export"]
+        e1, e2 = st.columns(2)
+        e1.download_button("CSV", csv_data, file_name="review_queue.csv", mime="text/csv", key="rv_export_csv")
+        e2.download_button("Excel", xlsx_data, file_name="review_queue.xlsx", key="rv_export_xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if st.button("Prepare “Download all” (zip)", key="rv_prepare_zip", disabled=not ids):
+        made = ui.read(submission_files.zip_submissions, submission_ids=ids)
+        if made:
+            st.session_state["rv_zip"] = str(made["path"])
+            if made["missing"]:
+                st.warning(f"{display.count(len(made['missing']), 'stored file')} could not be found.")
+    if st.session_state.get("rv_zip"):
+        path = st.session_state["rv_zip"]
+        st.download_button("Download all (zip)", data=lambda: open(path, "rb"),  # noqa: SIM115 - streamlit reads and closes it
+                           file_name="submissions.zip",
+                           mime="application/zip", key="rv_zip_download")
+
+if current is None:
+    st.stop()
+d = load_detail(url, current, actor)
+if d is None:
+    st.session_state.pop("rv_current", None)
+    st.stop()
+sheet = load_grade(url, current, actor) or {"rubric": [], "grade": None, "ai_composite": None}
+grade = sheet["grade"] or {}
+
+# -- the item ---------------------------------------------------------------------------------
+with middle:
+    position = ids.index(current) + 1 if current in ids else None
+    n1, n2, n3 = st.columns([1.3, 2.4, 1.3])
+    n1.button("Previous", icon=":material/arrow_back:", key="rv_prev", on_click=_step, args=(-1,), width="stretch",
+              disabled=position is not None and position == 1)
+    n3.button("Next", icon=":material/arrow_forward:", key="rv_next", on_click=_step, args=(1,), width="stretch",
+              disabled=position is not None and position == len(ids))
+    n2.markdown(f"**{position or '—'} of {len(ids)}** in this view" if position else
+                "This item is no longer in the view (it was graded); **Next** goes on.")
+    revealed = st.session_state.setdefault("rv_revealed", {})
+    who = revealed.get(d["id"])
+    st.subheader(f"{who or d['student']} · {display.title(d['activity_id'])} v{d['version']}")
+    report = d["report"] or {}
+    st.markdown(
+        f"**{d['company']}** · {display.humanize(d['submission_type'])} · submitted {display.when(d['created_at'])} · "
+        f"validators **{display.humanize(report.get('status', d['validator_status'] or 'pending'))}** · "
+        f"grade **{grading.STATE_LABELS.get(grade.get('state', 'not_started'))}**")
+    if actor.can("review.reveal") and who is None:
+        if catalogue.blind_marking(d["activity_id"]):
+            st.caption("Blind marking: this activity's identities cannot be revealed.")
+        else:
+            with st.popover("Reveal name"):
+                reason = st.text_input("Reason (kept in the audit log)", key=f"rv_reveal_reason_{d['id']}")
+                if st.button("Reveal", key="rv_reveal"):
+                    identity = ui.write(review.reveal_identity, submission_id=d["id"], reason=reason, rerun=False)
+                    if identity:
+                        revealed[d["id"]] = f"{identity['name'] or '(no name)'} <{identity['email']}>"
+                        st.rerun()
+
+    findings_tab, workbook_tab, history_tab, feedback_tab = st.tabs(["Findings", "Workbook", "History", "Feedback"])
+    with findings_tab:
+        if report.get("message"):
+            st.warning(report["message"])
+        for check in report.get("checks", []):
+            marker = {"passed": ":green[:material/check_circle:]", "failed": ":red[:material/cancel:]",
+                      "skipped": ":gray[:material/skip_next:]"}.get(check["status"], "•")
+            st.markdown(f"{marker} **{display.check_title(check['id'])}** — "
+                        f"{display.count(len(check['findings']), 'finding')}")
+            if check["findings"]:
+                st.dataframe(pd.DataFrame([{k: display.text(f.get(k)) for k in
+                                            ("sheet", "cell", "period", "message", "expected", "actual")}
+                                           for f in check["findings"]]), hide_index=True, width="stretch",
+                             key=f"rv_findings_{check['id']}")
+        ai = d["ai"]
+        st.caption(f"AI-detection: {display.humanize(ai['status'])}"
+                   + (f" ({ai['score']:.0f} / 100)" if ai["score"] is not None else "")
+                   + " — one signal among others, never proof.")
+    with workbook_tab:
+        if d["submission_type"] == "excel" and report.get("status") != "rejected":
+            finding_sheets = [f["sheet"] for c in report.get("checks", []) for f in c["findings"] if f.get("sheet")]
+            first = load_sheet(url, d["id"], finding_sheets[0] if finding_sheets else None, actor)
+            if first:
+                name = st.selectbox("Sheet", first["sheets"], index=first["sheets"].index(first["sheet"]),
+                                    key=f"rv_sheet_{d['id']}")
+                view = first if name == first["sheet"] else load_sheet(url, d["id"], name, actor)
+                grid = view["grid"]
+                frame = pd.DataFrame([["" if v is None else str(v) for v in row] for row in grid["values"]],
+                                     columns=grid["columns"], index=grid["index"])
+                flagged = view["flagged"]
+
+                def _highlight(data: pd.DataFrame) -> pd.DataFrame:
+                    styles = pd.DataFrame("", index=data.index, columns=data.columns)
+                    for ref in flagged:
+                        col = "".join(ch for ch in ref if ch.isalpha())
+                        row = int("".join(ch for ch in ref if ch.isdigit()))
+                        if col in styles.columns and row in styles.index:
+                            styles.loc[row, col] = "background-color: #ffb3b3; font-weight: bold"
+                    return styles
+
+                st.dataframe(frame.style.apply(_highlight, axis=None), width="stretch", height=360, key="rv_grid")
+                for ref, message in flagged.items():
+                    st.caption(f"**{name}!{ref}**: {message}")
+        else:
+            st.caption("Not a workbook: download the file to read it.")
+        try:
+            downloaded = ui.read(submission_files.file_for_download, submission_id=d["id"])
+        except Exception as err:  # noqa: BLE001 - a missing stored file must not break the page
+            st.warning(f"The stored file could not be read: {err}")
+        else:
+            if downloaded is not None:
+                st.download_button("Download the file", downloaded[1], file_name=downloaded[0], key="rv_download")
+        if actor.can("students.export") and d.get("student_id") is not None:
+            from core.student_export import export_to_tempfile
+
+            student_id = d["student_id"]
+            # A callable: the zip is built only when the button is clicked, never on a rerun.
+            st.download_button("Export all of this student's data (zip)",
+                               lambda: export_to_tempfile(ui.engine(), actor=actor, student_id=student_id),
+                               file_name=f"student-{student_id}-export.zip", mime="application/zip",
+                               key="rv_export", on_click="ignore",
+                               help="Every row and stored file of this student, with a README. Audited.")
+    with history_tab:
+        versions = d["versions"]
+        st.dataframe(pd.DataFrame([{"Version": v["version"], "Submitted": display.when(v["created_at"]),
+                                    "Validators": display.humanize(v["validator_status"]),
+                                    "Latest": display.yes_no(v["is_latest"])} for v in versions]),
+                     hide_index=True, width="stretch", key="rv_versions")
+        excel_versions = [v for v in versions if v["submission_type"] == "excel"]
+        if len(excel_versions) >= 2:
+            labels = {v["id"]: f"v{v['version']}" for v in excel_versions}
+            v1, v2 = st.columns(2)
+            a_id = v1.selectbox("Compare", list(labels), index=1, format_func=labels.get, key=f"rv_diff_a_{d['id']}")
+            b_id = v2.selectbox("with", list(labels), index=0, format_func=labels.get, key=f"rv_diff_b_{d['id']}")
+            if a_id != b_id and (diff := load_diff(url, a_id, b_id, actor)):
+                counts = diff["counts"]
+                st.markdown(f"**v{diff['old']['version']} → v{diff['new']['version']}:** "
+                            f"{display.count(counts['changed_formulas'], 'changed formula')}, "
+                            f"{display.count(counts['changed_values'], 'changed value')}, "
+                            f"{display.count(counts['new_hardcoded'], 'newly hard-coded number')}")
+                for heading, key in (("Newly hard-coded numbers", "new_hardcoded"),
+                                     ("Changed formulas", "changed_formulas")):
+                    if diff[key]:
+                        st.markdown(f"**{heading}**")
+                        st.dataframe(pd.DataFrame(diff[key]).astype(str), hide_index=True, width="stretch",
+                                     key=f"rv_diff_{key}")
+        st.markdown("**The student's other work** (same alias)")
+        st.dataframe(pd.DataFrame([{"Activity": display.title(h["activity_id"]), "v": h["version"],
+                                    "Validators": display.humanize(h["validator_status"]),
+                                    "Grade": grading.STATE_LABELS.get(h["grade_state"]),
+                                    "Score": display.number(h["grade"], 1)}
+                                   for h in load_history(url, d["id"], actor)]),
+                     hide_index=True, width="stretch", key="rv_student_history")
+    with feedback_tab:
+        for f in d["feedback"]:
+            st.markdown(f"**{display.humanize(f['release_state'])}** · {display.humanize(f['provider'])} · "
+                        f"composite {display.number(f['composite'], 1)}")
+            st.write(f["text"])
+        if not d["feedback"]:
+            st.caption("No feedback (it is generated only after the validators pass).")
+
+
+# -- grading and actions ------------------------------------------------------------------------
+def _next_ungraded(after: int) -> int | None:
+    """The next item of this view that still needs work, after `after`, wrapping round."""
+    order = ids if after in ids else [*ids, after]
+    states = ui.read(grading.states, submission_ids=order) or {}
+    start = order.index(after) if after in order else -1
+    for candidate in order[start + 1:] + order[:start]:
+        if states.get(candidate, {}).get("state", "not_started") in ("not_started", "in_progress"):
+            return candidate
+    return None
+
+
+with right:
+    st.markdown(f"**Grade** · AI composite beside it: **{display.number(sheet['ai_composite'], 1)}**"
+                + (f" · grade: **{display.number(grade.get('overall_score'), 1)}**" if grade else ""))
+    scored = {c["criterion"]: c["score"] for c in grade.get("criterion_scores", [])}
+    released = grade.get("state") == grading.RELEASED
+    if not can_grade or released:
+        for c in sheet["rubric"]:
+            st.markdown(f"{display.humanize(c['criterion'])}: **{display.number(scored.get(c['criterion']), 0)}** "
+                        f"/ {c['max']}")
+        if released:
+            st.caption(f"Released {display.when(grade.get('released_at'))}: visible to the student.")
+    else:
+        # clear_on_submit: the browser otherwise keeps typed digits in the next item's fields.
+        with st.form(f"rv_grade_{d['id']}", border=False, clear_on_submit=True):
+            values = {}
+            rubric = sheet["rubric"]
+            for start in range(0, len(rubric), 2):  # two per row, in reading (and Tab) order
+                for cell, c in zip(st.columns(2), rubric[start:start + 2], strict=False):
+                    values[c["criterion"]] = cell.number_input(
+                        f"{display.humanize(c['criterion'])} ×{c['weight']:.2f}", min_value=0.0,
+                        max_value=float(c["max"]), step=1.0, value=scored.get(c["criterion"]),
+                        help=f"{c['description']} 0–{c['max']} points.", key=f"rv_score_{d['id']}_{c['criterion']}")
+            comment = st.text_area("Comment to the student", value=grade.get("comment") or "", height=68,
+                                   key=f"rv_comment_{d['id']}")
+            save_next = st.form_submit_button("Save and next ungraded", type="primary", width="stretch",
+                                              key="rv_save_next")
+            s1, s2 = st.columns(2)
+            save = s1.form_submit_button("Save grade", width="stretch", key="rv_save")
+            draft = s2.form_submit_button("Save draft", width="stretch", key="rv_draft")
+        if save_next or save or draft:
+            result = ui.write(grading.save_grade, submission_id=d["id"], scores=values, comment=comment,
+                              final=not draft, rerun=False)
+            if result is not None:
+                word = "Draft saved" if draft else "Grade saved"
+                message = f"{word} for {d['student']}: {display.number(result['overall_score'], 1)}."
+                if save_next:
+                    target = _next_ungraded(d["id"])
+                    message += "" if target else " Nothing ungraded is left in this view."
+                    _go(target)
+                st.session_state["rv_toast"] = message
+                st.rerun()
+    if (actor.can("grades.release") and grade.get("state") == grading.GRADED
+            and st.button("Release to the student", key="rv_release", width="stretch")
+            and ui.write(grading.release, submission_id=d["id"], rerun=False)):
+        st.session_state["rv_toast"] = f"Grade released to {d['student']}."
+        st.rerun()
+    if can_act:
+        a1, a2 = st.columns(2)
+        if a1.button("Mark reviewed", key="rv_mark", width="stretch", disabled=d["reviewed_at"] is not None):
+            ui.write(review.mark_reviewed, submission_id=d["id"],
+                     success=lambda _: [("toast", f"{d['student']} marked reviewed.")])
+        if (a2.button("Re-run validators", key="rv_rerun", width="stretch")
+                and ui.write(review.rerun_validators, submission_id=d["id"], rerun=False) is not None):
+            st.session_state["rv_toast"] = "Validators re-run; a new run was recorded."
+            st.rerun()
+    if d["reviewed_at"]:
+        st.caption(f"Reviewed by {d['reviewed_by']} {display.when(d['reviewed_at'])}.")
+    if actor.can("grades.allocate"):
+        with st.popover("Allocate", width="stretch"):
+            people = ui.read(grading.markers) or []
+            marker = st.selectbox("Marker", [None, *[p["id"] for p in people]], key=f"rv_marker_{d['id']}",
+                                  format_func=lambda i: "Nobody" if i is None else
+                                  next(p["name"] for p in people if p["id"] == i))
+            scope = st.radio("Allocate", ["This item", f"All {len(ids)} in this view"], key="rv_alloc_scope")
+            if st.button("Allocate", key="rv_allocate"):
+                chosen = [d["id"]] if scope == "This item" else ids
+                changed = ui.write(grading.allocate, submission_ids=chosen, marker_id=marker, rerun=False)
+                if changed is not None:
+                    st.session_state["rv_toast"] = f"{display.count(changed, 'submission')} allocated."
+                    st.rerun()
+    st.caption(display.zone_note())
+
+# j / k / g: a listener on the parent page clicks the navigation buttons or focuses the form.
+st.html("""<script>
+const doc = document;
+if (!doc.ngiReviewKeys) {
+  doc.ngiReviewKeys = true;
+  doc.addEventListener('keydown', (e) => {
+    const tag = (e.target.tagName || '').toLowerCase();
+    if (['input', 'textarea', 'select'].includes(tag) || e.target.isContentEditable || e.ctrlKey || e.metaKey || e.altKey) return;
+    const click = (key) => { const b = doc.querySelector('.st-key-' + key + ' button'); if (b && !b.disabled) b.click(); };
+    if (e.key === 'j') { click('rv_next'); e.preventDefault(); }
+    else if (e.key === 'k') { click('rv_prev'); e.preventDefault(); }
+    else if (e.key === 'g') { const i = doc.querySelector('[data-testid="stForm"] input'); if (i) { i.focus(); i.select(); e.preventDefault(); } }
+  });
+}
+</script>""", unsafe_allow_javascript=True)
+
+
 def upload_form() -> None:
     with st.expander("Upload on behalf of a student"):
         student_id = st.number_input("Student ID", min_value=1, step=1, key="rv_up_student")
-        up_activity = st.selectbox("Activity", catalogue.activity_keys(), key="rv_up_activity")
+        up_activity = st.selectbox("Activity", catalogue.activity_keys(), key="rv_up_activity",
+                                   format_func=display.title)
         up_company = st.text_input("Company ticker", key="rv_up_company")
-        up_type = st.selectbox("PDF type (PDFs only)", ["pdf_memo", "pdf_deck"], key="rv_up_type")
+        up_type = st.selectbox("PDF type (PDFs only)", ["pdf_memo", "pdf_deck"], key="rv_up_type",
+                               format_func=display.humanize)
         upload = st.file_uploader("File (.xlsx or .pdf)", type=["xlsx", "pdf"], key="rv_up_file")
         up_notes = st.text_area("Notes", key="rv_up_notes")
         if st.button("Submit for the student", key="rv_up_submit", disabled=upload is None):
             ui.write(review.upload_on_behalf, student_id=int(student_id), activity_id=up_activity,
                      company_ticker=up_company.strip(), fileobj=upload, filename=upload.name, notes=up_notes or None,
                      submission_type=up_type if upload.name.lower().endswith(".pdf") else None,
-                     success="Uploaded; the validators have run.")
+                     success=lambda _: [("toast", "Uploaded; the validators have run.")])
 
 
 if can_act:
-    upload_form()
-
-if not rows:
-    ui.empty_state("No submissions match these filters.", "Clear a filter, or untick 'Latest version only'.")
-    st.stop()
-
-# -- navigation through the filtered queue ---------------------------------------------
-ids = [r["id"] for r in rows]
-if st.session_state.get("rv_pick") not in ids:
-    st.session_state["rv_pick"] = ids[0]
-
-
-def _step(delta: int) -> None:
-    position = ids.index(st.session_state["rv_pick"])
-    st.session_state["rv_pick"] = ids[max(0, min(len(ids) - 1, position + delta))]
-
-
-by_id = {r["id"]: r for r in rows}
-n1, n2, n3 = st.columns([1, 6, 1])
-n1.button("◀ Previous", key="rv_prev", on_click=_step, args=(-1,), disabled=ids.index(st.session_state["rv_pick"]) == 0)
-picked = n2.selectbox("Submission", ids, key="rv_pick", label_visibility="collapsed",
-                      format_func=lambda i: f"#{i} · {by_id[i]['student']} · {by_id[i]['activity_id']} "
-                      f"v{by_id[i]['version']} · {by_id[i]['validator_status']}")
-n3.button("Next ▶", key="rv_next", on_click=_step, args=(1,),
-          disabled=ids.index(st.session_state["rv_pick"]) == len(ids) - 1)
-
-d = load_detail(url, picked, actor)
-
-# -- detail --------------------------------------------------------------------------
-st.subheader(f"Submission #{d['id']}: {d['activity_id']} v{d['version']}")
-revealed = st.session_state.setdefault("rv_revealed", {})
-who = revealed.get(d["id"])
-i1, i2 = st.columns([3, 1])
-i1.markdown(f"**Student:** {who or d['student']} · **Company:** {d['company']} · **Type:** {d['submission_type']} · "
-            f"**File:** {d['file_name']} ({(d['file_size_bytes'] or 0) / 1024:.1f} KB) · "
-            f"**Submitted:** {d['created_at']:%Y-%m-%d %H:%M} UTC")
-if actor.can("review.reveal") and who is None and i2.button("Reveal name", key="rv_reveal"):
-    identity = ui.write(review.reveal_identity, submission_id=d["id"], rerun=False)
-    if identity:
-        revealed[d["id"]] = f"{identity['name'] or '(no name)'} <{identity['email']}>"
-        st.rerun()
-if d["notes"]:
-    st.markdown(f"**Student's notes:** {d['notes']}")
-if d["reviewed_at"]:
-    st.success(f"Reviewed by {d['reviewed_by']} on {d['reviewed_at']:%Y-%m-%d %H:%M} UTC"
-               + (f": {d['review_notes']}" if d["review_notes"] else ""))
-
-try:
-    downloaded = ui.read(review.file_bytes, submission_id=d["id"])
-except Exception as err:  # noqa: BLE001 - a missing stored file must not break the page
-    st.warning(f"The stored file could not be read: {err}")
-else:
-    if downloaded is not None:
-        download_name, download_data = downloaded
-        st.download_button("Download the file", download_data, file_name=download_name, key="rv_download")
-if actor.can("students.export") and d.get("student_id") is not None:
-    from core.student_export import export_to_tempfile
-
-    student_id = d["student_id"]
-    # A callable: the zip is built only when the button is clicked, never on a rerun.
-    st.download_button(f"Export all data of {d['student']} (zip)",
-                       lambda: export_to_tempfile(ui.engine(), actor=actor, student_id=student_id),
-                       file_name=f"student-{student_id}-export.zip", mime="application/zip", key="rv_export",
-                       on_click="ignore", help="Every row and stored file of this student, with a README. Audited.")
-
-ai = d["ai"]
-if ai["status"] in ("clean", "flagged"):
-    st.markdown(f"**AI-detection (GPTZero):** {ai['score']:.0f} / 100 → {ai['status']}"
-                + (f" · model {ai['details'].get('model_version')}" if ai["details"].get("model_version") else ""))
-else:
-    st.markdown(f"**AI-detection:** not run ({ai['details'].get('reason', 'no text to analyse')})")
-st.caption("The AI-detection score is one signal among others, never proof: read the work and talk to the student "
-           "before drawing any conclusion.")
-
-report = d["report"] or {}
-st.markdown(f"**Validators:** {report.get('status', d['validator_status'] or 'pending')}"
-            + (f" — {report['message']}" if report.get("message") else ""))
-if report.get("outputs"):
-    st.markdown(" · ".join(f"{k.replace('_', ' ')}: **{v:,.2f}**" for k, v in report["outputs"].items()))
-for check in report.get("checks", []):
-    icon = {"passed": ":material/check_circle:", "failed": ":material/cancel:",
-            "skipped": ":material/skip_next:"}.get(check["status"])
-    with st.expander(f"{check['id']}: {check['status']} ({len(check['findings'])} finding(s))",
-                     expanded=check["status"] == "failed", icon=icon):
-        if check.get("note"):
-            st.caption(check["note"])
-        if check["findings"]:
-            st.dataframe(pd.DataFrame([{k: (None if f.get(k) is None else str(f.get(k))) for k in
-                                        ("sheet", "cell", "period", "message", "expected", "actual")}
-                                       for f in check["findings"]]), hide_index=True, width="stretch",
-                         key=f"rv_findings_{check['id']}")
-
-# -- the referenced sheet with failing cells highlighted -----------------------------------
-if d["submission_type"] == "excel" and report.get("status") != "rejected":
-    st.subheader("Workbook")
-    finding_sheets = [f["sheet"] for c in report.get("checks", []) for f in c["findings"] if f.get("sheet")]
-    first = load_sheet(url, d["id"], finding_sheets[0] if finding_sheets else None, actor)
-    sheet = st.selectbox("Sheet", first["sheets"], index=first["sheets"].index(first["sheet"]), key="rv_sheet")
-    view = first if sheet == first["sheet"] else load_sheet(url, d["id"], sheet, actor)
-    show_formulas = st.toggle("Show formulas instead of values", key="rv_show_formulas")
-    grid = view["grid"]
-    cells = grid["formulas"] if show_formulas else grid["values"]
-
-    def _show(value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, float):
-            return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}"
-        return str(value)
-
-    frame = pd.DataFrame([[_show(v) for v in row] for row in cells], columns=grid["columns"], index=grid["index"])
-    flagged = view["flagged"]
-
-    def _highlight(data: pd.DataFrame) -> pd.DataFrame:
-        styles = pd.DataFrame("", index=data.index, columns=data.columns)
-        for ref in flagged:
-            col = "".join(ch for ch in ref if ch.isalpha())
-            row = int("".join(ch for ch in ref if ch.isdigit()))
-            if col in styles.columns and row in styles.index:
-                styles.loc[row, col] = "background-color: #ffb3b3; font-weight: bold"
-        return styles
-
-    st.dataframe(frame.style.apply(_highlight, axis=None), width="stretch", key="rv_grid")
-    if grid["truncated"]:
-        st.caption("Only the first 200 rows and 30 columns are shown; download the file for the rest.")
-    if flagged:
-        ref = st.selectbox("Flagged cell", list(flagged), key="rv_cell")
-        col = "".join(ch for ch in ref if ch.isalpha())
-        row = int("".join(ch for ch in ref if ch.isdigit()))
-        r_i, c_i = grid["index"].index(row), grid["columns"].index(col)
-        st.markdown(f"**{sheet}!{ref}** · formula: `{grid['formulas'][r_i][c_i] or '(typed-in value)'}` · "
-                    f"value: `{grid['values'][r_i][c_i]}`")
-        st.caption(flagged[ref])
-
-# -- versions and diff ---------------------------------------------------------------
-st.subheader("Version history")
-versions = d["versions"]
-st.dataframe(pd.DataFrame([{"ID": v["id"], "Version": v["version"], "Submitted": v["created_at"],
-                            "Validators": v["validator_status"], "Type": v["submission_type"],
-                            "File": v["file_name"], "Latest": bool(v["is_latest"])} for v in versions]),
-             hide_index=True, width="stretch", key="rv_versions")
-excel_versions = [v for v in versions if v["submission_type"] == "excel"]
-if len(excel_versions) >= 2:
-    labels = {v["id"]: f"v{v['version']} (#{v['id']})" for v in excel_versions}
-    v1, v2, v3 = st.columns([2, 2, 1])
-    a_id = v1.selectbox("Compare", list(labels), index=1, format_func=labels.get, key="rv_diff_a")
-    b_id = v2.selectbox("with", list(labels), index=0, format_func=labels.get, key="rv_diff_b")
-    if v3.button("Compare", key="rv_diff") or st.session_state.get("rv_diff_shown") == (a_id, b_id):
-        st.session_state["rv_diff_shown"] = (a_id, b_id)
-        diff = load_diff(url, a_id, b_id, actor) if a_id != b_id else None
-        if a_id == b_id:
-            st.info("Pick two different versions.")
-        elif diff:
-            counts = diff["counts"]
-            st.markdown(f"**v{diff['old']['version']} → v{diff['new']['version']}:** "
-                        f"{counts['changed_formulas']} changed formula(s), {counts['changed_values']} changed "
-                        f"value(s), {counts['new_hardcoded']} newly hard-coded number(s)"
-                        + (f"; sheets added: {', '.join(diff['added_sheets'])}" if diff["added_sheets"] else "")
-                        + (f"; sheets removed: {', '.join(diff['removed_sheets'])}" if diff["removed_sheets"]
-                           else ""))
-            st.dataframe(pd.DataFrame(diff["checks"]), hide_index=True, width="stretch", key="rv_diff_checks")
-            for title, key in (("Newly hard-coded numbers", "new_hardcoded"), ("Changed formulas", "changed_formulas"),
-                               ("Changed values", "changed_values")):
-                if diff[key]:
-                    st.markdown(f"**{title}**")
-                    st.dataframe(pd.DataFrame(diff[key]).astype(str), hide_index=True, width="stretch",
-                                 key=f"rv_diff_{key}")
-
-# -- feedback (read-only here) ------------------------------------------------------------
-st.subheader("Feedback")
-if d["feedback"]:
-    st.dataframe(pd.DataFrame([{"ID": f["id"], "Type": f["type"], "State": f["release_state"],
-                                "Provider": f["provider"], "Composite": f["composite"], "Flagged": f["flagged"],
-                                "Created": f["created_at"], "Text": f["text"]} for f in d["feedback"]]),
-                 hide_index=True, width="stretch", key="rv_feedback")
-else:
-    st.caption("No feedback for this submission (feedback is generated only after the validators pass).")
-
-# -- reviewer actions ------------------------------------------------------------------------
-st.subheader("Review")
-if not can_act:
-    st.info("Your role can read reviews but not act on them.")
-    st.stop()
-notes = st.text_area("Review notes", value=d["review_notes"] or "", key=f"rv_notes_{d['id']}")
-b1, b2 = st.columns(2)
-if b1.button("Mark reviewed", key="rv_mark", type="primary"):
-    ui.write(review.mark_reviewed, submission_id=d["id"], notes=notes,
-             success=f"Submission #{d['id']} marked reviewed.")
-if b2.button("Re-run validators", key="rv_rerun"):
-    ui.write(review.rerun_validators, submission_id=d["id"], success="Validators re-run; a new run was recorded.")
+    with left:
+        upload_form()

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from core.db import session_scope, utcnow
-from core.models import LearningCompany, LearningSubmission, Student
+from core.models import LearningCompany, LearningSubmission, Student, ValidatorRun
 from core.storage import default_storage
 
 # A well-formed model reply: long enough, English, no contradictions, scores near the coach's.
@@ -103,6 +103,10 @@ def add_submission(engine, *, student_id: int = 987654, full_name: str = "Jane Q
             validator_run_at=utcnow() - timedelta(minutes=1), is_latest=True,
         )
         session.add(sub)
+        session.flush()
+        # The full report lives in the validator run; validator_errors keeps the flat list.
+        session.add(ValidatorRun(submission_id=sub.id, status=status,
+                                 report=report if report is not None else passing_report()))
         session.flush()
         return sub.id
 

@@ -18,10 +18,11 @@ from tests.support import staff_actor
 # The role table, written out independently of core/access.py.
 EXPECTED = {
     "instructor": {"content.read", "packages.read", "packages.download", "review.read", "review.act",
-                   "review.reveal", "feedback.read", "leaderboard.read", "analytics.read", "submissions.submit"},
+                   "review.reveal", "feedback.read", "leaderboard.read", "analytics.read", "submissions.submit",
+                   "grades.read", "grades.grade"},
     "admin": set(CAPABILITIES),
     "program_lead": {"content.read", "packages.read", "review.read", "feedback.read", "leaderboard.read",
-                     "analytics.read", "analytics.full"},
+                     "analytics.read", "analytics.full", "grades.read"},
 }
 
 

@@ -257,3 +257,14 @@ def test_cli_prints_the_address_the_app_serves_on(engine, data_env, monkeypatch,
     demo.seed_demo_cli(engine, students=3, seed=1, url="http://localhost:8600")
     out = capsys.readouterr().out
     assert "sign in at http://localhost:8600" in out and "8501" not in out
+
+
+def test_demo_grades_show_every_workflow_state(engine, tmp_path):
+    from core.models import LearningGrade
+
+    _seed(engine, tmp_path)
+    with session_scope(engine) as session:
+        states = set(session.scalars(select(LearningGrade.state).distinct()))
+        assert states == {"not_started", "in_progress", "graded", "released"}
+        released = session.scalars(select(LearningGrade).where(LearningGrade.state == "released")).all()
+        assert all(g.released_by is not None and g.overall_score is not None for g in released)

@@ -184,7 +184,7 @@ def test_a_job_that_keeps_failing_is_parked_and_an_admin_retries_it(env, monkeyp
 
 
 def test_a_pdf_memo_gets_ai_detection_from_a_job(env):
-    pdf = templates.build_memo_pdf(["We rate the shares a BUY with a $300 target."] * 20)
+    pdf = templates.build_memo_pdf(templates.memo_paragraphs("Tesla"))
     result = submit(env, actor=system_actor(env), student_id=1, activity_id="capstone", company_ticker="TSLA",
                     fileobj=io.BytesIO(pdf), filename="memo.pdf")
     assert result.ai_detection_status == "pending"

@@ -62,7 +62,7 @@ def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env)
     eng, ids = env
     instructor, lead = staff_actor(eng, "instructor"), staff_actor(eng, "program_lead")
     with session_scope(eng) as s:
-        assert review.reveal_identity(s, actor=instructor, submission_id=ids["v2"])["name"] == "Ana Lima"
+        assert review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Extension request")["name"] == "Ana Lima"
         review.mark_reviewed(s, actor=instructor, submission_id=ids["v2"], notes="Opex is typed in for FY2026E.")
     with session_scope(eng) as s:
         actions = s.scalars(select(AuditLog.action).where(AuditLog.actor_id == instructor.id).order_by(AuditLog.id)).all()
@@ -73,7 +73,7 @@ def test_reveal_and_mark_reviewed_are_audited_and_refused_for_program_leads(env)
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(reviewed=False))[0]["id"] == ids["other"]
     with session_scope(eng) as s:
         with pytest.raises(Forbidden):
-            review.reveal_identity(s, actor=lead, submission_id=ids["v2"])
+            review.reveal_identity(s, actor=lead, submission_id=ids["v2"], reason="Extension request")
         with pytest.raises(Forbidden):
             review.mark_reviewed(s, actor=lead, submission_id=ids["v2"])
         with pytest.raises(Forbidden):
@@ -194,3 +194,114 @@ def test_date_filters_bound_the_queue(env):
         assert len(review.queue(s, actor=instructor, filters=review.QueueFilters(since=today, until=today))) == 2
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(since=today + timedelta(days=1))) == []
         assert review.queue(s, actor=instructor, filters=review.QueueFilters(until=today - timedelta(days=1))) == []
+
+
+REPORT_SHAPE = {"status": "failed", "checks": [
+    {"id": "bs_balances", "status": "failed", "findings": [
+        {"sheet": "Balance Sheet", "cell": "C40", "period": "FY2026E", "message": "Assets ≠ liabilities + equity",
+         "expected": 10, "actual": 12}]},
+    {"id": "cash_ties", "status": "passed", "findings": []}], "outputs": {}}
+
+
+def test_queue_reads_a_row_holding_the_whole_report_instead_of_the_flat_list(env):
+    """Rows the analytics benchmark wrote hold the report object; the queue raised
+    AttributeError on them ('str' object has no attribute 'get')."""
+    eng, ids = env
+    with eng.begin() as conn:  # bypass the ORM, as the benchmark's bulk insert did
+        conn.execute(LearningSubmission.__table__.update().where(LearningSubmission.id == ids["other"])
+                     .values(validator_errors=REPORT_SHAPE))
+    with session_scope(eng) as s:
+        rows = review.queue(s, actor=staff_actor(eng, "instructor"))
+    assert {r["id"]: r["failed_checks"] for r in rows}[ids["other"]] == "bs_balances"
+
+
+def test_validator_errors_are_stored_flat_whatever_a_writer_hands_over(env):
+    eng, ids = env
+    with session_scope(eng) as s:
+        s.get(LearningSubmission, ids["other"]).validator_errors = REPORT_SHAPE
+    with session_scope(eng) as s:
+        stored = s.get(LearningSubmission, ids["other"]).validator_errors
+    assert isinstance(stored, list) and stored[0]["check"] == "bs_balances" and stored[0]["cell"] == "C40"
+
+
+def test_migration_0012_rewrites_report_shaped_rows_to_the_flat_list(db_url):
+    from core import schema
+    from core.db import make_engine
+
+    eng = make_engine(db_url)
+    try:
+        schema.downgrade(eng, "0008")
+        with eng.begin() as conn:
+            conn.execute(Student.__table__.insert().values(id=9, email="m@school.edu"))
+            conn.exec_driver_sql("INSERT INTO learning_companies (id, ticker, company_name) "
+                                 "VALUES (99, 'ZZZ', 'Zed')")
+            conn.execute(LearningSubmission.__table__.insert().values(
+                id=99, user_id=9, company_id=99, activity_id="a2_wc_debt", module="accounting_i",
+                submission_type="excel", version=1, file_path="k", file_name="m.xlsx", validator_errors=REPORT_SHAPE))
+        schema.upgrade(eng)
+        with eng.connect() as conn:
+            stored = conn.execute(select(LearningSubmission.__table__.c.validator_errors)
+                                  .where(LearningSubmission.__table__.c.id == 99)).scalar_one()
+        assert stored == [{"check": "bs_balances", "sheet": "Balance Sheet", "cell": "C40", "period": "FY2026E",
+                           "message": "Assets ≠ liabilities + equity", "expected": 10, "actual": 12}]
+    finally:
+        eng.dispose()
+
+
+def test_reveal_needs_a_reason_is_audited_with_it_and_is_off_for_a_blind_activity(env, monkeypatch):
+    from core import catalogue
+
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s, pytest.raises(Invalid, match="Give a reason"):
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="  ")
+    with session_scope(eng) as s:
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+    with session_scope(eng) as s:
+        details = s.scalar(select(AuditLog.details).where(AuditLog.action == "student.reveal"))
+        assert details["reason"] == "Late-work extension"
+    spec = catalogue.activity_spec("a2_wc_debt")
+    monkeypatch.setattr(catalogue, "activity_spec", lambda key: {
+        **spec, "rubric_criteria": {**spec["rubric_criteria"], "blind_marking": True}} if key == "a2_wc_debt"
+        else None)
+    with session_scope(eng) as s, pytest.raises(Forbidden, match="marked blind"):
+        review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+
+
+def test_queue_filters_by_grade_state_and_marker_pages_and_counts_progress(env):
+    from core import grading
+
+    eng, ids = env
+    admin, instructor = staff_actor(eng, "admin"), staff_actor(eng, "instructor")
+    grading.save_grade(eng, actor=instructor, submission_id=ids["v2"],
+                       scores={"accuracy": 70, "documentation": 70, "presentation": 70, "reasoning": 70})
+    grading.allocate(eng, actor=admin, submission_ids=[ids["other"]], marker_id=instructor.id)
+    needs = review.QueueFilters(grade_state="needs_review")
+    with session_scope(eng) as s:
+        assert review.queue_ids(s, actor=instructor, filters=needs) == [ids["other"]]
+        assert review.queue_progress(s, actor=instructor) == {"total": 2, "graded": 1}
+        mine = review.QueueFilters(allocated_to=instructor.id)
+        assert [r["id"] for r in review.queue(s, actor=instructor, filters=mine)] == [ids["other"]]
+        page = review.queue(s, actor=instructor, limit=1, offset=1)
+        assert [r["id"] for r in page] == [ids["other"]] and page[0]["grade_state"] == "not_started"
+        assert review.queue(s, actor=instructor, limit=1)[0]["grade"] == 70.0
+
+
+def test_downloads_have_unique_blind_names_and_download_all_zips_the_filter(env):
+    import zipfile
+
+    from core import submission_files
+
+    eng, ids = env
+    instructor = staff_actor(eng, "instructor")
+    with session_scope(eng) as s:
+        name, data = submission_files.file_for_download(s, actor=instructor, submission_id=ids["v2"])
+        alias = pseudonyms.alias(1, "instructor").replace(" ", "_")
+        assert name == f"{alias}_a2_wc_debt_v2_s{ids['v2']}.xlsx" and data[:2] == b"PK"
+        result = submission_files.zip_submissions(s, actor=instructor, submission_ids=[ids["v1"], ids["v2"]])
+    try:
+        with zipfile.ZipFile(result["path"]) as archive:
+            names = archive.namelist()
+        assert result["files"] == 2 and len(set(names)) == 2 and all("Lima" not in n for n in names)
+    finally:
+        result["path"].unlink()

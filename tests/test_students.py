@@ -112,7 +112,7 @@ def _audited_student(engine):
         sub_id, fb_id = sub.id, fb.id
     with session_scope(engine) as session:
         review.mark_reviewed(session, actor=instructor, submission_id=sub_id, notes=f"Spoke to {NAME} ({EMAIL}) about the DCF.")
-        review.reveal_identity(session, actor=instructor, submission_id=sub_id)
+        review.reveal_identity(session, actor=instructor, submission_id=sub_id, reason="plagiarism check")
         # The other writers, in the shapes they write (core/submissions, feedback, leaderboard).
         audit.record(session, instructor, "submission.upload_on_behalf", target_type="submission", target_id=sub_id,
                      details={"student_id": sid, "activity_id": "capstone", "version": 1,

@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy import func, insert, select
 
-from core import jobs, leaderboard_entries
+from core import jobs, leaderboard_entries, models
 from core.auth import system_actor
 from core.db import session_scope, utcnow
 from core.errors import Forbidden, Invalid
@@ -165,7 +165,7 @@ def test_capstone_upserts_the_leaderboard_and_progress(env):
 
 
 def test_capstone_memo_pdf_is_accepted_without_ai_detection_key(env):
-    result = _submit(env, templates.build_memo_pdf(["We rate the shares a BUY with a $300 target."] * 20),
+    result = _submit(env, templates.build_memo_pdf(templates.memo_paragraphs("Tesla")),
                      activity="capstone", name="memo.pdf")
     # AI-detection is a background job: pending at upload, settled once the queue has run.
     assert result.status == "passed" and result.ai_detection_status == "pending"
@@ -311,3 +311,24 @@ def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env
         _submit(env, _model(), actor=uploader)
     assert _stored_files(data_env) == []
 
+
+def test_a_blank_capstone_memo_is_refused_and_leaves_no_submission(env, data_env, monkeypatch):
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "1")
+    with pytest.raises(Invalid, match="memo.pdf has no readable text"):
+        _submit(env, templates.build_memo_pdf([], title=""), activity="capstone", name="memo.pdf")
+    with session_scope(env) as s:
+        assert s.scalar(select(func.count()).select_from(LearningSubmission)) == 0
+    assert _stored_files(data_env) == []
+
+
+def test_a_near_empty_capstone_memo_fails_its_checks_and_gets_no_automatic_feedback(env, monkeypatch):
+    monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "1")
+    result = _submit(env, templates.build_memo_pdf(["I went through your model and it looks fine to me."]),
+                     activity="capstone", name="memo.pdf")
+    assert result.status == "failed"
+    failed = {c["id"] for c in result.report["checks"] if c["status"] == "failed"}
+    assert failed == {"pdf_word_count", "pdf_sections", "pdf_price_target"}
+    jobs.drain(env)
+    with session_scope(env) as s:
+        assert s.scalar(select(func.count()).select_from(models.LearningFeedback)) == 0
+        assert s.get(LearningSubmission, result.submission_id).validator_status == "failed"

@@ -231,3 +231,38 @@ def test_a_cell_of_empty_text_runs_does_not_stall_the_reader(tmp_path):
     path = tmp_path / "runs.xlsx"
     path.write_bytes(_rewrite(_model(), replace={SHEET1: xml}))
     assert wb_module.read_workbook(path).sheets["Revenue Drivers"].value(999, 1) == "end"
+
+
+# -- PDF content rules (issue 13): a blank or near-empty memo must not pass ---------------
+
+def _memo_rules():
+    from core import catalogue
+
+    return catalogue.pdf_rules("capstone", "pdf_memo")
+
+
+def test_a_blank_one_page_pdf_is_rejected_as_having_no_readable_text(tmp_path):
+    path = tmp_path / "memo.pdf"
+    path.write_bytes(templates.build_memo_pdf([], title=""))
+    report, text = read_pdf(path, rules=_memo_rules())
+    assert report.status == "rejected" and "has no readable text" in report.message and text == ""
+
+
+def test_a_near_empty_memo_fails_each_content_check_by_id(tmp_path):
+    path = tmp_path / "memo.pdf"
+    path.write_bytes(templates.build_memo_pdf(["I went through the numbers and I like the company a lot."]))
+    report, _ = read_pdf(path, rules=_memo_rules())
+    failed = {c.id: c for c in report.checks if c.status == "failed"}
+    assert report.status == "failed"
+    assert set(failed) == {"pdf_word_count", "pdf_sections", "pdf_price_target"}
+    missing = {f.expected for f in failed["pdf_sections"].findings}
+    assert missing == {"thesis", "valuation", "risks", "recommendation"}
+    assert "at least 300" in failed["pdf_word_count"].findings[0].message
+
+
+def test_a_complete_memo_passes_and_its_price_target_is_found(tmp_path):
+    path = tmp_path / "memo.pdf"
+    path.write_bytes(templates.build_memo_pdf(templates.memo_paragraphs("Tesla", price_target=182.5)))
+    report, _ = read_pdf(path, rules=_memo_rules())
+    assert report.status == "passed", report.to_dict()
+    assert "182.50" in report.check("pdf_price_target").note

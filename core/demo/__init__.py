@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from core import auth, catalogue, companies, config
 from core import storage as storage_mod
 from core.db import session_scope, utcnow
+from core.demo.grades import seed_grades
 from core.demo.cohort import Sim, Step, _sequence, _simulate
 from core.demo.companyfacts import companyfacts_for, filed_through
 from core.demo.files import fiscal_year_end_date, latest_filed_year
@@ -62,6 +63,7 @@ def seed_demo(
         summary = _write(session, sims, steps, seed, store, today)
     # After the cohort's transaction: each build takes its own write transaction.
     summary.packages = _packages(engine, store, today, seed)
+    seed_grades(engine, seed=seed)  # issue 13: grades in every workflow state
     summary.accounts = accounts
     return summary
 

@@ -8,11 +8,12 @@ metadata's naming convention.
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, event
 
 from core import statuses
 from core.db import Base
 from core.models.content import ContentPrerequisite, ContentRevision
+from core.models.grades import LearningGrade
 from core.models.companies import LearningCompany, LearningLeaderboard, LearningPackage
 from core.models.jobs import LearningJob
 from core.models.staff import STAFF_ROLES, AuditLog, StaffSession, StaffUser
@@ -35,7 +36,7 @@ from core.models.telemetry import (
 
 __all__ = [
     "STAFF_ROLES", "ActivityFunnel", "AuditLog", "ContentPrerequisite", "ContentRevision", "ErasureRecord", "FeedbackFailure", "LearningCompany", "LearningContent",
-    "LearningFeedback", "LearningJob", "LearningLeaderboard", "LearningPackage", "LearningProgress",
+    "LearningFeedback", "LearningGrade", "LearningJob", "LearningLeaderboard", "LearningPackage", "LearningProgress",
     "LearningSubmission", "LearningTelemetry", "StaffSession", "StaffUser", "Student", "SubmissionOutcome", "TelemetryDaily",
     "TelemetryKey", "TelemetryStudentState", "ValidatorCheckFailure", "ValidatorRun",
 ]
@@ -66,3 +67,13 @@ _allowed(LearningSubmission, "ai_detection_status", statuses.AI_DETECTION)
 _allowed(LearningSubmission, "feedback_status", statuses.FEEDBACK)
 _allowed(ValidatorRun, "status", statuses.VALIDATOR)
 _allowed(SubmissionOutcome, "validator_status", statuses.OUTCOME)
+
+
+# validator_errors has one shape, the flat findings list, whatever a writer hands it.
+def _flat_validator_errors(target, value, oldvalue, initiator):
+    from core.validation.report import flat_errors
+
+    return flat_errors(value)
+
+
+event.listen(LearningSubmission.validator_errors, "set", _flat_validator_errors, retval=True)

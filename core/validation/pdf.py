@@ -1,18 +1,35 @@
-"""PDF memos and decks: they must open, and their text feeds AI-detection."""
+"""PDF memos and decks: they must open and carry readable text; with the activity's
+rules (core.catalogue.PDF_RULES) they must also be long enough, cover the sections the
+activity names and state a price target. Their text feeds AI-detection and feedback.
+
+Check ids, like the workbook checks: pdf_readable, pdf_text, pdf_word_count,
+pdf_sections, pdf_price_target. A PDF with no readable text at all (blank pages, a
+scan without OCR) is rejected: nothing is stored and it counts as no submission.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
-from core.statuses import PASSED
+from core.statuses import FAILED, PASSED
 from core.validation.report import CheckResult, Report, rejected
 
 MAX_TEXT_CHARS = 200_000
 
 
-def read_pdf(path: Path, *, name: str | None = None) -> tuple[Report, str]:
-    """(report, extracted text). Encrypted, malformed and empty files are rejected."""
+MIN_TEXT_WORDS = 5  # below this the PDF has no readable text: blank pages or an image scan
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# "$182", "price target of 182.50", "target price: USD 95", "PT $40"
+PRICE_TARGET = re.compile(
+    r"(price\s+target|target\s+price|\bPT\b|fair\s+value|intrinsic\s+value)[^.\n]{0,60}?"
+    r"(\$|USD|US\$|€|£)?\s*\d[\d,]*(\.\d+)?", re.IGNORECASE)
+
+
+def read_pdf(path: Path, *, name: str | None = None, rules: dict | None = None) -> tuple[Report, str]:
+    """(report, extracted text). Encrypted, malformed, empty and textless files are
+    rejected; with `rules` ({min_words, sections, price_target}) the content is checked."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -42,7 +59,50 @@ def read_pdf(path: Path, *, name: str | None = None) -> tuple[Report, str]:
     if pages == 0:
         return rejected(f"{label} has no pages.", kind="pdf"), ""
     text = "\n".join(parts)[:MAX_TEXT_CHARS]
-    check = CheckResult("pdf_readable", note=f"{pages} page(s), {len(text)} characters of text")
-    report = Report(status=PASSED, checks=[check], kind="pdf",
-                    details={"pages": pages, "text_chars": len(text)})
+    words = len(WORD.findall(text))
+    if words < MIN_TEXT_WORDS:
+        return rejected(f"{label} has no readable text ({pages} page(s), {words} word(s)): upload the memo as a "
+                        "PDF with its text (export it from your editor; a scanned image cannot be read).",
+                        kind="pdf"), ""
+    checks = [CheckResult("pdf_readable", note=f"{pages} page(s), {len(text)} characters of text"),
+              CheckResult("pdf_text", note=f"{words} words of readable text")]
+    if rules:
+        checks += content_checks(text, rules, label=label)
+    status = FAILED if any(c.status == FAILED for c in checks) else PASSED
+    report = Report(status=status, checks=checks, kind="pdf",
+                    details={"pages": pages, "text_chars": len(text), "words": words})
     return report, text
+
+
+def content_checks(text: str, rules: dict, *, label: str) -> list[CheckResult]:
+    """The activity's content rules over the extracted text."""
+    from core.catalogue import MEMO_SECTIONS
+
+    results = []
+    words = len(WORD.findall(text))
+    minimum = int(rules.get("min_words") or 0)
+    if minimum:
+        check = CheckResult("pdf_word_count", note=f"{words} words; at least {minimum} required")
+        if words < minimum:
+            check.fail(f"{label} has {words} words; this activity asks for at least {minimum}.",
+                       expected=minimum, actual=words)
+        results.append(check)
+    sections = rules.get("sections") or []
+    if sections:
+        lowered = text.lower()
+        check = CheckResult("pdf_sections", note="sections: " + ", ".join(sections))
+        for section in sections:
+            cues = MEMO_SECTIONS.get(section, (section,))
+            if not any(re.search(rf"\b{re.escape(cue)}", lowered) for cue in cues):
+                check.fail(f"{label} has no {section} section (looked for: {', '.join(cues)}).",
+                           expected=section, actual=None)
+        results.append(check)
+    if rules.get("price_target"):
+        check = CheckResult("pdf_price_target")
+        match = PRICE_TARGET.search(text)
+        if match is None:
+            check.fail(f"{label} states no price target (e.g. \"Price target: $182\").", expected="a price target")
+        else:
+            check.note = f"found: {match.group(0).strip()[:80]}"
+        results.append(check)
+    return results

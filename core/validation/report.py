@@ -79,5 +79,28 @@ class Report:
         return next((c for c in self.checks if c.id == check_id), None)
 
 
+def flat_errors(value: Any) -> list[dict[str, Any]] | None:
+    """validator_errors in its one shape, the flat findings list. A whole report
+    ({status, checks: [{id, findings}]}, as the analytics benchmark once wrote) is
+    flattened; None stays None."""
+    if value is None or isinstance(value, list):
+        return value
+    if isinstance(value, Report):
+        return value.errors
+    if isinstance(value, dict):
+        if value.get("status") == REJECTED:
+            return [{"check": None, "sheet": None, "cell": None, "period": None, "message": value.get("message")}]
+        flat = []
+        for check in value.get("checks") or []:
+            for finding in check.get("findings") or []:
+                flat.append({"check": check.get("id"), **{k: finding.get(k) for k in (
+                    "sheet", "cell", "period", "message", "expected", "actual")}})
+            if check.get("status") == "failed" and not check.get("findings"):
+                flat.append({"check": check.get("id"), "sheet": None, "cell": None, "period": None,
+                             "message": check.get("note") or f"{check.get('id')} failed."})
+        return flat
+    raise TypeError(f"validator_errors must be a list of findings, not {type(value).__name__}")
+
+
 def rejected(message: str, *, kind: str = "excel") -> Report:
     return Report(status=REJECTED, message=message, kind=kind)

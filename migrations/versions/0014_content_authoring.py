@@ -14,7 +14,7 @@ from alembic import op
 from migrations.coltypes import JSON, TS
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -35,12 +35,19 @@ def _audits(engine, action):
         return session.scalars(select(AuditLog).where(AuditLog.action == action)).all()
 
 
+def _open(db_url, monkeypatch, role):
+    """The page with the State filter on All (it opens on "held")."""
+    at = app_test(db_url, monkeypatch, role=role, page="moderation")
+    at.session_state["mod_state"] = "All"
+    return at.run()
+
+
 def _keys(at):
     return {b.key for b in at.button}
 
 
 def test_admin_sees_item_beside_report_and_prompt(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     assert not at.exception
     assert at.selectbox(key="mod_item").value == feedback_id
     page = "\n".join(m.value for m in at.markdown)
@@ -51,7 +58,7 @@ def test_admin_sees_item_beside_report_and_prompt(db_url, seeded_engine, feedbac
 
 
 def test_flag_then_unflag(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     at.text_input(key="mod_reason").input("Too harsh for a first model")
     at.button(key="mod_flag").click().run()
     assert not at.exception and f"Feedback #{feedback_id} flagged." in [s.value for s in at.success]
@@ -66,7 +73,7 @@ def test_flag_then_unflag(db_url, seeded_engine, feedback_id, monkeypatch):
 
 
 def test_flag_without_reason_is_refused_with_a_message(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     at.button(key="mod_flag").click().run()
     assert "Give a reason to flag this feedback." in [e.value for e in at.error]
     assert not _row(seeded_engine, feedback_id).is_flagged and _audits(seeded_engine, "feedback.flag") == []
@@ -74,7 +81,7 @@ def test_flag_without_reason_is_refused_with_a_message(db_url, seeded_engine, fe
 
 def test_edit_keeps_the_original(db_url, seeded_engine, feedback_id, monkeypatch):
     original = _row(seeded_engine, feedback_id).feedback_text
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     at.text_area(key=f"mod_text_{feedback_id}").input("A moderator's rewrite of this feedback.")
     at.button(key="mod_save").click().run()
     row = _row(seeded_engine, feedback_id)
@@ -83,7 +90,7 @@ def test_edit_keeps_the_original(db_url, seeded_engine, feedback_id, monkeypatch
 
 
 def test_hold_then_release(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     at.text_input(key="mod_reason").input("Wait for the instructor")
     at.button(key="mod_hold").click().run()
     assert _row(seeded_engine, feedback_id).release_state == "held"
@@ -94,8 +101,8 @@ def test_hold_then_release(db_url, seeded_engine, feedback_id, monkeypatch):
 
 
 def test_regenerate_with_another_persona_keeps_both(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
-    at.selectbox(key="mod_regen_persona").select("credit_analyst")
+    at = _open(db_url, monkeypatch, "admin")
+    at.selectbox(key=f"mod_regen_persona_{feedback_id}").select("credit_analyst")
     at.button(key="mod_regenerate").click().run()
     assert not at.exception
     with session_scope(seeded_engine) as session:
@@ -106,7 +113,7 @@ def test_regenerate_with_another_persona_keeps_both(db_url, seeded_engine, feedb
 
 
 def test_cost_and_agreement_panels_render(db_url, seeded_engine, feedback_id, monkeypatch):
-    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    at = _open(db_url, monkeypatch, "admin")
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert "Budget left this month (of $500)" in labels and "Spent today" in labels and "Tokens in" in labels
@@ -115,7 +122,7 @@ def test_cost_and_agreement_panels_render(db_url, seeded_engine, feedback_id, mo
 
 @pytest.mark.parametrize("role", ["instructor", "program_lead"])
 def test_other_roles_get_a_read_only_page_and_core_refuses_them(db_url, seeded_engine, feedback_id, monkeypatch, role):
-    at = app_test(db_url, monkeypatch, role=role, page="moderation").run()
+    at = _open(db_url, monkeypatch, role)
     assert not at.exception
     assert at.selectbox(key="mod_item").value == feedback_id
     assert not (_keys(at) & set(ACTION_KEYS))
@@ -124,3 +131,38 @@ def test_other_roles_get_a_read_only_page_and_core_refuses_them(db_url, seeded_e
     with session_scope(seeded_engine) as session, pytest.raises(Forbidden):
         moderation.flag(session, actor=actor, feedback_id=feedback_id, reason="trying anyway")
     assert not _row(seeded_engine, feedback_id).is_flagged and _audits(seeded_engine, "feedback.flag") == []
+
+
+def test_opens_on_held_and_the_edit_covers_every_part_with_checks_rerun(db_url, seeded_engine, feedback_id,
+                                                                         monkeypatch):
+    with session_scope(seeded_engine) as session:
+        session.get(LearningFeedback, feedback_id).release_state = "held"
+    at = app_test(db_url, monkeypatch, role="admin", page="moderation").run()
+    assert at.selectbox(key="mod_state").value == "held" and at.selectbox(key="mod_item").value == feedback_id
+    at.text_area(key=f"mod_strengths_{feedback_id}").input("The balance sheet balances in every year")
+    at.number_input(key=f"mod_score_accuracy_{feedback_id}").set_value(55.0)
+    at.button(key="mod_save").click().run()
+    assert not at.exception, at.exception
+    row = _row(seeded_engine, feedback_id)
+    assert row.strengths == ["The balance sheet balances in every year"] and float(row.rubric_accuracy) == 55
+    assert any("contradicts" in c["code"] for c in row.auto_flags) and row.release_state == "held"
+    assert any("edited and held" in w.value for w in at.warning)
+
+
+def test_regenerate_pickers_are_keyed_by_item(db_url, seeded_engine, feedback_id, monkeypatch):
+    at = _open(db_url, monkeypatch, "admin")
+    keys = {s.key for s in at.selectbox}
+    assert f"mod_regen_persona_{feedback_id}" in keys and "mod_regen_persona" not in keys
+
+
+def test_agreement_compares_the_ai_composite_with_instructor_grades(db_url, seeded_engine, feedback_id, monkeypatch):
+    from core import grading
+
+    submission_id = _row(seeded_engine, feedback_id).submission_id
+    grading.save_grade(seeded_engine, actor=staff_actor(seeded_engine, "instructor"), submission_id=submission_id,
+                       scores={"accuracy": 10, "documentation": 10, "presentation": 10, "reasoning": 10})
+    at = _open(db_url, monkeypatch, "admin")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Graded submissions compared"] == "1"
+    composite = float(_row(seeded_engine, feedback_id).rubric_composite)
+    assert float(metrics["Mean difference (AI − instructor)"]) == pytest.approx(composite - 10, abs=0.05)

@@ -76,6 +76,23 @@ def strip_cached_values(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def memo_paragraphs(company: str = "the company", *, price_target: float = 300.0, rating: str = "BUY") -> list[str]:
+    """A complete capstone memo's text (thesis, valuation, risks, recommendation, price
+    target, 300+ words) for the demo cohort and tests; build_memo_pdf makes it a PDF."""
+    filler = ("Revenue grows with volume and price, margins widen as fixed costs are spread, and working capital "
+              "stays close to its five-year average, so free cash flow follows operating income. ")
+    return [
+        f"Thesis. We think {company} is mispriced because the market extrapolates last year's margin squeeze. "
+        + filler * 3,
+        "Valuation. Our discounted cash flow (DCF) uses a 9% WACC and a 2.5% terminal growth rate; trading "
+        "comparables on EV/EBITDA give a similar range, and we weight the DCF at 60%. " + filler * 3,
+        "Risks. The main downside risks are a price war, a slower volume recovery and higher rates, each of "
+        "which we size in the sensitivity table. " + filler * 2,
+        f"Recommendation. We recommend a {rating} rating with a price target of ${price_target:,.2f} per share "
+        "over twelve months. " + filler * 2,
+    ]
+
+
 def build_memo_pdf(paragraphs: list[str], *, title: str = "Investment memo") -> bytes:
     """A small text PDF (one page per ~40 lines), for memos in the demo cohort and tests."""
     import textwrap
