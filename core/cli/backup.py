@@ -70,7 +70,6 @@ def _verify(args) -> int:
 
 def _restore(args) -> int:
     from core import restore
-
     from core.config import database_url
     from core.db import make_engine
 

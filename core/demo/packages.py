@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
@@ -56,7 +56,7 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
             # its audit entry moves with it.
             filed = max(date.fromisoformat(r["filed"]) for body in doc["facts"]["dei"].values()
                         for rows in body["units"].values() for r in rows if r["fy"] == through)
-            at = datetime.combine(min(filed + timedelta(days=3), today), time(15), tzinfo=timezone.utc)
+            at = datetime.combine(min(filed + timedelta(days=3), today), time(15), tzinfo=UTC)
             with session_scope(engine) as session:
                 session.execute(update(LearningPackage).where(LearningPackage.id == result.package_id)
                                 .values(created_at=at))

@@ -10,7 +10,7 @@ import os
 import random
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select
@@ -144,7 +144,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     student_ids = session.scalars(
         insert(Student).returning(Student.id, sort_by_parameter_order=True),
         [dict(email=s.email, full_name=s.name, cohort=s.cohort,
-              created_at=datetime.combine(window_start, time(12), tzinfo=timezone.utc)) for s in sims],
+              created_at=datetime.combine(window_start, time(12), tzinfo=UTC)) for s in sims],
     ).all()
 
     # Submissions, with a real file each, judged by the real validator engine.

@@ -35,10 +35,7 @@ CLAIMS = {
     "price_targets": re.compile(r"price targets? (are|is) (clear|clearly|stated|well|sound)", re.I),
 }
 ENGLISH = set(
-    "the a an and or of to in on for with is are was were be been it its this that these those you your "
-    "as at by from not no but if so than then there their they we our i my me he she his her have has had "
-    "do does did will would should could can may might must each every which what when where how why "
-    "more most less very also into over under about after before between up out all any some".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "you", "your", "as", "at", "by", "from", "not", "no", "but", "if", "so", "than", "then", "there", "their", "they", "we", "our", "i", "my", "me", "he", "she", "his", "her", "have", "has", "had", "do", "does", "did", "will", "would", "should", "could", "can", "may", "might", "must", "each", "every", "which", "what", "when", "where", "how", "why", "more", "most", "less", "very", "also", "into", "over", "under", "about", "after", "before", "between", "up", "out", "all", "any", "some"]
 )
 COMMON_WORDS = {"will", "mark", "grant", "rich", "may", "june", "bill", "case", "price", "cash", "young", "long"}
 

@@ -28,7 +28,13 @@ from core.errors import Invalid, NotFound
 from core.feedback import checks, personas, pricing
 from core.feedback import prompt as prompts
 from core.feedback.providers import (
-    CRITERIA, InvalidReply, Provider, ProviderFailed, Reply, RubricProvider, by_name,
+    CRITERIA,
+    InvalidReply,
+    Provider,
+    ProviderFailed,
+    Reply,
+    RubricProvider,
+    by_name,
 )
 from core.models import FeedbackFailure, LearningFeedback, LearningSubmission
 from core.statuses import GENERATED, HELD, RELEASED, RETRY
@@ -106,7 +112,7 @@ def record_issued(session: Session, feedback: LearningFeedback, submission: Lear
                 submission_id=submission.id, event_timestamp=when,
                 event_data={"feedback_id": feedback.id, "persona": feedback.persona, "provider": feedback.provider},
             )
-    except Exception:  # noqa: BLE001 - see docstring
+    except Exception:  # see docstring
         log.exception("could not record feedback_issued for feedback %s", feedback.id)
 
 
@@ -167,7 +173,7 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
         except ProviderFailed as exc:
             raw, error = exc.raw, exc.reason
             break
-        except Exception as exc:  # noqa: BLE001 - an unexpected client error must not lose the submission
+        except Exception as exc:  # an unexpected client error must not lose the submission
             log.exception("feedback provider %s crashed on submission %s", provider.name, submission_id)
             raw, error = None, f"The {provider.name} provider failed unexpectedly: {type(exc).__name__}: {exc}"
             break
@@ -282,14 +288,14 @@ def on_submission_validated(engine: Engine, submission_id: int) -> None:
             log.warning("feedback for submission %s failed: %s", submission_id, outcome.error)
     except Invalid as exc:
         log.info("no feedback for submission %s: %s", submission_id, exc)
-    except Exception:  # noqa: BLE001 - see docstring
+    except Exception:  # see docstring
         log.exception("feedback generation crashed for submission %s", submission_id)
         try:
             with session_scope(engine) as session:
                 submission = session.get(LearningSubmission, submission_id)
                 if submission is not None:
                     submission.feedback_status = RETRY
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not mark submission %s for feedback retry", submission_id)
 
 

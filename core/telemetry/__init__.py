@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,8 @@ __all__ = [
     "ImportResult",
     "event_row",
     "import_events",
-    "lock_student",
     "iso_duration_seconds",
+    "lock_student",
     "mask_ip",
     "mask_ips_in_text",
     "progress_after_import",
@@ -220,7 +220,7 @@ def _insert(session: Session, rows: list[dict]) -> None:
     for row in rows:
         data = row["event_data"]
         row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
-        row["event_timestamp"] = row["event_timestamp"].astimezone(timezone.utc).strftime(stamp)
+        row["event_timestamp"] = row["event_timestamp"].astimezone(UTC).strftime(stamp)
         values.append([row[c] for c in COLUMNS])
     cursor = raw.cursor()
     try:

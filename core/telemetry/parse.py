@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -93,7 +93,7 @@ def _timestamp(value: Any, name: str) -> datetime:
         raise BadLine(f"{name} {value!r} is not an ISO 8601 time.") from None
     if parsed.tzinfo is None:
         raise BadLine(f"{name} {value!r} has no UTC offset (add Z or +hh:mm).")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 class _Lookup:

@@ -122,11 +122,11 @@ def visible_texts(at) -> list[str]:
             for attr in ("label", "value", "body", "options", "help", "placeholder", "caption"):
                 try:
                     value = getattr(node, attr)
-                except Exception:  # noqa: BLE001, S112 - not every node has every attribute
+                except Exception:  # noqa: BLE001 - not every node has every attribute
                     continue
-                if value is None or callable(value) or attr == "value" and kind not in (
+                if value is None or callable(value) or (attr == "value" and kind not in (
                         "markdown", "caption", "title", "header", "subheader", "text", "metric", "alert",
-                        "info", "warning", "success", "error", "exception", "code"):
+                        "info", "warning", "success", "error", "exception", "code")):
                     continue
                 texts.extend(f"{kind} {attr} {s}" for s in _strings(value))
             if kind == "metric":
