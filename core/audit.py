@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.access import Actor
-from core.models import AuditLog
+from core.models import AuditLog, StaffUser
 
 
-def entry_row(*, actor: Actor | None, action: str, target_type: str | None = None, target_id: Any = None,
+def entry_row(*, actor: Actor | StaffUser | None, action: str, target_type: str | None = None, target_id: Any = None,
               details: dict | None = None) -> dict:
     """The audit_log row `record` inserts (the demo bulk-inserts the same rows)."""
     return dict(

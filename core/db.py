@@ -173,7 +173,7 @@ def _commit_definitely_failed(exc: BaseException) -> bool:
         return code is not None and code & 0xFF in _DEFINITE_SQLITE_CODES  # primary code of an extended one
     state = _sqlstate(exc)
     # A server-side refusal names an SQLSTATE; class 08 is a connection exception.
-    return bool(state) and not state.startswith("08")
+    return bool(state and not state.startswith("08"))
 
 
 @contextmanager

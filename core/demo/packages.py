@@ -14,6 +14,7 @@ from core import auth
 from core.db import session_scope
 from core.demo.companyfacts import companyfacts_for, filed_through
 from core.demo.files import latest_filed_year
+from core.errors import Invalid
 from core.models import (
     AuditLog,
     LearningCompany,
@@ -40,6 +41,8 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
                 for c in session.scalars(select(LearningCompany).order_by(LearningCompany.ticker))
                 if c.id not in have and PACKAGE_VERSIONS.get(c.ticker) and c.sec_cik]
         admin = session.scalar(select(StaffUser).where(StaffUser.is_demo.is_(True), StaffUser.role == "admin"))
+        if admin is None:
+            raise Invalid("The demo has no admin to build packages as; seed the demo staff first.")
         actor = auth.actor_of(admin)
     built = 0
     for ticker, company in todo:

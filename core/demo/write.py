@@ -113,9 +113,10 @@ def _prompt(persona_key: str, submission: dict, title: str, report: dict) -> dic
             "notices": ["Demo cohort: this feedback was written by the demo generator; no model was called."]}
 
 
-def _feedback_text(rng: random.Random, company: str, title: str, scores: dict[str, float]) -> tuple:
-    weakest = min(scores, key=scores.get)
-    strongest = max(scores, key=scores.get)
+def _feedback_text(rng: random.Random, company: str, title: tuple[str, str], scores: dict[str, float]) -> tuple:
+    """`title` is the activity's (key, title)."""
+    weakest = min(scores, key=scores.__getitem__)
+    strongest = max(scores, key=scores.__getitem__)
     strengths = rng.sample(STRENGTHS[title[0]], 2)
     areas = rng.sample(AREAS, 2)
     suggestions = rng.sample(SUGGESTIONS, 2)

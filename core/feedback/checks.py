@@ -54,7 +54,7 @@ def contradicts_validators(data: dict, report: dict) -> list[dict]:
     flags = []
     sentences = [s for s in SENTENCE_RE.split(data.get("feedback_text") or "") if s.strip()]
     for check in failing:
-        claim = CLAIMS.get(check.get("id"))
+        claim = CLAIMS.get(check.get("id") or "")
         if claim is None:
             continue
         praised = [s for s in [*(data.get("strengths") or []), *sentences]
@@ -70,10 +70,10 @@ def contradicts_validators(data: dict, report: dict) -> list[dict]:
 def personal_data(data: dict, secrets: list[str]) -> list[dict]:
     text = "\n".join([data.get("feedback_text") or "", *[i for name in LISTS for i in data.get(name) or []]])
     found = []
-    if EMAIL_RE.search(text):
-        found.append(f"an email address ({EMAIL_RE.search(text).group(0)})")
-    if PHONE_RE.search(text):
-        found.append(f"a phone number ({PHONE_RE.search(text).group(0)})")
+    if email := EMAIL_RE.search(text):
+        found.append(f"an email address ({email.group(0)})")
+    if phone := PHONE_RE.search(text):
+        found.append(f"a phone number ({phone.group(0)})")
     full = next((s for s in secrets if " " in s.strip()), None)
     if full and re.search(rf"(?i)\b{re.escape(full.strip())}\b", text):
         found.append("the student's name")

@@ -92,10 +92,12 @@ def _cost(provider: Provider, model: str | None, tokens: dict, on: datetime) -> 
     often answer with a deployment name the price table does not know)."""
     if provider.name == "rubric":
         return Decimal(0)
-    counts = dict(tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
-                  tokens_cached=tokens["tokens_cached"] or 0, on=on)
-    cost = pricing.cost_usd(model, **counts)
-    return cost if cost is not None else pricing.cost_usd(provider.model, **counts)
+    def priced(name: str | None) -> Decimal | None:
+        return pricing.cost_usd(name, tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
+                                tokens_cached=tokens["tokens_cached"] or 0, on=on)
+
+    cost = priced(model)
+    return cost if cost is not None else priced(provider.model)
 
 
 def record_issued(session: Session, feedback: LearningFeedback, submission: LearningSubmission,
@@ -193,13 +195,13 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
                 error=error or "No usable reply.", raw_reply=raw, tokens=tokens, cost=cost, created_at=now,
             ))
             session.add(failure)
-            submission = session.get(LearningSubmission, submission_id)
+            current = session.get(LearningSubmission, submission_id)
             # Only a submission left with no feedback at all waits for a retry; a failed
             # regeneration leaves the earlier feedback (and its status) as it was.
             has_feedback = session.scalar(select(LearningFeedback.id).where(
                 LearningFeedback.submission_id == submission_id).limit(1)) is not None
-            if submission is not None and not has_feedback:
-                submission.feedback_status = RETRY
+            if current is not None and not has_feedback:
+                current.feedback_status = RETRY
             session.flush()
             audit.record(session, actor, "feedback.failed", target_type="submission", target_id=submission_id,
                          details={"failure_id": failure.id, "provider": provider.name, "error": failure.error})
@@ -228,12 +230,12 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
             regenerated_from_id=regenerated_from_id, created_at=now,
         ))
         session.add(row)
-        submission = session.get(LearningSubmission, submission_id)
-        if submission is not None:
-            submission.feedback_status = GENERATED
+        current = session.get(LearningSubmission, submission_id)
+        if current is not None:
+            current.feedback_status = GENERATED
         session.flush()
-        if state == RELEASED and submission is not None:
-            record_issued(session, row, submission, now)
+        if state == RELEASED and current is not None:
+            record_issued(session, row, current, now)
         audit.record(session, actor, "feedback.regenerate" if regenerated_from_id else "feedback.generate",
                      target_type="feedback", target_id=row.id,
                      details={"submission_id": submission_id, "provider": provider.name, "model": outcome.model,

@@ -10,6 +10,7 @@ student's learning_progress (core/progress.py) in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -153,7 +154,8 @@ def import_events(
         # in-memory set only has to cover one batch.
         seen.clear()
 
-    with path.open(encoding="utf-8", errors="strict") as stream:
+    # Text over a binary handle, so progress can report the byte offset read so far.
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as stream:
         try:
             for number, record in _records(stream, fmt):
                 try:
@@ -174,7 +176,7 @@ def import_events(
                 if len(batch) >= batch_size:
                     flush()
                     if on_progress:
-                        on_progress(stream.buffer.tell() if hasattr(stream, "buffer") else 0, total)
+                        on_progress(raw.tell(), total)
         except UnicodeDecodeError:
             raise Invalid(f"{path.name} is not UTF-8 text.") from None
     if batch:
@@ -203,6 +205,8 @@ def _insert(session: Session, rows: list[dict]) -> None:
         return
     connection = session.connection()
     raw = connection.connection.driver_connection
+    if raw is None:  # only an invalidated connection has none; a session never hands one out
+        raise RuntimeError("the database connection was invalidated before the telemetry insert")
     if connection.dialect.name == "postgresql":
         with raw.cursor() as cursor:
             with cursor.copy(bulk_insert_sql(connection, LearningTelemetry, COLUMNS)) as copy:

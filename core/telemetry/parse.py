@@ -208,7 +208,7 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
         candidates += [_segment(item.get("id")) for item in items if isinstance(item, dict)]
     for key in candidates:
         kind = cmap.kind.get(key or "")
-        if kind and kind not in found:
+        if kind and key and kind not in found:
             found[kind] = key
     for kind, parent_kind in (("activity", "unit"), ("lesson", "unit"), ("unit", "module")):
         if kind in found and parent_kind not in found:

@@ -135,7 +135,7 @@ def bs_balances(ctx: Context) -> CheckResult:
         if le_row is not None:
             other = lay.number(le_row, period)
             other_ref = lay.ref(le_row, period)
-        else:
+        elif parts is not None:  # always, by the guard above
             a, b = lay.number(parts[0], period), lay.number(parts[1], period)
             other = None if a is None or b is None else a + b
             other_ref = f"{lay.ref(parts[0], period)}+{lay.ref(parts[1], period)}"

@@ -31,6 +31,8 @@ from core.validation.workbook import col_letter
 class _Builder:
     """Lays out the sheets, computes the model, writes formulas with cached values."""
 
+    scenarios = _scenarios
+
     def __init__(self, activity_id: str, *, ticker: str, rng: random.Random | None, flaw: str | None,
                  style: str, empty: bool):
         self.activity_id, self.ticker, self.rng, self.flaw, self.empty = activity_id, ticker, rng, flaw, empty
@@ -388,5 +390,3 @@ class _Builder:
         f(rows["Final Price Target"], vc, f"={cell('DCF weight')}*{cell('DCF Price Target')}+(1-{cell('DCF weight')})"
           f"*{cell('Comps Price Target')}", None, final)
 
-
-_Builder.scenarios = _scenarios
