@@ -16,7 +16,6 @@ import pytest
 
 from core import catalogue
 from core.display import catalogue_titles
-from tests.pages.demo_cohort import demo_database
 from tests.support import app_test
 
 ZONE = "America/New_York"
@@ -32,11 +31,6 @@ BAD = re.compile(
     r"\bNone\b|\bNaN\b|\bnan\b|\bNaT\b|[+-]\d\d:\d\d\b|\(s\)|\bprogram_lead\b|\bproject_lead\b"
     r"|\b(?:" + "|".join(map(re.escape, CONTENT_KEYS)) + r")\b"
 )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def demo_db(request, tmp_path_factory):
-    return demo_database(request, tmp_path_factory)
 
 
 def _strings(value) -> list[str]:
