@@ -95,10 +95,10 @@ def main() -> None:
         ngi = [sys.executable, "-m", "core.cli"]
         cases = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
-            ("ngi --help", ngi + ["--help"]),
-            ("ngi companies list", ngi + ["companies", "list"]),
-            ("ngi packages build", ngi + ["packages", "build", "SNOW", "--companyfacts", str(args.file)]),
-            ("ngi validate", ngi + ["validate", str(workbook), "--activity", "a1_drivers_map"]),
+            ("ngi --help", [*ngi, "--help"]),
+            ("ngi companies list", [*ngi, "companies", "list"]),
+            ("ngi packages build", [*ngi, "packages", "build", "SNOW", "--companyfacts", str(args.file)]),
+            ("ngi validate", [*ngi, "validate", str(workbook), "--activity", "a1_drivers_map"]),
         ]
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{args.runs} runs each: median wall and CPU (user+sys) time, peak RSS; load average {load}\n")

@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from core import demo, schema  # noqa: E402
-from core.db import make_engine, session_scope  # noqa: E402
-from core.models import LearningTelemetry  # noqa: E402
-from core.storage import storage_for  # noqa: E402
-from core.telemetry import record_event  # noqa: E402
+from core import demo, schema
+from core.db import make_engine, session_scope
+from core.models import LearningTelemetry
+from core.storage import storage_for
+from core.telemetry import record_event
 
 
 def main() -> None:

@@ -18,26 +18,26 @@ import statistics
 import sys
 import time
 import tracemalloc
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from openpyxl import load_workbook  # noqa: E402
+from openpyxl import load_workbook
 
-from core.package_workbook import PackageInfo, write_workbook  # noqa: E402
-from core.sec import build_statements, load_companyfacts, validate  # noqa: E402
-from core.sec.facts import ANNUAL_FORMS, Fact  # noqa: E402
-from core.sec.fiscal import fiscal_year_for, is_annual_duration, parse_fiscal_year_end  # noqa: E402
-from core.sec.mapping import US_GAAP  # noqa: E402
-from core.sec.statements import Cell, Statements, _derive  # noqa: E402
+from core.package_workbook import PackageInfo, write_workbook
+from core.sec import build_statements, load_companyfacts, validate
+from core.sec.facts import ANNUAL_FORMS, Fact
+from core.sec.fiscal import fiscal_year_for, is_annual_duration, parse_fiscal_year_end
+from core.sec.mapping import US_GAAP
+from core.sec.statements import Cell, Statements, _derive
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "sec" / "CIK0001640147.json"
 FYE = "January 31"
 INFO = PackageInfo(ticker="SNOW", company_name="Snowflake Inc.", fiscal_year_end=FYE, revenue_model_type="QxP",
                    revenue_driver_notes="Q=Customers, P=Revenue per customer", version=1,
-                   built_at=datetime.now(timezone.utc))
+                   built_at=datetime.now(UTC))
 
 
 def build(path: Path) -> bytes:
@@ -49,7 +49,8 @@ def naive_build(path: Path) -> bytes:
     """The straightforward way: json.load, index every fact of every concept with its
     fiscal year (keeping the latest filed), then fill the same statement lines from
     that index and hand the result to the same validation and writer."""
-    doc = json.load(open(path))
+    with open(path) as fh:
+        doc = json.load(fh)
     fye = parse_fiscal_year_end(FYE)
     index: dict[tuple[str, int, bool], Fact] = {}
     for taxonomy, concepts in doc["facts"].items():

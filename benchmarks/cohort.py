@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -154,14 +154,14 @@ def create_submissions(session: Session, student_ids: list[int], companies: list
         for activity, (module, checks) in list(CHECKS.items())[: rnd.choice([0, 1, 1, 2, 2, 3])]:
             versions = rnd.randint(1, 4)
             for version in range(1, versions + 1):
-                passed = rnd.random() < 0.25 + 0.6 * effort or version == versions and effort > 0.5
+                passed = rnd.random() < 0.25 + 0.6 * effort or (version == versions and effort > 0.5)
                 failing = [] if passed else rnd.sample(checks, rnd.randint(1, min(3, len(checks))))
                 report = {"status": "failed" if failing else "passed", "checks": [
                     {"id": c, "status": "failed" if c in failing else "passed",
                      "findings": [{"sheet": "Balance Sheet", "cell": "C12", "message": f"{c} does not hold"}]
                      if c in failing else []} for c in checks]}
                 sid = first_id + len(submissions)
-                created = datetime.combine(end - timedelta(days=rnd.randint(0, 170)), time(12), timezone.utc)
+                created = datetime.combine(end - timedelta(days=rnd.randint(0, 170)), time(12), UTC)
                 submissions.append({
                     "id": sid, "user_id": user_id, "company_id": company, "activity_id": activity, "module": module,
                     "submission_type": "excel", "version": version, "file_path": f"submissions/{user_id}/{sid}.xlsx",

@@ -12,7 +12,7 @@ from core.access import Actor, require
 from core.models import AuditLog, StaffUser
 
 
-def entry_row(*, actor: Actor | None, action: str, target_type: str | None = None, target_id: Any = None,
+def entry_row(*, actor: Actor | StaffUser | None, action: str, target_type: str | None = None, target_id: Any = None,
               details: dict | None = None) -> dict:
     """The audit_log row `record` inserts (the demo bulk-inserts the same rows)."""
     return dict(

@@ -144,7 +144,7 @@ def _record_attempt(session: Session, user_id: int, password: str, *, ok: bool, 
         )
         if user is None:  # locked or deactivated while the password was being checked
             return None
-        if _hasher.check_needs_rehash(user.password_hash):
+        if user.password_hash is not None and _hasher.check_needs_rehash(user.password_hash):
             session.execute(update(StaffUser).where(StaffUser.id == user_id)
                             .values(password_hash=_hasher.hash(password)))
         return actor_of(user)

@@ -8,14 +8,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy import create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -57,7 +56,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
@@ -66,12 +65,12 @@ class UTCDateTime(TypeDecorator):
         if isinstance(value, str):  # raw SQL on SQLite can hand back text
             value = datetime.fromisoformat(value)
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -174,7 +173,7 @@ def _commit_definitely_failed(exc: BaseException) -> bool:
         return code is not None and code & 0xFF in _DEFINITE_SQLITE_CODES  # primary code of an extended one
     state = _sqlstate(exc)
     # A server-side refusal names an SQLSTATE; class 08 is a connection exception.
-    return bool(state) and not state.startswith("08")
+    return bool(state and not state.startswith("08"))
 
 
 @contextmanager
@@ -204,7 +203,7 @@ def session_scope(engine: Engine, *, immediate: bool = True) -> Iterator[Session
         except BaseException as exc:
             try:
                 session.rollback()
-            except Exception:  # noqa: BLE001 - the connection is likely gone already
+            except Exception:  # the connection is likely gone already
                 log.debug("rollback after a failed commit also failed", exc_info=True)
             if _commit_definitely_failed(exc):
                 raise

@@ -40,7 +40,7 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float | Decimal):
         return math.isnan(value) if isinstance(value, float) else value.is_nan()
     try:
-        return bool(value != value)  # noqa: PLR0124 - NaT and numpy NaN are unequal to themselves
+        return bool(value != value)  # NaT and numpy NaN are unequal to themselves
     except (TypeError, ValueError):
         return False
 
@@ -233,7 +233,7 @@ def money(value: Any, currency: str | None = "USD") -> str:
     elif x < 0.01:
         decimals = min(-math.floor(math.log10(x)) + 1, 8)
         amount = f"{x:.{decimals}f}"
-    elif x >= 1000 and x == round(x) or x >= 100_000:
+    elif (x >= 1000 and x == round(x)) or x >= 100_000:
         amount = f"{x:,.0f}"
     else:
         amount = f"{x:,.2f}"

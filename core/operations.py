@@ -103,7 +103,7 @@ def database_size(session: Session) -> int | None:
 
 def erasure_count(session: Session) -> int | None:
     try:
-        from core import erasures  # type: ignore[attr-defined]  # the backup work adds it
+        from core import erasures
     except ImportError:
         return None
     return erasures.count(session)

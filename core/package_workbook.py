@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -83,7 +84,7 @@ def _title(ws, text: str, sub: str | None = None) -> None:
         ws["A2"].font = Font(italic=True, color="595959")
 
 
-def _year_header(ws, years: list[int], first_label: str = "Line", extra: list[str] = ()) -> None:
+def _year_header(ws, years: list[int], first_label: str = "Line", extra: Sequence[str] = ()) -> None:
     ws.cell(HEADER_ROW, 1, first_label).font = BOLD
     for i, label in enumerate([f"FY{y}" for y in years] + list(extra)):
         cell = ws.cell(HEADER_ROW, 2 + i, label)
@@ -275,7 +276,7 @@ def _sources(ws, st: Statements) -> None:
     for line in st.shown_lines():
         for year in st.years:
             data = st.cell(line.key, year)
-            values = [line.sheet, st.label(line), f"FY{year}", data.value]
+            values: list[str | float | date | None] = [line.sheet, st.label(line), f"FY{year}", data.value]
             if data.fact is not None:
                 f = data.fact
                 period = f"{f.start.isoformat()} to {f.end.isoformat()}" if f.start else f"at {f.end.isoformat()}"
@@ -302,8 +303,8 @@ def _sources(ws, st: Statements) -> None:
         ws.cell(row, 3, "all years")
         ws.cell(row, 7, "not reported: " + (", ".join(line.concepts) or "no concept"))
         row += 1
-    for col, width in zip("ABCDEFGHIJKL", (18, 50, 11, 14, 12, 10, 60, 8, 22, 11, 26, 40)):
-        ws.column_dimensions[col].width = width
+    for letter, width in zip("ABCDEFGHIJKL", (18, 50, 11, 14, 12, 10, 60, 8, 22, 11, 26, 40)):
+        ws.column_dimensions[letter].width = width
     ws.freeze_panes = "C4"
 
 

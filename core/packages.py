@@ -20,6 +20,7 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
@@ -64,7 +65,7 @@ class BuildResult:
     def as_json(self) -> dict:
         keys = ("ticker", "version", "file_path", "file_hash", "file_size_bytes", "validation_status",
                 "validation_errors", "fiscal_years", "fiscal_year_end")
-        return {k: getattr(self, k) for k in keys} | {"package_date": self.package_date.isoformat()}
+        return {k: getattr(self, k) for k in keys} | {"package_date": self.package_date.isoformat() if self.package_date else None}
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def build_package(
         if company.is_active is False:
             raise Conflict(f"{company.ticker} is deactivated; activate it before building a package.")
         company_id, ticker = company.id, company.ticker
-        info_fields = dict(company_name=company.company_name, fiscal_year_end=company.fiscal_year_end,
+        info_fields: dict[str, Any] = dict(company_name=company.company_name, fiscal_year_end=company.fiscal_year_end,
                            revenue_model_type=company.revenue_model_type,
                            revenue_driver_notes=company.revenue_driver_notes)
         expected_cik = company.sec_cik
@@ -164,7 +165,7 @@ def build_package(
         stored = storage.put(key, io.BytesIO(content))
         with session_scope(engine, immediate=True) as session:
             session.execute(select(LearningCompany.id).where(LearningCompany.id == company_id).with_for_update())
-            row = session.get(LearningPackage, package_id)
+            row = session.get_one(LearningPackage, package_id)
             newest_current = session.scalar(select(func.max(LearningPackage.version)).where(
                 LearningPackage.company_id == company_id, LearningPackage.is_current.is_(True)))
             # Two builds racing: the higher version wins, whichever finishes first.
@@ -179,7 +180,7 @@ def build_package(
             row.validation_errors = [f.as_dict() for f in findings]
             row.is_current = make_current
             if not declared_fye:
-                company = session.get(LearningCompany, company_id)
+                company = session.get_one(LearningCompany, company_id)
                 company.fiscal_year_end = company.fiscal_year_end or st.fye.describe()
             audit.record(session, actor, "package.build", target_type="package", target_id=row.id, details={
                 "ticker": ticker, "version": version, "status": row.validation_status, "file": stored.key,

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -125,8 +125,8 @@ class PgBackRest:
             for b in stanza.get("backup", []):
                 found.append({
                     "label": b["label"], "type": b["type"],
-                    "start": datetime.fromtimestamp(b["timestamp"]["start"], timezone.utc),
-                    "stop": datetime.fromtimestamp(b["timestamp"]["stop"], timezone.utc),
+                    "start": datetime.fromtimestamp(b["timestamp"]["start"], UTC),
+                    "stop": datetime.fromtimestamp(b["timestamp"]["stop"], UTC),
                     "size": b["info"]["size"], "repo_size": b["info"]["repository"]["delta"],
                 })
         return found

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -36,7 +36,7 @@ def parse_target(to: str) -> datetime | None:
         moment = datetime.fromisoformat(to.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid(f"--to {to!r} is neither 'latest', a backup id nor an ISO time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def pick(snapshots: list[Snapshot], to: str, what: str) -> Snapshot:

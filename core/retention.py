@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -83,7 +83,7 @@ def plan(session: Session, *, actor: Actor, today: date | None = None) -> Retent
         return result
     tz = config.program_timezone()
     # Any event on a day before the horizon is older than this instant (a day is at most 26h).
-    before = datetime.combine(kept_from + timedelta(days=1), time(), tzinfo=tz).astimezone(timezone.utc)
+    before = datetime.combine(kept_from + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
     keep_ids = set(session.scalars(select(TelemetryStudentState.last_event_id)))
     first_at = {user_id: first for user_id, first in session.execute(
         select(TelemetryStudentState.user_id, TelemetryStudentState.first_event_at))}

@@ -94,25 +94,25 @@ def _local_day_sqlite(element, compiler, **kw):
     return compiler.process(func.date(instant, shift), **kw)
 
 
-class week_start(FunctionElement):
-    """The Monday on or before a date."""
+class _date_trunc(FunctionElement):
+    """A date truncated to the start of its `unit`: date_trunc on PostgreSQL, date()
+    with `sqlite_modifiers` on SQLite. Subclasses name the unit; the compilers below
+    serve them all."""
 
     type = Date()
+    inherit_cache = True
+    unit: str
+    sqlite_modifiers: tuple[str, ...]
+
+
+class week_start(_date_trunc):
+    """The Monday on or before a date."""
+
     name = "week_start"
     inherit_cache = True
-
-
-@compiles(week_start, "postgresql")
-def _week_start_postgresql(element, compiler, **kw):
-    (day,) = element.clauses
-    return compiler.process(cast(func.date_trunc("week", day), Date), **kw)
-
-
-@compiles(week_start, "sqlite")
-def _week_start_sqlite(element, compiler, **kw):
+    unit = "week"
     # Forward to the next Sunday (or stay on one), then back six days: that week's Monday.
-    (day,) = element.clauses
-    return compiler.process(func.date(day, "weekday 0", "-6 days"), **kw)
+    sqlite_modifiers = ("weekday 0", "-6 days")
 
 
 class days_between(FunctionElement):
@@ -135,24 +135,25 @@ def _days_between_sqlite(element, compiler, **kw):
     return compiler.process(cast(func.julianday(second) - func.julianday(first), Integer), **kw)
 
 
-class month_start(FunctionElement):
+class month_start(_date_trunc):
     """The first day of a date's month."""
 
-    type = Date()
     name = "month_start"
     inherit_cache = True
+    unit = "month"
+    sqlite_modifiers = ("start of month",)
 
 
-@compiles(month_start, "postgresql")
-def _month_start_postgresql(element, compiler, **kw):
+@compiles(_date_trunc, "postgresql")
+def _date_trunc_postgresql(element, compiler, **kw):
     (day,) = element.clauses
-    return compiler.process(cast(func.date_trunc("month", day), Date), **kw)
+    return compiler.process(cast(func.date_trunc(element.unit, day), Date), **kw)
 
 
-@compiles(month_start, "sqlite")
-def _month_start_sqlite(element, compiler, **kw):
+@compiles(_date_trunc, "sqlite")
+def _date_trunc_sqlite(element, compiler, **kw):
     (day,) = element.clauses
-    return compiler.process(func.date(day, "start of month"), **kw)
+    return compiler.process(func.date(day, *element.sqlite_modifiers), **kw)
 
 
 class json_array_items(FunctionElement):

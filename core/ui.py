@@ -121,7 +121,7 @@ def signed_in_actor() -> Actor | None:
         try:
             with session_scope(engine()) as session:
                 actor = auth.actor_for_oidc_email(
-                    session, st.user.get("email"), email_verified=verified if isinstance(verified, bool) else None
+                    session, email if isinstance(email := st.user.get("email"), str) else None, email_verified=verified if isinstance(verified, bool) else None
                 )
         except SHOWN_ERRORS as err:
             st.error(error_message(err), icon=":material/lock:")

@@ -3,7 +3,7 @@ queries on a generated cohort, hotspots, the at-risk list and who may see names.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from tests.support import SETUP_ADMIN
 ADMIN = Actor(id=None, email="a@x", display_name="Admin", role="admin")
 LEAD = Actor(id=None, email="l@x", display_name="Lead", role="program_lead")
 INSTRUCTOR = Actor(id=None, email="i@x", display_name="Instructor", role="instructor")
-T0 = datetime(2026, 10, 5, 14, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 5, 14, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -179,14 +179,14 @@ def test_failure_hotspots_count_failed_checks(students):
 
 def test_at_risk_list_count_and_identities(students):
     today = date(2026, 11, 20)
-    _events(students, 1, "lesson_view", start=datetime(2026, 11, 1, 15, tzinfo=timezone.utc))  # 19 days silent
-    _events(students, 2, "lesson_view", start=datetime(2026, 11, 18, 15, tzinfo=timezone.utc))  # recent
+    _events(students, 1, "lesson_view", start=datetime(2026, 11, 1, 15, tzinfo=UTC))  # 19 days silent
+    _events(students, 2, "lesson_view", start=datetime(2026, 11, 18, 15, tzinfo=UTC))  # recent
     _events(students, 3, *["validator_pass"] * 1, activity="a1_drivers_map",
-            start=datetime(2026, 10, 1, 15, tzinfo=timezone.utc))
+            start=datetime(2026, 10, 1, 15, tzinfo=UTC))
     with session_scope(students) as session:
         for activity in ("a2_wc_debt", "capstone"):  # Alan finished everything, then went quiet
             telemetry.record_event(session, user_id=3, event_type="validator_pass", activity=activity,
-                                   event_timestamp=datetime(2026, 10, 1, 16, tzinfo=timezone.utc))
+                                   event_timestamp=datetime(2026, 10, 1, 16, tzinfo=UTC))
     with session_scope(students) as session:
         full = analytics.at_risk(session, actor=ADMIN, on=today)
         masked = analytics.at_risk(session, actor=INSTRUCTOR, on=today)

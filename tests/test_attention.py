@@ -3,17 +3,22 @@ stale packages, each checked against hand-made rows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from core import attention, pseudonyms
 from core.db import session_scope
 from core.models import (
-    LearningCompany, LearningFeedback, LearningPackage, LearningProgress, LearningSubmission, Student,
+    LearningCompany,
+    LearningFeedback,
+    LearningPackage,
+    LearningProgress,
+    LearningSubmission,
+    Student,
 )
 from tests.support import staff_actor
 
 TODAY = date(2026, 11, 20)
-AT = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 
 def _student(session, n, *, last_active, capstone=False):

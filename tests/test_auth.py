@@ -35,12 +35,10 @@ def test_passwords_are_stored_as_argon2_hashes(engine, instructor):
 
 
 def test_short_password_and_duplicate_email_are_refused(engine, instructor):
-    with pytest.raises(Invalid, match="at least 10 characters"):
-        with session_scope(engine) as session:
-            auth.create_staff(session, actor=system_actor(engine), email="new@example.org", role="admin", password="short")
-    with pytest.raises(Conflict, match="already exists"):
-        with session_scope(engine) as session:
-            auth.create_staff(session, actor=system_actor(engine), email="IAN@example.org", role="admin", password=PASSWORD)
+    with pytest.raises(Invalid, match="at least 10 characters"), session_scope(engine) as session:
+        auth.create_staff(session, actor=system_actor(engine), email="new@example.org", role="admin", password="short")
+    with pytest.raises(Conflict, match="already exists"), session_scope(engine) as session:
+        auth.create_staff(session, actor=system_actor(engine), email="IAN@example.org", role="admin", password=PASSWORD)
 
 
 def test_lockout_after_five_failures_refuses_even_the_right_password_for_15_minutes(engine, instructor):

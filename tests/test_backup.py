@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -135,14 +135,14 @@ def test_verify_names_a_file_that_differs_from_the_source_at_backup_time(drill_e
 
 
 def test_restore_target_picks_latest_an_id_or_the_newest_before_a_time():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from core.errors import Invalid, NotFound
     from core.restic import Snapshot
     from core.restore import pick
 
     def snap(ident, hour):
-        return Snapshot(ident, datetime(2026, 12, 1, hour, tzinfo=timezone.utc), ("database",), ())
+        return Snapshot(ident, datetime(2026, 12, 1, hour, tzinfo=UTC), ("database",), ())
 
     found = [snap("aaa111", 2), snap("bbb222", 8), snap("ccc333", 14)]
     assert pick(found, "latest", "database").id == "ccc333"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -44,11 +44,10 @@ def test_sqlite_application_connections_enforce_foreign_keys(tmp_path):
 
 
 def test_session_scope_rolls_back_on_error(engine):
-    with pytest.raises(RuntimeError):
-        with session_scope(engine) as session:
-            session.add(LearningCompany(ticker="ZZZ", company_name="Half written"))
-            session.flush()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        session.add(LearningCompany(ticker="ZZZ", company_name="Half written"))
+        session.flush()
+        raise RuntimeError("boom")
     with session_scope(engine) as session:
         assert session.scalar(select(LearningCompany)) is None
 
@@ -61,14 +60,13 @@ def test_timestamps_are_timezone_aware_utc(engine):
     with session_scope(engine) as session:
         stored = session.scalar(select(LearningCompany.created_at))
     assert stored.tzinfo is not None
-    assert stored == datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert stored == datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_naive_timestamps_are_refused(engine):
-    with pytest.raises(Exception, match="timezone-aware"):
-        with session_scope(engine) as session:
-            session.add(LearningCompany(ticker="NAV", company_name="Naive", created_at=datetime(2025, 1, 1)))
-            session.flush()
+    with pytest.raises(Exception, match="timezone-aware"), session_scope(engine) as session:
+        session.add(LearningCompany(ticker="NAV", company_name="Naive", created_at=datetime(2025, 1, 1)))
+        session.flush()
 
 
 def test_unreachable_database_is_one_line_naming_the_host():
@@ -113,10 +111,9 @@ def test_read_scope_refuses_a_write_on_sqlite(sqlite_url):
     from core.models import Student
 
     engine = make_engine(sqlite_url)
-    with pytest.raises(OperationalError, match="readonly"):
-        with read_scope(engine) as s:
-            s.add(Student(id=1, email="ana@school.edu"))
-            s.flush()
+    with pytest.raises(OperationalError, match="readonly"), read_scope(engine) as s:
+        s.add(Student(id=1, email="ana@school.edu"))
+        s.flush()
     with session_scope(engine) as s:  # the same pooled connection writes again afterwards
         s.add(Student(id=1, email="ana@school.edu"))
     engine.dispose()

@@ -3,19 +3,17 @@ never generated outside demo mode."""
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
-import pytest
-from sqlalchemy import func, select
-
 import hashlib
 import io
 import json
 import random
+import re
+from datetime import date
 from types import SimpleNamespace
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from core import demo, packages
 from core.companies import CURATED
@@ -23,8 +21,15 @@ from core.db import Base, session_scope
 from core.demo import companyfacts_for, filed_through, fiscal_year_end_date
 from core.errors import Forbidden
 from core.models import (
-    LearningCompany, LearningFeedback, LearningLeaderboard, LearningPackage, LearningProgress, LearningSubmission,
-    LearningTelemetry, StaffUser, Student,
+    LearningCompany,
+    LearningFeedback,
+    LearningLeaderboard,
+    LearningPackage,
+    LearningProgress,
+    LearningSubmission,
+    LearningTelemetry,
+    StaffUser,
+    Student,
 )
 from core.sec import build_statements, load_companyfacts, validate
 from core.storage import storage_for
@@ -181,7 +186,7 @@ def test_generated_companyfacts_pass_the_real_checks_with_company_fiscal_years(t
     expected = {"BUD": "ifrs-full", "GSBD": "investment-company"}.get(ticker, "us-gaap")
     assert st.template.name == expected
     # every year is in its own annual filing and again in the next one's comparatives
-    revenue = doc["facts"][cf.taxonomy("ifrs-full") and "ifrs-full" or "us-gaap"][
+    revenue = doc["facts"][(cf.taxonomy("ifrs-full") and "ifrs-full") or "us-gaap"][
         {"BUD": "Revenue", "GSBD": "GrossInvestmentIncomeOperating"}.get(ticker, "Revenues")]["units"]["USD"]
     fy2023 = [r for r in revenue if r["end"] == st.period_ends[2023].isoformat()]
     assert sorted(r["fy"] for r in fy2023) == [2023, 2024, 2025]

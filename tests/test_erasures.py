@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.auth import system_actor
 from core import erasures, students
+from core.auth import system_actor
 from core.db import session_scope
 from core.models import ErasureRecord, LearningCompany, LearningSubmission, Student
 from core.storage import LocalStorage

@@ -3,7 +3,7 @@ roles are refused, the cost panel and the agreement table."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -47,14 +47,14 @@ def test_queue_filters(setup):
         low = everything["composite"].min()
         assert len(moderation.queue(session, actor=admin, score_max=low)) == 1
         assert moderation.queue(session, actor=admin, flagged=True).empty
-        tomorrow = datetime.now(timezone.utc).date() + timedelta(days=2)
+        tomorrow = datetime.now(UTC).date() + timedelta(days=2)
         assert moderation.queue(session, actor=admin, date_from=tomorrow).empty
         options = moderation.filter_options(session, actor=admin)
         assert options["activity"] == ["a1_drivers_map", "a2_wc_debt"] and "portfolio_manager" in options["persona"]
 
 
 def test_item_shows_report_prompt_and_versions(setup):
-    engine, admin, fa, fb = setup
+    engine, admin, _fa, fb = setup
     with session_scope(engine) as session:
         shown = moderation.item(session, actor=admin, feedback_id=fb)
     assert shown["validator_report"]["checks"][-1]["findings"][0]["cell"] == "C9"
@@ -138,14 +138,14 @@ def test_other_roles_may_read_but_not_moderate(setup, role):
                        lambda: moderation.release(session, actor=actor, feedback_id=fa),
                        lambda: moderation.regenerate(engine, actor=actor, feedback_id=fa),
                        lambda: generate(engine, submission_id=1, actor=actor)):
-            with pytest.raises(Forbidden, match="feedback.moderate"):
+            with pytest.raises(Forbidden, match=r"feedback.moderate"):
                 action()
         assert not session.get(LearningFeedback, fa).is_flagged
 
 
 def test_cost_panel_and_agreement(setup):
     engine, admin, fa, fb = setup
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     with session_scope(engine) as session:
         for fid, cost, model in ((fa, "0.020000", "gpt-4o-mini"), (fb, "0.030000", "gpt-4o")):
             row = session.get(LearningFeedback, fid)

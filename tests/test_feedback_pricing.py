@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -70,8 +70,8 @@ def test_broken_price_file_names_the_entry(tmp_path, monkeypatch):
 
 def test_price_change_applies_only_to_feedback_after_that_date(seeded_engine, data_env, prices, server):
     sub = add_submission(seeded_engine)
-    before = datetime(2026, 2, 27, 15, tzinfo=timezone.utc)
-    after = datetime(2026, 3, 2, 15, tzinfo=timezone.utc)
+    before = datetime(2026, 2, 27, 15, tzinfo=UTC)
+    after = datetime(2026, 3, 2, 15, tzinfo=UTC)
     for _ in range(2):
         server.reply(GOOD_REPLY, prompt_tokens=100_000, completion_tokens=10_000, model="gpt-test-2026-02-01")
     old = generate(seeded_engine, actor=system_actor(seeded_engine), submission_id=sub, provider=_provider(server), now=before)
@@ -87,7 +87,7 @@ def test_price_change_applies_only_to_feedback_after_that_date(seeded_engine, da
 def test_past_the_daily_budget_falls_back_to_the_rubric_coach(seeded_engine, data_env, prices, server, monkeypatch):
     monkeypatch.setenv("NGI_FEEDBACK_DAILY_BUDGET_USD", "0.10")
     sub = add_submission(seeded_engine)
-    morning = datetime(2026, 2, 10, 14, tzinfo=timezone.utc)
+    morning = datetime(2026, 2, 10, 14, tzinfo=UTC)
     for _ in range(2):  # $0.12 each: the first already passes the cap
         server.reply(GOOD_REPLY, prompt_tokens=100_000, completion_tokens=10_000, model="gpt-test")
 

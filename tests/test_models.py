@@ -52,9 +52,8 @@ def _submission(student, company, version, latest, activity="a2_wc_debt"):
 
 
 def _rejected(engine, build) -> bool:
-    with pytest.raises(IntegrityError):
-        with session_scope(engine) as session:
-            build(session)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        build(session)
     return True
 
 

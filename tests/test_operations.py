@@ -4,7 +4,7 @@ database size, the erasure ledger and the job queue; absent parts say "not confi
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +18,7 @@ from core.storage import storage_for
 from tests.support import staff_actor
 
 ADMIN = Actor(id=None, email="admin@test.ngi", display_name="Admin", role="admin")
-NOW = datetime(2026, 12, 2, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 
 
 def fake_backup(*, full_age: timedelta | None, verify_ok: bool | None = True, error: Exception | None = None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -16,7 +16,7 @@ from tests.sec_support import FIXTURES, SNOW_FILE, shared_file
 def info(**kw):
     base = dict(ticker="RSTD", company_name="Fixture Restated Corp", fiscal_year_end="December 31",
                 revenue_model_type="QxP", revenue_driver_notes="Q=Units shipped, P=Average price", version=3,
-                built_at=datetime(2025, 1, 2, tzinfo=timezone.utc))
+                built_at=datetime(2025, 1, 2, tzinfo=UTC))
     base.update(kw)
     return PackageInfo(**base)
 
@@ -84,9 +84,9 @@ def test_cover_names_company_version_currency_and_sources():
 def test_sources_list_concept_accession_and_a_link():
     wb, _ = workbook()
     ws = wb["Sources"]
-    revenue = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "Revenue" and r[2] == "FY2022"][0]
+    revenue = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "Revenue" and r[2] == "FY2022")
     assert revenue[6] == "Revenues" and revenue[8] == "0000900001-24-000012"
-    link_cell = [r for r in ws.iter_rows(min_row=4) if r[1].value == "Revenue"][0][11]
+    link_cell = next(r for r in ws.iter_rows(min_row=4) if r[1].value == "Revenue")[11]
     assert link_cell.hyperlink.target.endswith("/000090000124000012/0000900001-24-000012-index.htm")
 
 
@@ -102,7 +102,7 @@ def test_checks_sheet_has_balance_and_cash_formulas_per_year():
     ending_row = rows(wb["Cash Flow"])["Ending Cash"][0].row
     change_row = rows(wb["Cash Flow"])["Net change in cash"][0].row
     assert previous[1].value is None and previous[2].value == f"='Cash Flow'!B{ending_row}+'Cash Flow'!C{change_row}"
-    cash_terms = [r for r in ws.iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents")][0]
+    cash_terms = next(r for r in ws.iter_rows(min_row=5) if (r[0].value or "").startswith("Cash and equivalents"))
     assert "+" in cash_terms[1].value  # restricted cash added where ending cash includes it
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from datetime import date
 
 import pytest
@@ -182,23 +181,9 @@ def test_database_failure_after_storing_removes_the_file(engine, admin, storage,
     assert rows(engine) == [] and stored_files(storage) == []
 
 
-def test_two_concurrent_builds_leave_exactly_one_current(engine, admin, storage):
+def test_two_concurrent_builds_leave_exactly_one_current(engine, admin, storage, race):
     add(engine, "RSTD")
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        barrier.wait()
-        try:
-            results.append(build(engine, admin, storage, "RSTD", "restated"))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results, errors = race(2, lambda _i: build(engine, admin, storage, "RSTD", "restated"))
     assert errors == []
     assert sorted(r.version for r in results) == [1, 2]
     with session_scope(engine) as session:

@@ -145,7 +145,7 @@ def test_sheet_view_highlights_finding_cells(env):
 
 
 def test_exports_write_formula_like_text_as_text(env):
-    eng, ids = env
+    eng, _ids = env
     with session_scope(eng) as s:
         rows = review.queue(s, actor=staff_actor(eng, "instructor"))
     rows[0]["review_notes"] = "+1 cmd|' /C calc'!A0"
@@ -187,7 +187,7 @@ def test_date_filters_bound_the_queue(env):
 
     from core.config import program_timezone
 
-    eng, ids = env
+    eng, _ids = env
     instructor = staff_actor(eng, "instructor")
     today = datetime.now(program_timezone()).date()
     with session_scope(eng) as s:

@@ -166,14 +166,14 @@ def test_file_over_100_mb_is_refused_before_reading(tmp_path):
     big = tmp_path / "huge.json"
     with open(big, "wb") as fh:  # sparse: no disk is used
         fh.truncate(101 * 1024 * 1024)
-    with pytest.raises(Invalid, match="huge.json is 101 MB"):
+    with pytest.raises(Invalid, match=r"huge.json is 101 MB"):
         load_companyfacts(big)
 
 
 def test_cik_mismatch_is_refused():
     cf = load_companyfacts(FIXTURES / "restated.json")
     check_cik(cf, "0000900001", "RSTD")
-    with pytest.raises(Invalid, match="is for CIK 900001 .* but KO is registered with CIK 21344"):
+    with pytest.raises(Invalid, match=r"is for CIK 900001 .* but KO is registered with CIK 21344"):
         check_cik(cf, "21344", "KO")
 
 

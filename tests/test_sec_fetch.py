@@ -98,7 +98,7 @@ def test_unknown_cik_is_not_found(sec_server):
 
 
 def test_truncated_body_is_retried_then_reported(sec_server):
-    with pytest.raises(Unavailable, match="after 3 attempts: the connection .* cut off"):
+    with pytest.raises(Unavailable, match=r"after 3 attempts: the connection .* cut off"):
         fetch.fetch_companyfacts("900003", attempts=3, sleep=no_sleep)
     assert len(FakeSec.seen) == 3
 
@@ -135,7 +135,7 @@ def test_cut_off_json_stores_nothing(sec_server, engine, tmp_path):
     with session_scope(engine) as session:
         register(session, "NREV")  # CIK 900005: the server answers with half a document
     storage = LocalStorage(tmp_path / "files")
-    with pytest.raises(Invalid, match="CIK0000900005.json is not JSON"):
+    with pytest.raises(Invalid, match=r"CIK0000900005.json is not JSON"):
         packages.fetch_and_build(engine, actor=staff_actor(engine, "admin"), ticker="NREV", storage=storage)
     with session_scope(engine) as session:
         assert session.scalars(select(LearningPackage)).all() == []

@@ -5,7 +5,7 @@ both validator_errors shapes."""
 from __future__ import annotations
 
 import ast
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,8 +26,8 @@ from core.sql_functions import (
 ROOT = Path(__file__).resolve().parent.parent
 # Around New York's switch to summer time (8 March 2026, 07:00 UTC) and back
 # (1 November 2026, 06:00 UTC), and across midnight in both.
-INSTANTS = [datetime(2026, 3, 8, 3, tzinfo=timezone.utc) + timedelta(minutes=37 * n) for n in range(12)] + [
-    datetime(2026, 11, 1, 3, tzinfo=timezone.utc) + timedelta(minutes=41 * n, seconds=59) for n in range(12)]
+INSTANTS = [datetime(2026, 3, 8, 3, tzinfo=UTC) + timedelta(minutes=37 * n) for n in range(12)] + [
+    datetime(2026, 11, 1, 3, tzinfo=UTC) + timedelta(minutes=41 * n, seconds=59) for n in range(12)]
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
@@ -52,7 +52,7 @@ def test_week_and_month_start(engine):
 
 def test_the_local_day_sql_of_a_session_covers_its_events(engine, monkeypatch):
     monkeypatch.setenv("NGI_TIMEZONE", "America/New_York")
-    late = datetime(2026, 11, 2, 4, 30, tzinfo=timezone.utc)  # 23:30 on 1 November in New York
+    late = datetime(2026, 11, 2, 4, 30, tzinfo=UTC)  # 23:30 on 1 November in New York
     with session_scope(engine) as session:
         day = rollup.local_day_sql(session)(literal(late, UTCDateTime()))
         assert str(session.execute(select(day)).scalar_one()) == "2026-11-01"

@@ -136,7 +136,7 @@ def _erase(engine, sid):
 def test_erasure_tombstones_every_audit_row_about_the_student(engine):
     from core.models import AuditLog
 
-    sid, sub_id, fb_id, _ = _audited_student(engine)
+    sid, sub_id, _fb_id, _ = _audited_student(engine)
     with session_scope(engine) as session:
         before = session.scalar(select(func.count()).select_from(AuditLog))
     _erase(engine, sid)

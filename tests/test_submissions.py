@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import threading
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -108,21 +107,9 @@ def test_bad_input_is_rejected_and_nothing_is_stored(env, data_env, case):
         assert s.scalar(select(func.count()).select_from(LearningTelemetry)) == 0
 
 
-def test_twenty_concurrent_submissions_get_versions_1_to_20(env, data_env):
+def test_twenty_concurrent_submissions_get_versions_1_to_20(env, data_env, race):
     data = _model("a1_drivers_map")
-    errors, results = [], []
-
-    def worker():
-        try:
-            results.append(_submit(env, data, activity="a1_drivers_map").version)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = race(20, lambda _i: _submit(env, data, activity="a1_drivers_map").version)
     assert errors == []
     assert sorted(results) == list(range(1, 21))
     with session_scope(env) as s:

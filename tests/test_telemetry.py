@@ -4,7 +4,7 @@ mode, and IP anonymisation (no raw address anywhere in the database)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -65,7 +65,7 @@ def test_jsonl_import_stores_events_and_updates_rollup_and_progress(students, tm
     with session_scope(students) as session:
         rows = session.scalars(select(LearningTelemetry).order_by(LearningTelemetry.event_timestamp)).all()
         assert [r.event_type for r in rows] == ["lesson_view", "activity_start", "lesson_view"]
-        assert rows[0].event_timestamp == datetime(2026, 10, 5, 13, 15, tzinfo=timezone.utc)
+        assert rows[0].event_timestamp == datetime(2026, 10, 5, 13, 15, tzinfo=UTC)
         assert rows[0].event_data == {"event_id": "e-1", "page": 3}
         assert rows[0].ip_address == "203.0.113.0"
         assert rows[1].ip_address == "2001:db8:85a3::"
@@ -184,7 +184,7 @@ def test_xapi_statements_map_to_events(students, tmp_path):
         assert (view.module, view.unit, view.lesson, view.activity) == (
             "business_foundations", "unit_1_systems_thinking", "l2_revenue_drivers", None)
         assert view.time_spent_seconds == 750
-        assert view.event_timestamp == datetime(2026, 10, 5, 13, 2, 11, 250000, tzinfo=timezone.utc)
+        assert view.event_timestamp == datetime(2026, 10, 5, 13, 2, 11, 250000, tzinfo=UTC)
         assert view.company_id is not None and view.ip_address == "203.0.113.0"
         assert view.session_id == "ec531277-b57b-4c15-8d91-d292c5b2b8f7"
         assert (start.user_id, start.event_type, start.activity, start.unit, start.module) == (

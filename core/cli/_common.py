@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
+def command_group(subparsers, name: str, *, help: str):
+    """`ngi NAME ACTION ...`: the group's parser for its actions, one of which is required.
+    The chosen action lands in `args.NAME_action`."""
+    parser = subparsers.add_parser(name, help=help)
+    return parser.add_subparsers(dest=f"{name}_action", required=True, metavar="ACTION")
+
+
 def engine(*, migrated: bool = True) -> Engine:
     """The engine for DATABASE_URL, checked reachable and (by default) migrated."""
     from core.config import database_url

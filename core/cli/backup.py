@@ -3,12 +3,11 @@ SQLite's online backup API + restic (embedded database) and restic (stored files
 
 from __future__ import annotations
 
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("backup", help="back up, verify and restore the database and stored files")
-    actions = parser.add_subparsers(dest="backup_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "backup", help="back up, verify and restore the database and stored files")
     run = actions.add_parser("run", help="back up the database, then stored files (local storage)")
     kind = run.add_mutually_exclusive_group()
     kind.add_argument("--full", dest="kind", action="store_const", const="full")
@@ -70,7 +69,6 @@ def _verify(args) -> int:
 
 def _restore(args) -> int:
     from core import restore
-
     from core.config import database_url
     from core.db import make_engine
 

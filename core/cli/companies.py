@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from core import audit, companies, packages
 from core.auth import system_actor
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 from core.db import session_scope
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("companies", help="the companies students can pick")
-    actions = parser.add_subparsers(dest="companies_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "companies", help="the companies students can pick")
     actions.add_parser("list", help="list companies").set_defaults(handler=_list)
     add = actions.add_parser("add", help="add a company beyond the curated ten")
     add.add_argument("ticker")

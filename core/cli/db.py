@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from core import schema
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("db", help="migrate the database schema")
-    actions = parser.add_subparsers(dest="db_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "db", help="migrate the database schema")
     up = actions.add_parser("upgrade", help="migrate to the latest revision (or REV)")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(handler=_upgrade)

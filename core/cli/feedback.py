@@ -4,15 +4,14 @@ and `ngi feedback retry` (every submission left marked for retry)."""
 from __future__ import annotations
 
 from core.auth import system_actor
-from core.cli._common import engine, print_json
+from core.cli._common import command_group, engine, print_json
 from core.db import session_scope
 
 
 def register(subparsers) -> None:
     from core.feedback.personas import PERSONAS
 
-    parser = subparsers.add_parser("feedback", help="AI feedback on submissions")
-    actions = parser.add_subparsers(dest="feedback_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "feedback", help="AI feedback on submissions")
     gen = actions.add_parser("generate", help="generate feedback for a submission whose validators passed")
     gen.add_argument("submission_id", type=int, metavar="SUBMISSION_ID")
     gen.add_argument("--provider", choices=["openai", "rubric"], default=None,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from core import packages
 from core.auth import system_actor
-from core.cli._common import engine, print_json
+from core.cli._common import command_group, engine, print_json
 from core.db import session_scope
 from core.sec import DEFAULT_YEARS
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("packages", help="build and list company packages")
-    actions = parser.add_subparsers(dest="packages_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "packages", help="build and list company packages")
 
     build = actions.add_parser("build", help="build a new package version from a companyfacts JSON file")
     build.add_argument("ticker")

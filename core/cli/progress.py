@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from core import progress
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 from core.db import session_scope
 from core.errors import NotFound
 from core.models import Student
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("progress", help="student progress and streaks")
-    actions = parser.add_subparsers(dest="progress_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "progress", help="student progress and streaks")
     recompute = actions.add_parser("recompute", help="rebuild progress from raw telemetry (same result as incremental)")
     recompute.add_argument("--student", type=int, metavar="ID", help="only this student")
     recompute.set_defaults(handler=_recompute)

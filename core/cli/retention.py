@@ -3,12 +3,11 @@ NGI_TELEMETRY_RETENTION_DAYS once the rollups cover it (unset: nothing is delete
 
 from __future__ import annotations
 
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("retention", help="delete old raw telemetry the rollups cover")
-    actions = parser.add_subparsers(dest="retention_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "retention", help="delete old raw telemetry the rollups cover")
     apply = actions.add_parser("apply", help="delete the events past the retention period")
     apply.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
     apply.set_defaults(handler=_apply)

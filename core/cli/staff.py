@@ -7,15 +7,14 @@ import sys
 
 from core import auth
 from core.auth import system_actor
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 from core.db import session_scope
 from core.errors import Invalid
 from core.models import STAFF_ROLES
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("staff", help="staff accounts that sign in to the dashboard")
-    actions = parser.add_subparsers(dest="staff_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "staff", help="staff accounts that sign in to the dashboard")
 
     add = actions.add_parser("add", help="add a staff account (prompts for a password)")
     add.add_argument("email")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from core.cli._common import engine, print_json
+from core.cli._common import command_group, engine, print_json
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("storage", help="check stored files against the database")
-    actions = parser.add_subparsers(dest="storage_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "storage", help="check stored files against the database")
     rec = actions.add_parser("reconcile", help="list files with no row and rows whose file is missing")
     rec.add_argument("--fix", action="store_true",
                      help="remove files with no row that are older than an hour (never younger ones)")

@@ -7,13 +7,12 @@ import sys
 
 from core import audit, students
 from core.auth import system_actor
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 from core.db import session_scope
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("student", help="student records")
-    actions = parser.add_subparsers(dest="student_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "student", help="student records")
     erase = actions.add_parser("erase", help="delete a student and everything of theirs")
     erase.add_argument("student_id", type=int, metavar="ID")
     erase.set_defaults(handler=_erase)

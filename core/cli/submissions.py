@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli._common import engine, print_json
+from core.cli._common import command_group, engine, print_json
 from core.errors import Invalid
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("submissions", help="student submissions")
-    actions = parser.add_subparsers(dest="submissions_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "submissions", help="student submissions")
     add = actions.add_parser("add", help="store, version and validate a student's file")
     add.add_argument("--student", type=int, required=True, metavar="ID")
     add.add_argument("--activity", required=True, metavar="ACTIVITY_ID")

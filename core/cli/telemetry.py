@@ -9,13 +9,12 @@ import time
 
 from core import rollup, telemetry, telemetry_bulk
 from core.auth import system_actor
-from core.cli._common import engine
+from core.cli._common import command_group, engine
 from core.db import session_scope
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("telemetry", help="import telemetry events, rebuild the rollup")
-    actions = parser.add_subparsers(dest="telemetry_action", required=True, metavar="ACTION")
+    actions = command_group(subparsers, "telemetry", help="import telemetry events, rebuild the rollup")
     imp = actions.add_parser("import", help="import JSON Lines events or xAPI 1.0.3 statements")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--format", choices=("jsonl", "xapi"), default=None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from core import catalogue
@@ -68,7 +68,7 @@ class Sim:
 
 
 def _ts(day: date, minute_of_day: int) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc) + timedelta(minutes=minute_of_day)
+    return datetime.combine(day, time(0), tzinfo=UTC) + timedelta(minutes=minute_of_day)
 
 
 def _simulate(i: int, seed: int, steps: list[Step], today: date) -> Sim:

@@ -125,9 +125,9 @@ def companyfacts_for(ticker: str, company, rng: random.Random, *, last_year: int
     model_years = list(range(first - 3, last_year + 1))
     model = (_bdc_model if ticker == "GSBD" else _operating_model)(p, model_years, rng)
     if ticker != "GSBD" and p.form == "20-F":
-        for row in model.values():
-            row["noncurrent_assets"] = row["assets"] - row["current_assets"]
-            row["noncurrent_liabilities"] = row["liabilities"] - row["current_liabilities"]
+        for year_figures in model.values():
+            year_figures["noncurrent_assets"] = year_figures["assets"] - year_figures["current_assets"]
+            year_figures["noncurrent_liabilities"] = year_figures["liabilities"] - year_figures["current_liabilities"]
     taxonomy, flows, balances = _concepts(ticker, p)
     fye = company.fiscal_year_end
     cik = int(company.sec_cik)

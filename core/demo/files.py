@@ -26,6 +26,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.errors import Invalid
 from core.sec.fiscal import parse_fiscal_year_end
 
 ANCHOR_YEAR = 2024  # the profiles' revenue is this fiscal year's (USD millions)
@@ -101,6 +102,8 @@ def fiscal_year_end_date(fiscal_year_end: str, year: int) -> date:
     """The period end of fiscal `year`: the nominal date, or for a 52/53-week year the
     weekday nearest it (COST: the Sunday nearest 31 August)."""
     fye = parse_fiscal_year_end(fiscal_year_end)
+    if fye is None:
+        raise Invalid(f"A fiscal year end is needed to date fiscal {year}; none was given.")
     nominal = fye.nominal(year)
     if fye.weekday is None:
         return nominal

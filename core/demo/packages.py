@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, update
@@ -14,6 +14,7 @@ from core import auth
 from core.db import session_scope
 from core.demo.companyfacts import companyfacts_for, filed_through
 from core.demo.files import latest_filed_year
+from core.errors import Invalid
 from core.models import (
     AuditLog,
     LearningCompany,
@@ -40,6 +41,8 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
                 for c in session.scalars(select(LearningCompany).order_by(LearningCompany.ticker))
                 if c.id not in have and PACKAGE_VERSIONS.get(c.ticker) and c.sec_cik]
         admin = session.scalar(select(StaffUser).where(StaffUser.is_demo.is_(True), StaffUser.role == "admin"))
+        if admin is None:
+            raise Invalid("The demo has no admin to build packages as; seed the demo staff first.")
         actor = auth.actor_of(admin)
     built = 0
     for ticker, company in todo:
@@ -56,7 +59,7 @@ def _packages(engine: Engine, store, today: date, seed: int) -> int:
             # its audit entry moves with it.
             filed = max(date.fromisoformat(r["filed"]) for body in doc["facts"]["dei"].values()
                         for rows in body["units"].values() for r in rows if r["fy"] == through)
-            at = datetime.combine(min(filed + timedelta(days=3), today), time(15), tzinfo=timezone.utc)
+            at = datetime.combine(min(filed + timedelta(days=3), today), time(15), tzinfo=UTC)
             with session_scope(engine) as session:
                 session.execute(update(LearningPackage).where(LearningPackage.id == result.package_id)
                                 .values(created_at=at))

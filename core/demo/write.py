@@ -10,7 +10,7 @@ import os
 import random
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select
@@ -113,9 +113,10 @@ def _prompt(persona_key: str, submission: dict, title: str, report: dict) -> dic
             "notices": ["Demo cohort: this feedback was written by the demo generator; no model was called."]}
 
 
-def _feedback_text(rng: random.Random, company: str, title: str, scores: dict[str, float]) -> tuple:
-    weakest = min(scores, key=scores.get)
-    strongest = max(scores, key=scores.get)
+def _feedback_text(rng: random.Random, company: str, title: tuple[str, str], scores: dict[str, float]) -> tuple:
+    """`title` is the activity's (key, title)."""
+    weakest = min(scores, key=scores.__getitem__)
+    strongest = max(scores, key=scores.__getitem__)
     strengths = rng.sample(STRENGTHS[title[0]], 2)
     areas = rng.sample(AREAS, 2)
     suggestions = rng.sample(SUGGESTIONS, 2)
@@ -144,7 +145,7 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     student_ids = session.scalars(
         insert(Student).returning(Student.id, sort_by_parameter_order=True),
         [dict(email=s.email, full_name=s.name, cohort=s.cohort,
-              created_at=datetime.combine(window_start, time(12), tzinfo=timezone.utc)) for s in sims],
+              created_at=datetime.combine(window_start, time(12), tzinfo=UTC)) for s in sims],
     ).all()
 
     # Submissions, with a real file each, judged by the real validator engine.

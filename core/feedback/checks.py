@@ -35,10 +35,7 @@ CLAIMS = {
     "price_targets": re.compile(r"price targets? (are|is) (clear|clearly|stated|well|sound)", re.I),
 }
 ENGLISH = set(
-    "the a an and or of to in on for with is are was were be been it its this that these those you your "
-    "as at by from not no but if so than then there their they we our i my me he she his her have has had "
-    "do does did will would should could can may might must each every which what when where how why "
-    "more most less very also into over under about after before between up out all any some".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "with", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "you", "your", "as", "at", "by", "from", "not", "no", "but", "if", "so", "than", "then", "there", "their", "they", "we", "our", "i", "my", "me", "he", "she", "his", "her", "have", "has", "had", "do", "does", "did", "will", "would", "should", "could", "can", "may", "might", "must", "each", "every", "which", "what", "when", "where", "how", "why", "more", "most", "less", "very", "also", "into", "over", "under", "about", "after", "before", "between", "up", "out", "all", "any", "some"]
 )
 COMMON_WORDS = {"will", "mark", "grant", "rich", "may", "june", "bill", "case", "price", "cash", "young", "long"}
 
@@ -57,7 +54,7 @@ def contradicts_validators(data: dict, report: dict) -> list[dict]:
     flags = []
     sentences = [s for s in SENTENCE_RE.split(data.get("feedback_text") or "") if s.strip()]
     for check in failing:
-        claim = CLAIMS.get(check.get("id"))
+        claim = CLAIMS.get(check.get("id") or "")
         if claim is None:
             continue
         praised = [s for s in [*(data.get("strengths") or []), *sentences]
@@ -73,10 +70,10 @@ def contradicts_validators(data: dict, report: dict) -> list[dict]:
 def personal_data(data: dict, secrets: list[str]) -> list[dict]:
     text = "\n".join([data.get("feedback_text") or "", *[i for name in LISTS for i in data.get(name) or []]])
     found = []
-    if EMAIL_RE.search(text):
-        found.append(f"an email address ({EMAIL_RE.search(text).group(0)})")
-    if PHONE_RE.search(text):
-        found.append(f"a phone number ({PHONE_RE.search(text).group(0)})")
+    if email := EMAIL_RE.search(text):
+        found.append(f"an email address ({email.group(0)})")
+    if phone := PHONE_RE.search(text):
+        found.append(f"a phone number ({phone.group(0)})")
     full = next((s for s in secrets if " " in s.strip()), None)
     if full and re.search(rf"(?i)\b{re.escape(full.strip())}\b", text):
         found.append("the student's name")

@@ -28,7 +28,13 @@ from core.errors import Invalid, NotFound
 from core.feedback import checks, personas, pricing
 from core.feedback import prompt as prompts
 from core.feedback.providers import (
-    CRITERIA, InvalidReply, Provider, ProviderFailed, Reply, RubricProvider, by_name,
+    CRITERIA,
+    InvalidReply,
+    Provider,
+    ProviderFailed,
+    Reply,
+    RubricProvider,
+    by_name,
 )
 from core.models import FeedbackFailure, LearningFeedback, LearningSubmission
 from core.statuses import GENERATED, HELD, RELEASED, RETRY
@@ -86,10 +92,12 @@ def _cost(provider: Provider, model: str | None, tokens: dict, on: datetime) -> 
     often answer with a deployment name the price table does not know)."""
     if provider.name == "rubric":
         return Decimal(0)
-    counts = dict(tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
-                  tokens_cached=tokens["tokens_cached"] or 0, on=on)
-    cost = pricing.cost_usd(model, **counts)
-    return cost if cost is not None else pricing.cost_usd(provider.model, **counts)
+    def priced(name: str | None) -> Decimal | None:
+        return pricing.cost_usd(name, tokens_in=tokens["tokens_in"] or 0, tokens_out=tokens["tokens_out"] or 0,
+                                tokens_cached=tokens["tokens_cached"] or 0, on=on)
+
+    cost = priced(model)
+    return cost if cost is not None else priced(provider.model)
 
 
 def record_issued(session: Session, feedback: LearningFeedback, submission: LearningSubmission,
@@ -106,7 +114,7 @@ def record_issued(session: Session, feedback: LearningFeedback, submission: Lear
                 submission_id=submission.id, event_timestamp=when,
                 event_data={"feedback_id": feedback.id, "persona": feedback.persona, "provider": feedback.provider},
             )
-    except Exception:  # noqa: BLE001 - see docstring
+    except Exception:  # see docstring
         log.exception("could not record feedback_issued for feedback %s", feedback.id)
 
 
@@ -167,7 +175,7 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
         except ProviderFailed as exc:
             raw, error = exc.raw, exc.reason
             break
-        except Exception as exc:  # noqa: BLE001 - an unexpected client error must not lose the submission
+        except Exception as exc:  # an unexpected client error must not lose the submission
             log.exception("feedback provider %s crashed on submission %s", provider.name, submission_id)
             raw, error = None, f"The {provider.name} provider failed unexpectedly: {type(exc).__name__}: {exc}"
             break
@@ -187,13 +195,13 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
                 error=error or "No usable reply.", raw_reply=raw, tokens=tokens, cost=cost, created_at=now,
             ))
             session.add(failure)
-            submission = session.get(LearningSubmission, submission_id)
+            current = session.get(LearningSubmission, submission_id)
             # Only a submission left with no feedback at all waits for a retry; a failed
             # regeneration leaves the earlier feedback (and its status) as it was.
             has_feedback = session.scalar(select(LearningFeedback.id).where(
                 LearningFeedback.submission_id == submission_id).limit(1)) is not None
-            if submission is not None and not has_feedback:
-                submission.feedback_status = RETRY
+            if current is not None and not has_feedback:
+                current.feedback_status = RETRY
             session.flush()
             audit.record(session, actor, "feedback.failed", target_type="submission", target_id=submission_id,
                          details={"failure_id": failure.id, "provider": provider.name, "error": failure.error})
@@ -222,12 +230,12 @@ def generate(target: Engine, *, actor: Actor, submission_id: int, provider: str 
             regenerated_from_id=regenerated_from_id, created_at=now,
         ))
         session.add(row)
-        submission = session.get(LearningSubmission, submission_id)
-        if submission is not None:
-            submission.feedback_status = GENERATED
+        current = session.get(LearningSubmission, submission_id)
+        if current is not None:
+            current.feedback_status = GENERATED
         session.flush()
-        if state == RELEASED and submission is not None:
-            record_issued(session, row, submission, now)
+        if state == RELEASED and current is not None:
+            record_issued(session, row, current, now)
         audit.record(session, actor, "feedback.regenerate" if regenerated_from_id else "feedback.generate",
                      target_type="feedback", target_id=row.id,
                      details={"submission_id": submission_id, "provider": provider.name, "model": outcome.model,
@@ -282,14 +290,14 @@ def on_submission_validated(engine: Engine, submission_id: int) -> None:
             log.warning("feedback for submission %s failed: %s", submission_id, outcome.error)
     except Invalid as exc:
         log.info("no feedback for submission %s: %s", submission_id, exc)
-    except Exception:  # noqa: BLE001 - see docstring
+    except Exception:  # see docstring
         log.exception("feedback generation crashed for submission %s", submission_id)
         try:
             with session_scope(engine) as session:
                 submission = session.get(LearningSubmission, submission_id)
                 if submission is not None:
                     submission.feedback_status = RETRY
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not mark submission %s for feedback retry", submission_id)
 
 

@@ -144,12 +144,12 @@ def workbook_digest(data: bytes, wanted_sheets: list[str]) -> dict[str, Any]:
         sheets = []
         for name in names[:MAX_SHEETS]:
             ws = wb[name]
-            rows = []
+            rows: list[tuple[int | None, list[Any]]] = []
             for row in ws.iter_rows(max_row=MAX_ROWS * 3, max_col=MAX_COLS):
                 values = [_plain(c.value) for c in row]
                 if any(v is not None for v in values):
                     number = next((c.row for c in row if getattr(c, "row", None)), None)
-                    rows.append([number, values])
+                    rows.append((number, values))
                 if len(rows) >= MAX_ROWS:
                     break
             # Read-only sheets report the formatted width; drop columns that hold nothing.

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from core import config
 from core.feedback.prompt import SCHEMA_NAME, Prompt

@@ -235,7 +235,7 @@ def write(context: dict[str, Any], persona) -> dict[str, Any]:
     margin = _margin_sentence(rows)
     period_span = f"{found['periods'][0]} to {found['periods'][-1]}" if found["periods"] else None
 
-    strengths = [f"The validators confirm {TOPIC.get(c.get('id'), str(c.get('id')).replace('_', ' '))} ({c.get('id')} passed)."
+    strengths = [f"The validators confirm {TOPIC.get(c.get('id') or '', str(c.get('id')).replace('_', ' '))} ({c.get('id')} passed)."
                  for c in passed[:4]]
     if period_span and len(found["periods"]) >= 4:
         strengths.append(f"Periods are laid out clearly from {period_span} across {len(found['periods'])} columns.")

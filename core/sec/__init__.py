@@ -11,6 +11,12 @@ from core.sec.facts import CompanyFacts, check_cik, load_companyfacts
 from core.sec.statements import DEFAULT_YEARS, Statements, build_statements
 
 __all__ = [
-    "CompanyFacts", "DEFAULT_YEARS", "Finding", "Statements", "build_statements", "check_cik",
-    "load_companyfacts", "validate",
+    "DEFAULT_YEARS",
+    "CompanyFacts",
+    "Finding",
+    "Statements",
+    "build_statements",
+    "check_cik",
+    "load_companyfacts",
+    "validate",
 ]

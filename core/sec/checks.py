@@ -70,7 +70,9 @@ def validate(st: Statements) -> list[Finding]:
         findings.extend(_roll_forward(st, y, cur))
 
         consolidated, ni = st.cell("net_income_consolidated", y), st.cell("net_income", y)
-        if consolidated.fact is not None and ni.fact is not None:
+        # Only reported figures (a cell with a fact always has its value) are compared.
+        if consolidated.fact is not None and ni.fact is not None \
+                and consolidated.value is not None and ni.value is not None:
             nci = st.value("net_income_nci", y) or 0.0
             expected = consolidated.value - nci
             if abs(expected - ni.value) > tolerance(expected, ni.value):
@@ -124,7 +126,7 @@ def _cash_tie(st: Statements, y: int, cur: str) -> list[Finding]:
     expected = cash + ((restricted or 0.0) if includes else 0.0)
     if abs(ending - expected) <= tolerance(ending, expected):
         return []
-    what = f"Cash and Cash Equivalents {_fmt(cash)}" + (f" + restricted cash {_fmt(restricted)}" if includes else "")
+    what = f"Cash and Cash Equivalents {_fmt(cash)}" + (f" + restricted cash {_fmt(restricted)}" if includes and restricted is not None else "")
     return [Finding("cash_tie", y, "Ending Cash",
                     f"{fy}: Ending Cash {_fmt(ending)} does not tie to {what} = {_fmt(expected)} "
                     f"(difference {_fmt(ending - expected)} {cur}).", expected=expected, actual=ending)]

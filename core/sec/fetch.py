@@ -59,11 +59,12 @@ def fetch_companyfacts(
     url = companyfacts_url(cik, base_url)
     headers = {"User-Agent": user_agent(), "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
     last_problem = "no attempt was made"
+    last_retry_after: str | None = None  # the Retry-After of the previous refusal, if any
     with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
         for attempt in range(attempts):
             if attempt:
                 sleep(_delay(last_retry_after, backoff, attempt))
-            last_retry_after = None
+                last_retry_after = None
             _pace(sleep)
             try:
                 with client.stream("GET", url) as response:

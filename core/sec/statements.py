@@ -228,8 +228,8 @@ def build_statements(
     for line in tpl.lines:
         cells = {}
         for y in chosen:
-            fact = stated[line.key].get(y)
-            cells[y] = Cell(value=fact.val / scale[line.unit], fact=fact) if fact else Cell()
+            reported = stated[line.key].get(y)
+            cells[y] = Cell(value=reported.val / scale[line.unit], fact=reported) if reported else Cell()
         st.lines[line.key] = cells
     _sum_parts(st)  # before deriving, so lines computed from a total use the corrected one
     _derive(st)
@@ -263,7 +263,7 @@ def _sum_parts(st: Statements) -> None:
         for y in st.years:
             cell = st.lines[line.key][y]
             parts = [st.value(key, y) for _, key, _ in line.formula]
-            if cell.fact is None or all(p is None for p in parts):
+            if cell.fact is None or cell.value is None or all(p is None for p in parts):
                 continue
             total = sum(p for p in parts if p is not None)
             if total - cell.value > tolerance(total, cell.value):

@@ -10,9 +10,10 @@ student's learning_progress (core/progress.py) in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,8 @@ __all__ = [
     "ImportResult",
     "event_row",
     "import_events",
-    "lock_student",
     "iso_duration_seconds",
+    "lock_student",
     "mask_ip",
     "mask_ips_in_text",
     "progress_after_import",
@@ -153,7 +154,8 @@ def import_events(
         # in-memory set only has to cover one batch.
         seen.clear()
 
-    with path.open(encoding="utf-8", errors="strict") as stream:
+    # Text over a binary handle, so progress can report the byte offset read so far.
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as stream:
         try:
             for number, record in _records(stream, fmt):
                 try:
@@ -174,7 +176,7 @@ def import_events(
                 if len(batch) >= batch_size:
                     flush()
                     if on_progress:
-                        on_progress(stream.buffer.tell() if hasattr(stream, "buffer") else 0, total)
+                        on_progress(raw.tell(), total)
         except UnicodeDecodeError:
             raise Invalid(f"{path.name} is not UTF-8 text.") from None
     if batch:
@@ -203,6 +205,8 @@ def _insert(session: Session, rows: list[dict]) -> None:
         return
     connection = session.connection()
     raw = connection.connection.driver_connection
+    if raw is None:  # only an invalidated connection has none; a session never hands one out
+        raise RuntimeError("the database connection was invalidated before the telemetry insert")
     if connection.dialect.name == "postgresql":
         with raw.cursor() as cursor:
             with cursor.copy(bulk_insert_sql(connection, LearningTelemetry, COLUMNS)) as copy:
@@ -220,7 +224,7 @@ def _insert(session: Session, rows: list[dict]) -> None:
     for row in rows:
         data = row["event_data"]
         row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
-        row["event_timestamp"] = row["event_timestamp"].astimezone(timezone.utc).strftime(stamp)
+        row["event_timestamp"] = row["event_timestamp"].astimezone(UTC).strftime(stamp)
         values.append([row[c] for c in COLUMNS])
     cursor = raw.cursor()
     try:

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -93,7 +93,7 @@ def _timestamp(value: Any, name: str) -> datetime:
         raise BadLine(f"{name} {value!r} is not an ISO 8601 time.") from None
     if parsed.tzinfo is None:
         raise BadLine(f"{name} {value!r} has no UTC offset (add Z or +hh:mm).")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 class _Lookup:
@@ -208,7 +208,7 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
         candidates += [_segment(item.get("id")) for item in items if isinstance(item, dict)]
     for key in candidates:
         kind = cmap.kind.get(key or "")
-        if kind and kind not in found:
+        if kind and key and kind not in found:
             found[kind] = key
     for kind, parent_kind in (("activity", "unit"), ("lesson", "unit"), ("unit", "module")):
         if kind in found and parent_kind not in found:

@@ -78,6 +78,13 @@ def _line(lay: Layout, result: CheckResult, key: str) -> int | None:
     return row
 
 
+def _need_line(ctx: Context, result: CheckResult, role: str, key: str) -> tuple[Layout | None, int | None]:
+    """A statement sheet's layout and the row of the line a check is about, each None
+    (with the skip or failure recorded) when it is not there."""
+    lay = _need(ctx, result, role)
+    return (None, None) if lay is None else (lay, _line(lay, result, key))
+
+
 def required_sheets(ctx: Context) -> CheckResult:
     result = CheckResult("required_sheets")
     for name in ctx.required_sheets:
@@ -120,10 +127,9 @@ def _per_period(result: CheckResult, lay: Layout, row: int, key: str):
 
 def bs_balances(ctx: Context) -> CheckResult:
     result = CheckResult("bs_balances")
-    lay = _need(ctx, result, "balance")
+    lay, assets_row = _need_line(ctx, result, "balance", "total_assets")
     if lay is None:
         return result
-    assets_row = _line(lay, result, "total_assets")
     le_row = lay.find("total_le")
     parts = None
     if le_row is None:
@@ -138,7 +144,7 @@ def bs_balances(ctx: Context) -> CheckResult:
         if le_row is not None:
             other = lay.number(le_row, period)
             other_ref = lay.ref(le_row, period)
-        else:
+        elif parts is not None:  # always, by the guard above
             a, b = lay.number(parts[0], period), lay.number(parts[1], period)
             other = None if a is None or b is None else a + b
             other_ref = f"{lay.ref(parts[0], period)}+{lay.ref(parts[1], period)}"
@@ -259,10 +265,9 @@ def _driver_rows(lay: Layout) -> tuple[list[int], list[int], list[int]]:
 
 def revenue_build(ctx: Context) -> CheckResult:
     result = CheckResult("revenue_build")
-    lay = _need(ctx, result, "drivers")
+    lay, rev_row = _need_line(ctx, result, "drivers", "revenue")
     if lay is None:
         return result
-    rev_row = _line(lay, result, "revenue")
     q_rows, p_rows, t_rows = _driver_rows(lay)
     if not q_rows or not p_rows:
         result.fail(f"Sheet '{lay.sheet.name}' needs a volume row (Q) and a price row (P); label them e.g. "

@@ -6,6 +6,7 @@ $NGI_E2E_SCREENSHOTS if set, else in tmp)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -55,7 +56,7 @@ def server(tmp_path_factory):
         assert done.returncode == 0, done.stderr
     assert "admin@demo.ngi" in done.stdout  # the seed prints the demo credentials
     port = _free_port()
-    log = open(data / "server.log", "w")
+    log = open(data / "server.log", "w")  # noqa: SIM115 - the server writes to it until teardown closes it
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -106,10 +107,8 @@ def shots(tmp_path_factory) -> Path:
 def _settle(page) -> None:
     """Wait for the script run to finish: the status widget shows while it runs."""
     page.wait_for_timeout(300)
-    try:
+    with contextlib.suppress(Exception):  # an absent widget means nothing is running
         page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=30_000)
-    except Exception:  # noqa: BLE001 - absent widget means nothing is running
-        pass
     page.wait_for_timeout(500)
 
 

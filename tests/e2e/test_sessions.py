@@ -7,6 +7,7 @@ and then returns to the page. Also: no Deploy button or developer menu."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -60,7 +61,7 @@ def demo_env(tmp_path_factory) -> dict[str, str]:
 @contextmanager
 def _serve(env: dict[str, str], log_path: Path):
     port = _free_port()
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until teardown closes it
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -123,10 +124,8 @@ def context(browser):
 
 def _settle(page) -> None:
     page.wait_for_timeout(300)
-    try:
+    with contextlib.suppress(Exception):  # an absent widget means nothing is running
         page.wait_for_selector('[data-testid="stStatusWidget"]', state="hidden", timeout=30_000)
-    except Exception:  # noqa: BLE001 - absent widget means nothing is running
-        pass
     page.wait_for_timeout(300)
 
 

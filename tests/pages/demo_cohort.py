@@ -1,10 +1,7 @@
 """A small demo cohort (40 students) seeded once per test module, on SQLite and on PostgreSQL.
 
-Use it from a module-scoped fixture parametrized over ("sqlite", "postgres"):
-
-    @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-    def demo_db(request, tmp_path_factory):
-        return demo_database(request, tmp_path_factory)
+Page tests take it as the `demo_db` fixture (tests/pages/conftest.py), module-scoped and
+parametrized over ("sqlite", "postgres").
 """
 
 from __future__ import annotations

@@ -9,17 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from core import auth
 from core.db import make_engine, session_scope
-from tests.pages.demo_cohort import demo_database
 from tests.support import app_test, staff_actor
 
 PAGES = ["home", "content", "packages", "review", "moderation", "leaderboard", "analytics"]
 ROLES = ["instructor", "admin", "program_lead"]
 SIGN_IN_TITLE = "NGI Learning — staff sign-in"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def demo_db(request, tmp_path_factory):
-    return demo_database(request, tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ import pytest
 
 from core import catalogue
 from core.display import catalogue_titles
-from tests.pages.demo_cohort import demo_database
 from tests.support import app_test
 
 ZONE = "America/New_York"
@@ -32,11 +31,6 @@ BAD = re.compile(
     r"\bNone\b|\bNaN\b|\bnan\b|\bNaT\b|[+-]\d\d:\d\d\b|\(s\)|\bprogram_lead\b|\bproject_lead\b"
     r"|\b(?:" + "|".join(map(re.escape, CONTENT_KEYS)) + r")\b"
 )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def demo_db(request, tmp_path_factory):
-    return demo_database(request, tmp_path_factory)
 
 
 def _strings(value) -> list[str]:
@@ -122,11 +116,11 @@ def visible_texts(at) -> list[str]:
             for attr in ("label", "value", "body", "options", "help", "placeholder", "caption"):
                 try:
                     value = getattr(node, attr)
-                except Exception:  # noqa: BLE001, S112 - not every node has every attribute
+                except Exception:  # noqa: BLE001 - not every node has every attribute
                     continue
-                if value is None or callable(value) or attr == "value" and kind not in (
+                if value is None or callable(value) or (attr == "value" and kind not in (
                         "markdown", "caption", "title", "header", "subheader", "text", "metric", "alert",
-                        "info", "warning", "success", "error", "exception", "code"):
+                        "info", "warning", "success", "error", "exception", "code")):
                     continue
                 texts.extend(f"{kind} {attr} {s}" for s in _strings(value))
             if kind == "metric":

@@ -7,25 +7,12 @@ import pytest
 
 from core import attention
 from core.db import make_engine, session_scope
-from tests.pages.demo_cohort import demo_database
-from tests.support import app_test, staff_actor
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def demo_db(request, tmp_path_factory):
-    return demo_database(request, tmp_path_factory)
-
-
-def _open(url, monkeypatch, role):
-    at = app_test(url, monkeypatch, role=role, page="home")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.support import staff_actor
 
 
 @pytest.mark.parametrize("role", ["instructor", "admin", "program_lead"])
-def test_metrics_match_the_attention_summary(demo_db, monkeypatch, role):
-    at = _open(demo_db.url, monkeypatch, role)
+def test_metrics_match_the_attention_summary(demo_db, role, open_page):
+    at = open_page("home", demo_db.url, role)
     engine = make_engine(demo_db.url)
     with session_scope(engine) as session:
         expected = attention.summary(session, actor=staff_actor(engine, role))
@@ -41,15 +28,15 @@ def test_metrics_match_the_attention_summary(demo_db, monkeypatch, role):
     assert {"GE", "GSBD"} <= set(stale["ticker"])
 
 
-def test_awaiting_review_lists_latest_unreviewed_versions_without_names(demo_db, monkeypatch):
-    at = _open(demo_db.url, monkeypatch, "instructor")
+def test_awaiting_review_lists_latest_unreviewed_versions_without_names(demo_db, open_page):
+    at = open_page("home", demo_db.url, "instructor")
     queue = next(df.value for df in at.dataframe if "submission_id" in df.value.columns)
     assert 0 < len(queue) <= attention.ITEMS
     assert not {"student", "email", "user_id"} & set(queue.columns)
 
 
-def test_empty_database_shows_hints_not_errors(sqlite_url, monkeypatch):
-    at = _open(sqlite_url, monkeypatch, "admin")
+def test_empty_database_shows_hints_not_errors(sqlite_url, open_page):
+    at = open_page("home", sqlite_url, "admin")
     assert [m.value for m in at.metric] == ["0", "0", "0", "0"]
     infos = " ".join(i.value for i in at.info)
     assert "Every latest submission has been reviewed" in infos and "No student has lapsed" in infos

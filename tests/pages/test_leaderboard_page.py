@@ -9,20 +9,6 @@ from sqlalchemy import func, select
 from core.db import make_engine, session_scope
 from core.leaderboard import MIN_ENTRIES
 from core.models import AuditLog, LearningCompany, LearningLeaderboard, Student
-from tests.pages.demo_cohort import demo_database
-from tests.support import app_test
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def demo_db(request, tmp_path_factory):
-    return demo_database(request, tmp_path_factory)
-
-
-def _open(url, monkeypatch, role):
-    at = app_test(url, monkeypatch, role=role, page="leaderboard")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _everything_shown(at) -> str:
@@ -46,8 +32,8 @@ def _people(url):
 
 
 @pytest.mark.parametrize("role", ["instructor", "program_lead"])
-def test_non_admins_never_see_names_or_small_companies_entries(demo_db, monkeypatch, role):
-    at = _open(demo_db.url, monkeypatch, role)
+def test_non_admins_never_see_names_or_small_companies_entries(demo_db, role, open_page):
+    at = open_page("leaderboard", demo_db.url, role)
     names, counts = _people(demo_db.url)
     shown = _everything_shown(at)
     assert at.get("plotly_chart"), "the chart is part of what is checked"
@@ -62,8 +48,8 @@ def test_non_admins_never_see_names_or_small_companies_entries(demo_db, monkeypa
         assert not set(small) & set(at.selectbox(key="leaderboard_company").options)
 
 
-def test_admin_reveal_shows_names_and_is_audited(demo_db, monkeypatch):
-    at = _open(demo_db.url, monkeypatch, "admin")
+def test_admin_reveal_shows_names_and_is_audited(demo_db, open_page):
+    at = open_page("leaderboard", demo_db.url, "admin")
     names, counts = _people(demo_db.url)
     assert not [n for n in names if n in _everything_shown(at)]  # anonymized until revealed
     ticker = max(counts, key=counts.get)
@@ -81,6 +67,6 @@ def test_admin_reveal_shows_names_and_is_audited(demo_db, monkeypatch):
     engine.dispose()
 
 
-def test_empty_leaderboard_shows_a_hint(sqlite_url, monkeypatch):
-    at = _open(sqlite_url, monkeypatch, "instructor")
+def test_empty_leaderboard_shows_a_hint(sqlite_url, open_page):
+    at = open_page("leaderboard", sqlite_url, "instructor")
     assert any("No capstone price targets yet" in i.value for i in at.info)

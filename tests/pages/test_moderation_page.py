@@ -107,7 +107,7 @@ def test_regenerate_with_another_persona_keeps_both(db_url, seeded_engine, feedb
     assert not at.exception
     with session_scope(seeded_engine) as session:
         rows = session.scalars(select(LearningFeedback).order_by(LearningFeedback.id)).all()
-    assert [r.id for r in rows][0] == feedback_id and len(rows) == 2
+    assert next(r.id for r in rows) == feedback_id and len(rows) == 2
     assert rows[1].regenerated_from_id == feedback_id and rows[1].persona == "credit_analyst"
     assert _audits(seeded_engine, "feedback.regenerate")[0].target_id == str(rows[1].id)
 

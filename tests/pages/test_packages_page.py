@@ -10,7 +10,7 @@ from core import packages
 from core.db import make_engine, session_scope
 from core.models import AuditLog, LearningCompany, LearningPackage
 from tests.sec_support import FIXTURES, register
-from tests.support import app_test, staff_actor
+from tests.support import staff_actor
 
 
 @pytest.fixture
@@ -29,13 +29,6 @@ def prepared(db_url, data_env):
     engine.dispose()
 
 
-def open_page(db_url, monkeypatch, role):
-    at = app_test(db_url, monkeypatch, role=role, page="packages")
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def select_rstd(at):
     at.selectbox(key="pkg_company").set_value("RSTD").run()
     assert not at.exception, at.exception
@@ -43,8 +36,8 @@ def select_rstd(at):
 
 
 @pytest.mark.parametrize("role", ["instructor", "admin", "program_lead"])
-def test_page_renders_companies_and_history_for_each_role(prepared, db_url, monkeypatch, role):
-    at = select_rstd(open_page(db_url, monkeypatch, role))
+def test_page_renders_companies_and_history_for_each_role(prepared, db_url, role, open_page):
+    at = select_rstd(open_page("packages", db_url, role))
     overview = at.dataframe[0].value
     assert len(overview) == 11 and {"TSLA", "GSBD", "RSTD"} <= set(overview["Ticker"])
     rstd = overview[overview["Ticker"] == "RSTD"].iloc[0]
@@ -56,8 +49,8 @@ def test_page_renders_companies_and_history_for_each_role(prepared, db_url, monk
     assert ("pkg_build" in {b.key for b in at.button}) is (role == "admin")
 
 
-def test_comparison_highlights_the_restatement(prepared, db_url, monkeypatch):
-    at = select_rstd(open_page(db_url, monkeypatch, "instructor"))
+def test_comparison_highlights_the_restatement(prepared, db_url, open_page):
+    at = select_rstd(open_page("packages", db_url, "instructor"))
     text = " ".join(m.value for m in at.markdown)
     assert "figures differ between v1 and v2" in text
     changed = at.dataframe[2].value
@@ -65,13 +58,13 @@ def test_comparison_highlights_the_restatement(prepared, db_url, monkeypatch):
     assert (revenue["v1"], revenue["v2"]) == (1000.0, 1010.0)
 
 
-def test_program_lead_is_told_downloads_are_not_for_their_role(prepared, db_url, monkeypatch):
-    at = select_rstd(open_page(db_url, monkeypatch, "program_lead"))
+def test_program_lead_is_told_downloads_are_not_for_their_role(prepared, db_url, open_page):
+    at = select_rstd(open_page("packages", db_url, "program_lead"))
     assert any("not download" in c.value for c in at.caption)
 
 
-def test_admin_build_action_stores_a_new_version_and_audits(prepared, db_url, monkeypatch):
-    at = select_rstd(open_page(db_url, monkeypatch, "admin"))
+def test_admin_build_action_stores_a_new_version_and_audits(prepared, db_url, open_page):
+    at = select_rstd(open_page("packages", db_url, "admin"))
     at.file_uploader(key="pkg_upload").upload("restated.json", (FIXTURES / "restated.json").read_bytes(),
                                               "application/json")
     at.run()
@@ -86,8 +79,8 @@ def test_admin_build_action_stores_a_new_version_and_audits(prepared, db_url, mo
     assert audit.actor_email == "admin@test.ngi" and audit.details["version"] == 3
 
 
-def test_admin_build_with_bad_file_shows_the_error_and_stores_nothing(prepared, db_url, monkeypatch):
-    at = select_rstd(open_page(db_url, monkeypatch, "admin"))
+def test_admin_build_with_bad_file_shows_the_error_and_stores_nothing(prepared, db_url, open_page):
+    at = select_rstd(open_page("packages", db_url, "admin"))
     at.file_uploader(key="pkg_upload").upload("facts.json", b"{not json", "application/json")
     at.run()
     at.button(key="pkg_build").click().run()
@@ -96,8 +89,8 @@ def test_admin_build_with_bad_file_shows_the_error_and_stores_nothing(prepared, 
         assert len(session.scalars(select(LearningPackage)).all()) == 2
 
 
-def test_admin_adds_and_deactivates_a_company(prepared, db_url, monkeypatch):
-    at = open_page(db_url, monkeypatch, "admin")
+def test_admin_adds_and_deactivates_a_company(prepared, db_url, open_page):
+    at = open_page("packages", db_url, "admin")
     at.text_input(key="co_ticker").input("LPA")
     at.text_input(key="co_name").input("Logistic Properties of the Americas")
     at.text_input(key="co_cik").input("1997711")

@@ -99,7 +99,7 @@ def build_memo_pdf(paragraphs: list[str], *, title: str = "Investment memo") -> 
 
     lines = [title, ""]
     for paragraph in paragraphs:
-        lines += textwrap.wrap(paragraph, 90) + [""]
+        lines += [*textwrap.wrap(paragraph, 90), ""]
     pages = [lines[i:i + 40] for i in range(0, len(lines), 40)] or [[title]]
 
     def esc(text: str) -> str:

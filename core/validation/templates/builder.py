@@ -31,6 +31,8 @@ from core.validation.workbook import col_letter
 class _Builder:
     """Lays out the sheets, computes the model, writes formulas with cached values."""
 
+    scenarios = _scenarios
+
     def __init__(self, activity_id: str, *, ticker: str, rng: random.Random | None, flaw: str | None,
                  style: str, empty: bool):
         self.activity_id, self.ticker, self.rng, self.flaw, self.empty = activity_id, ticker, rng, flaw, empty
@@ -81,7 +83,7 @@ class _Builder:
             ws.write_string(1, self.label_col, "Prepared for NGI Learning; sources: company 10-K filings.")
             ws.write_string(2, self.label_col, "Blue cells are inputs, black cells are formulas.")
         ws.write_string(self.top, self.label_col, "($ millions unless stated)", self.bold)
-        for i, year in enumerate(years):
+        for year in years:
             ws.write_string(self.top, self.col(YEARS.index(year)), self.year_label(year), self.bold)
         row = self.top + 1
         for n, (line, label) in enumerate(lines):
@@ -129,7 +131,7 @@ class _Builder:
         row, col = sheet.rows[line], self.col(t)
         if self.empty:
             return
-        if formula is None or t < N_ACT and key in ("income", "balance", "cash"):
+        if formula is None or (t < N_ACT and key in ("income", "balance", "cash")):
             if value is not None:
                 sheet.ws.write_number(row, col, value)
             return
@@ -155,7 +157,7 @@ class _Builder:
     def model(self) -> None:
         rng = self.rng or random.Random(0)
         has = self.sheets.__contains__
-        q, p, t_ = self.driver_labels
+        _q, _p, t_ = self.driver_labels
         take = t_ is not None
         q0, p0 = rng.uniform(800, 6000), rng.uniform(30, 400)
         tr = rng.uniform(0.08, 0.22) if take else 1.0
@@ -173,6 +175,7 @@ class _Builder:
         re_ = cash + ar + inv + ppe - ap - debt - cs
         end = cash
         beg_prev = cash
+        prev_rev = 0.0  # last year's revenue, read from the second year on
         for t, year in enumerate(YEARS):
             f = t >= N_ACT
             prev = t - 1
@@ -206,7 +209,7 @@ class _Builder:
             for k, _label in ASSUMPTIONS:
                 self.put("assumptions", k, t, v[k], None)
             A = {k: self.ref("assumptions", k, t) for k, _ in ASSUMPTIONS}
-            I = lambda line, tt=t: self.ref("income", line, tt, here="income")  # noqa: E731
+            Inc = lambda line, tt=t: self.ref("income", line, tt, here="income")  # noqa: E731
             B = lambda line, tt=t: self.ref("balance", line, tt, here="balance")  # noqa: E731
             C = lambda line, tt=t: self.ref("cash", line, tt, here="cash")  # noqa: E731
             Bx = lambda line, tt=t: self.ref("balance", line, tt)  # noqa: E731
@@ -223,19 +226,19 @@ class _Builder:
             taxes = ebt * v["tax"]
             ni = ebt - taxes
             self.put("income", "rev", t, rev, f"={self.ref('drivers', 'rev', t)}")
-            self.put("income", "cogs", t, cogs, f"={I('rev')}*{A['cogs_pct']}")
-            self.put("income", "gp", t, gpv, f"={I('rev')}-{I('cogs')}")
+            self.put("income", "cogs", t, cogs, f"={Inc('rev')}*{A['cogs_pct']}")
+            self.put("income", "gp", t, gpv, f"={Inc('rev')}-{Inc('cogs')}")
             if self.flaw == "hardcoded_forecast" and year == FLAW_YEAR:
                 self.sheets["income"].ws.write_number(self.sheets["income"].rows["opex"], self.col(t), opex)
             else:
-                self.put("income", "opex", t, opex, f"={I('rev')}*{A['opex_pct']}")
+                self.put("income", "opex", t, opex, f"={Inc('rev')}*{A['opex_pct']}")
             self.put("income", "da", t, da, f"={Bx('ppe', prev)}*{A['dep_pct']}")
-            self.put("income", "ebit", t, ebit, f"={I('gp')}-{I('opex')}-{I('da')}")
+            self.put("income", "ebit", t, ebit, f"={Inc('gp')}-{Inc('opex')}-{Inc('da')}")
             self.put("income", "interest", t, interest, f"={Bx('debt', prev)}*{A['int_rate']}")
-            self.put("income", "ebt", t, ebt, f"={I('ebit')}-{I('interest')}")
-            self.put("income", "taxes", t, taxes, f"={I('ebt')}*{A['tax']}")
-            self.put("income", "ni", t, ni, f"={I('ebt')}-{I('taxes')}")
-            self.put("income", "gm", t, gpv / rev, f"={I('gp')}/{I('rev')}")
+            self.put("income", "ebt", t, ebt, f"={Inc('ebit')}-{Inc('interest')}")
+            self.put("income", "taxes", t, taxes, f"={Inc('ebt')}*{A['tax']}")
+            self.put("income", "ni", t, ni, f"={Inc('ebt')}-{Inc('taxes')}")
+            self.put("income", "gm", t, gpv / rev, f"={Inc('gp')}/{Inc('rev')}")
             # Balance sheet working capital and fixed assets
             ar_n, inv_n, ap_n = rev * v["ar_days"] / 365, cogs * v["inv_days"] / 365, cogs * v["ap_days"] / 365
             capex = rev * v["capex_pct"]
@@ -286,7 +289,7 @@ class _Builder:
             self.put("balance", "re", t, re_n, re_formula)
             self.put("balance", "te", t, cs + re_n, f"={B('cs')}+{B('re')}")
             self.put("balance", "tle", t, ap_n + debt_n + cs + re_n, f"={B('tl')}+{B('te')}")
-            self.values.setdefault("fcf", []).append((ebit * (1 - v["tax"]) + da - capex + d_ar + d_inv + d_ap))
+            self.values.setdefault("fcf", []).append(ebit * (1 - v["tax"]) + da - capex + d_ar + d_inv + d_ap)
             self.values.setdefault("ni", []).append(ni)
             self.values.setdefault("cash", []).append(cash_n)
             self.values.setdefault("debt", []).append(debt_n)
@@ -387,5 +390,3 @@ class _Builder:
         f(rows["Final Price Target"], vc, f"={cell('DCF weight')}*{cell('DCF Price Target')}+(1-{cell('DCF weight')})"
           f"*{cell('Comps Price Target')}", None, final)
 
-
-_Builder.scenarios = _scenarios

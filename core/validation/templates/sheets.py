@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from core import catalogue
 from core.errors import Invalid
 from core.validation.workbook import col_letter
 
-FIXED_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+if TYPE_CHECKING:
+    from xlsxwriter.worksheet import Worksheet
+
+FIXED_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
 ACTUAL_YEARS = (2022, 2023, 2024)
 FORECAST_YEARS = (2025, 2026, 2027, 2028, 2029)
@@ -82,7 +86,7 @@ def _rubric(activity_id: str) -> dict:
 class _Sheet:
     key: str
     name: str
-    ws: object
+    ws: Worksheet
     rows: dict[str, int] = field(default_factory=dict)
 
 
