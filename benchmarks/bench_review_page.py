@@ -22,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from core import demo, schema  # noqa: E402
-from core.db import make_engine, session_scope  # noqa: E402
-from core.models import StaffUser  # noqa: E402
-from core.storage import storage_for  # noqa: E402
+from core import demo, schema
+from core.db import make_engine, session_scope
+from core.models import StaffUser
+from core.storage import storage_for
 
 GOAL_MS = 300
 

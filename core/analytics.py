@@ -24,7 +24,6 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import (
-    CompoundSelect,
     Float,
     Select,
     case,
@@ -33,7 +32,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    null,
     or_,
     select,
     type_coerce,

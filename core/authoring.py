@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from core import content_history, content_tree, prerequisites, progress
 from core.access import Actor, require
-from core.models import ContentPrerequisite, ContentRevision
 from core.db import session_scope
 from core.errors import Conflict, Invalid, NotFound
-from core.models import LearningContent, LearningSubmission
+from core.models import ContentPrerequisite, ContentRevision, LearningContent, LearningSubmission
 from core.rules import ActivityRules, RulesProblem
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,99}$")

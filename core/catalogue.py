@@ -175,8 +175,7 @@ def seed_catalogue(session: Session, *, publish: bool = True) -> int:
     """
     from sqlalchemy import select
 
-    from core.models import ContentPrerequisite
-    from core.models import LearningContent
+    from core.models import ContentPrerequisite, LearningContent
 
     existing = {c.content_key: c for c in session.scalars(select(LearningContent))}
     created: list[tuple[LearningContent, list[str]]] = []

@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.access import Actor, require
-from core.models import ContentPrerequisite, ContentRevision
-from core.models import LearningContent
+from core.models import ContentPrerequisite, ContentRevision, LearningContent
 from core.rules import ActivityRules
 
 # The fields a revision holds and a restore puts back (the key never changes).

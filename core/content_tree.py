@@ -23,8 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.access import Actor, require
-from core.models import ContentPrerequisite, ContentRevision
-from core.models import LearningContent
+from core.models import ContentPrerequisite, ContentRevision, LearningContent
 from core.rules import ActivityRules
 
 KINDS = ("module", "unit", "lesson", "activity")

@@ -24,10 +24,9 @@ from sqlalchemy.orm import Session
 from core import content_history, content_tree, prerequisites, progress
 from core.access import Actor, require
 from core.authoring import DIFFICULTIES, KEY_RE, PARENT_KIND
-from core.models import ContentPrerequisite
 from core.db import session_scope
 from core.errors import Invalid
-from core.models import LearningContent, LearningSubmission
+from core.models import ContentPrerequisite, LearningContent, LearningSubmission
 from core.rules import ActivityRules
 
 FORMAT_VERSION = 1

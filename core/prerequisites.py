@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from core import content_tree
 from core.access import Actor, require
-from core.models import ContentPrerequisite
 from core.errors import Invalid
-from core.models import LearningContent, LearningSubmission, LearningTelemetry
+from core.models import ContentPrerequisite, LearningContent, LearningSubmission, LearningTelemetry
 
 
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:

@@ -22,10 +22,10 @@ rollup's own incremental/rebuild equivalence is what the tests check.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine

@@ -70,6 +70,14 @@ class PdfRequirements:
     max_pages: int | None = None
 
 
+def _scale(value: Any) -> tuple[int, int]:
+    """A criterion's scale as (low, high): a pair, or a bare maximum (grading's "points out of")."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return 0, int(value)
+    low, high = tuple(value or DEFAULT_SCALE)
+    return int(low), int(high)
+
+
 @dataclass(frozen=True)
 class ActivityRules:
     required_sheets: tuple[str, ...] = ()
@@ -117,9 +125,8 @@ class ActivityRules:
             keys = list(dict.fromkeys([*texts, *weights]))
             even = 1 / len(keys) if keys and not weights else 0.0
             for key in keys:
-                scale = tuple(scales.get(key) or DEFAULT_SCALE)
-                criteria.append(Criterion(key, texts.get(key, ""), float(weights.get(key, even)),
-                                          (int(scale[0]), int(scale[1]))))
+                low, high = _scale(scales.get(key))
+                criteria.append(Criterion(key, texts.get(key, ""), float(weights.get(key, even)), (low, high)))
         pdf = dict(data.get("pdf") or {})
         types = tuple(data.get("submission_types") or ("excel",))
         return cls(

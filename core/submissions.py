@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from core import (
     audit,
+    catalogue,
     companies,
     config,
     content_tree,

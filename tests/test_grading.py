@@ -115,7 +115,7 @@ def test_allocation_builds_my_queue_and_refuses_program_leads(env):
 
 
 def test_agreement_compares_ai_composites_with_instructor_grades(env):
-    eng, (a, b, c) = env
+    eng, (a, b, _c) = env
     instructor = staff_actor(eng, "instructor")
     grading.save_grade(eng, actor=instructor, submission_id=a, scores=FULL)  # 77.5 vs AI 90
     grading.save_grade(eng, actor=instructor, submission_id=b, scores={k: 20 for k in FULL})  # 20 vs AI 50

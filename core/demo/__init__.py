@@ -22,10 +22,10 @@ from sqlalchemy.engine import Engine
 from core import auth, catalogue, companies, config
 from core import storage as storage_mod
 from core.db import session_scope, utcnow
-from core.demo.grades import seed_grades
 from core.demo.cohort import Sim, Step, _sequence, _simulate
 from core.demo.companyfacts import companyfacts_for, filed_through
 from core.demo.files import fiscal_year_end_date, latest_filed_year
+from core.demo.grades import seed_grades
 from core.demo.packages import PACKAGE_VERSIONS, _packages
 from core.demo.write import DemoSummary, _write
 from core.errors import Forbidden

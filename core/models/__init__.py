@@ -12,9 +12,9 @@ from sqlalchemy import CheckConstraint, Index, event
 
 from core import statuses
 from core.db import Base
+from core.models.companies import LearningCompany, LearningLeaderboard, LearningPackage
 from core.models.content import ContentPrerequisite, ContentRevision
 from core.models.grades import LearningGrade
-from core.models.companies import LearningCompany, LearningLeaderboard, LearningPackage
 from core.models.jobs import LearningJob
 from core.models.staff import STAFF_ROLES, AuditLog, StaffSession, StaffUser
 from core.models.students import ErasureRecord, LearningContent, LearningProgress, Student

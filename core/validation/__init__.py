@@ -25,8 +25,18 @@ from core.validation.report import CheckResult, Finding, Report, rejected
 from core.validation.safety import Rejected
 from core.validation.workbook import Workbook, cell_ref, read_workbook
 
-__all__ = ["CheckResult", "Finding", "Report", "validate_path", "validate_workbook", "rubric_for",
-           "read_workbook", "read_pdf", "Rejected", "kind_for"]
+__all__ = [
+    "CheckResult",
+    "Finding",
+    "Rejected",
+    "Report",
+    "kind_for",
+    "read_pdf",
+    "read_workbook",
+    "rubric_for",
+    "validate_path",
+    "validate_workbook",
+]
 
 EXCEL_EXTENSIONS = {"xlsx"}
 PDF_EXTENSIONS = {"pdf"}

@@ -113,7 +113,7 @@ def test_save_and_next_ungraded_stores_the_grade_moves_on_and_confirms(prepared,
 
 
 def test_out_of_scale_score_is_refused_where_the_user_acted(prepared, db_url, monkeypatch):
-    engine, ids = prepared
+    _engine, _ids = prepared
     at = open_page(db_url, monkeypatch, "instructor", rv_mine=False)
     first = at.session_state["rv_current"]
     at.number_input(key=f"rv_score_{first}_accuracy").set_value(50.0)
