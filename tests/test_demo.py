@@ -39,7 +39,10 @@ TODAY = date(2026, 11, 20)
 N = 30
 # Filled only by `ngi telemetry import` (idempotency keys of imported events).
 # learning_jobs: the demo writes its feedback directly, so no background job is left over.
-NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs", "learning_content_revisions"}  # no authoring yet
+# Filled only by what the demo does not do: imports, background jobs, authoring, erasure
+# and browser sign-ins.
+NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs", "learning_content_revisions", "learning_erasures",
+                   "staff_sessions"}
 
 
 def _seed(engine, tmp_path, seed=7, students=N):
