@@ -4,8 +4,16 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import config, content, display, ui
+from core import authoring, config, content, content_history, content_tree, curriculum, display, prerequisites, ui
 from core.access import Actor
+from core.rules import (
+    CHECK_PARAMS,
+    SUBMISSION_TYPES,
+    ActivityRules,
+    Check,
+    Criterion,
+    PdfRequirements,
+)
 
 actor = ui.guard("content.read")
 ui.sidebar(actor)
@@ -123,16 +131,6 @@ if not actor.can("content.edit"):
 
 
 # --- authoring (admins) -------------------------------------------------------------
-from core import authoring, content_history, content_tree, curriculum, prerequisites
-from core.rules import (
-    CHECK_PARAMS,
-    SUBMISSION_TYPES,
-    ActivityRules,
-    Check,
-    Criterion,
-    PdfRequirements,
-)
-
 CONFIRM = "content_confirm"
 
 
