@@ -110,7 +110,7 @@ def test_delete_needs_confirmation_and_a_node_with_submissions_is_archived_not_d
     assert "capstone" not in _tree(seeded_engine)
 
     _submission(seeded_engine, "a1_drivers_map")
-    with pytest.raises(Conflict, match="1 student submission.*Archive it instead"):
+    with pytest.raises(Conflict, match=r"1 student submission.*Archive it instead"):
         authoring.delete_node(seeded_engine, actor=admin, key="a1_drivers_map")
     with pytest.raises(authoring.NeedsConfirmation, match="submission"):
         authoring.set_published(seeded_engine, actor=admin, key="a1_drivers_map", published=False)

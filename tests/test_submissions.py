@@ -301,7 +301,7 @@ def test_a_commit_that_surely_failed_still_removes_the_stored_file(env, data_env
 
 def test_a_blank_capstone_memo_is_refused_and_leaves_no_submission(env, data_env, monkeypatch):
     monkeypatch.setenv("NGI_FEEDBACK_ON_SUBMIT", "1")
-    with pytest.raises(Invalid, match="memo.pdf has no readable text"):
+    with pytest.raises(Invalid, match=re.escape("memo.pdf has no readable text")):
         _submit(env, templates.build_memo_pdf([], title=""), activity="capstone", name="memo.pdf")
     with session_scope(env) as s:
         assert s.scalar(select(func.count()).select_from(LearningSubmission)) == 0
