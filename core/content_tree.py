@@ -214,9 +214,8 @@ def _probe(session: Session) -> tuple:
 
 def current(session: Session) -> ContentTree:
     """The tree as this session sees it: from the cache when nothing changed."""
-    bind = session.get_bind()
-    bind = getattr(bind, "engine", bind)  # a Session bound to a Connection caches per Engine
-    cache_key = f"{id(bind)}:{bind.url.render_as_string(hide_password=True)}"
+    engine = session.get_bind().engine  # a Session bound to a Connection caches per Engine
+    cache_key = f"{id(engine)}:{engine.url.render_as_string(hide_password=True)}"
     probe = _probe(session)
     with _lock:
         hit = _cache.get(cache_key)
