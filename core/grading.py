@@ -236,8 +236,10 @@ def agreement(session: Session, *, actor: Actor, activity_id: str | None = None,
              .where(LearningGrade.state.in_((GRADED, RELEASED)), LearningGrade.overall_score.is_not(None)))
     if activity_id:
         query = query.where(LearningGrade.activity_id == activity_id)
-    pairs = [{"submission_id": s, "activity_id": a, "instructor": float(g), "ai": float(c),
-              "difference": round(float(c) - float(g), 2)} for s, a, g, c in session.execute(query)]
+    pairs: list[dict[str, Any]] = [
+        {"submission_id": s, "activity_id": a, "instructor": float(g), "ai": float(c),
+         "difference": round(float(c) - float(g), 2)}
+        for s, a, g, c in session.execute(query) if g is not None and c is not None]  # both filtered non-null above
     n = len(pairs)
     mean = round(sum(p["difference"] for p in pairs) / n, 2) if n else None
     return {"n": n, "mean_difference": mean, "correlation": _pearson([p["ai"] for p in pairs],
