@@ -86,7 +86,7 @@ def _figures(ctx) -> dict[str, dict[str, float]]:
     for role, key in FIGURE_LINES:
         lay = ctx.layout(role) if ctx.sheet(role) is not None else None
         row = lay.find(key) if lay else None
-        if row is None:
+        if lay is None or row is None:
             continue
         values = {p.label: round(v, 2) for p in lay.periods if (v := lay.number(row, p)) is not None}
         if values:
