@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -55,7 +56,7 @@ class Daily:
     first poll after local midnight, like the procrastinate periodic task on PostgreSQL."""
 
     def __init__(self) -> None:
-        self.last_day = None
+        self.last_day: date | None = None
 
     def __call__(self, engine: Engine) -> bool:
         from core import progress
