@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
@@ -45,12 +46,14 @@ def seed_grades(engine: Engine, *, seed: int) -> int:
                      else grading.IN_PROGRESS if roll < 0.45 else grading.NOT_STARTED if roll < 0.75 else None)
             if state is None:
                 continue  # left without a grade row: not started, nobody allocated
+            if created is None:
+                continue  # no upload time to date a grade from (created_at is server-set: never in practice)
             marker = instructor if rng.random() < 0.7 else admin
             row = dict(submission_id=sub_id, user_id=user_id, activity_id=activity_id, state=state,
                        allocated_to=marker.id, created_at=created)
             if state != grading.NOT_STARTED:
                 centre = float(composite.get(sub_id) or rng.uniform(55, 85))
-                scores = []
+                scores: list[dict[str, Any]] = []
                 for c in catalogue.rubric(activity_id):
                     if state == grading.IN_PROGRESS and scores and rng.random() < 0.5:
                         break
