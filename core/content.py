@@ -42,7 +42,7 @@ def content_tree(session: Session, *, actor: Actor) -> list[dict]:
                 published=bool(row.is_published), archived=bool(row.is_archived), visible=visible,
                 minutes=row.estimated_duration_minutes,
                 prerequisites=prereqs, prerequisite_titles=[titles.get(k, k) for k in prereqs],
-                module=module, sequence=row.sequence_order, parent=key_of.get(row.parent_id),
+                module=module, sequence=row.sequence_order, parent=None if row.parent_id is None else key_of.get(row.parent_id),
                 objectives=list(row.learning_objectives or []), updated_at=row.updated_at,
                 body=row.content_body or "", difficulty=row.difficulty,
             ))
