@@ -121,8 +121,9 @@ def derive(cmap: rollup.ContentMap, *, days: list[tuple[date, int]], completed: 
         activity = state.context_activity or cmap.lesson_activity.get(state.context_lesson or "")
         anchor = state.context_activity or state.context_lesson or state.context_unit
         values["current_activity"] = activity
-        values["current_unit"] = state.context_unit or cmap.ancestor(anchor, "unit")
-        values["current_module"] = state.context_module or cmap.ancestor(values["current_unit"] or anchor, "module")
+        unit = state.context_unit or cmap.ancestor(anchor, "unit")
+        values["current_unit"] = unit
+        values["current_module"] = state.context_module or cmap.ancestor(unit or anchor, "module")
         values["last_session_start"] = state.session_start_at
         if state.company_id is not None:
             values["selected_company_id"] = state.company_id
@@ -153,14 +154,14 @@ def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: ro
             days[row.user_id].append((row.day, row.active_seconds))
         completed: dict[int, dict[str, datetime]] = {u: {} for u in chunk}
         submitted: dict[int, dict[str, datetime]] = {u: {} for u in chunk}
-        for row in session.execute(
+        for funnel in session.execute(
             select(ActivityFunnel.user_id, ActivityFunnel.activity, ActivityFunnel.completed_at,
                    ActivityFunnel.submission_at).where(ActivityFunnel.user_id.in_(chunk))
         ):
-            if row.completed_at is not None:
-                completed[row.user_id][row.activity] = row.completed_at
-            if row.submission_at is not None:
-                submitted[row.user_id][row.activity] = row.submission_at
+            if funnel.completed_at is not None:
+                completed[funnel.user_id][funnel.activity] = funnel.completed_at
+            if funnel.submission_at is not None:
+                submitted[funnel.user_id][funnel.activity] = funnel.submission_at
         states = {s.user_id: s for s in session.scalars(
             select(TelemetryStudentState).where(TelemetryStudentState.user_id.in_(chunk)))}
         existing = {p.user_id: p for p in session.scalars(
@@ -168,13 +169,13 @@ def refresh(session: Session, user_ids: Iterable[int] | None = None, *, cmap: ro
         for user_id in chunk:
             values = derive(cmap, days=days[user_id], completed=completed[user_id],
                             submitted=submitted[user_id], state=states.get(user_id), on=on)
-            row = existing.get(user_id)
-            if row is None:
-                row = LearningProgress(user_id=user_id)
-                session.add(row)
+            progress = existing.get(user_id)
+            if progress is None:
+                progress = LearningProgress(user_id=user_id)
+                session.add(progress)
             for key, value in values.items():
-                if getattr(row, key) != value:
-                    setattr(row, key, value)
+                if getattr(progress, key) != value:
+                    setattr(progress, key, value)
             written += 1
         session.flush()
     return written
