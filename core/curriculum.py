@@ -174,8 +174,8 @@ def _apply(session: Session, actor: Actor, parsed: _Parsed, rows: dict[str, Lear
     for key in gone:
         content_history.record(session, actor=actor, action="content.import", key=key, before=befores[key],
                                after=None)
-    for row in sorted((rows[k] for k in gone), key=lambda r: -r.id):
-        session.delete(row)
+    for removed in sorted((rows[k] for k in gone), key=lambda r: -r.id):
+        session.delete(removed)
     session.flush()
     for doc, parent, seq, _ in parsed.nodes:  # parents come before their children
         row = rows.get(doc["key"])
