@@ -154,13 +154,13 @@ def record_outcome(session: Session, submission: LearningSubmission, report: val
                    ip_address: str | None = None, user_agent: str | None = None) -> None:
     """The validator event and, for a capstone workbook, the leaderboard entry: at upload,
     or when a recalculation job settles a pending workbook."""
-    common = dict(user_id=submission.user_id, module=submission.module, activity=submission.activity_id,
-                  company_id=submission.company_id, submission_id=submission.id, ip_address=ip_address,
-                  user_agent=user_agent)
     failed = [c.id for c in report.checks if c.status == "failed"]
     telemetry.record_event(session, event_type="validator_pass" if report.status == "passed" else "validator_fail",
                            event_category="submission",
-                           event_data={"status": report.status, "failed_checks": failed}, **common)
+                           event_data={"status": report.status, "failed_checks": failed},
+                           user_id=submission.user_id, module=submission.module, activity=submission.activity_id,
+                           company_id=submission.company_id, submission_id=submission.id, ip_address=ip_address,
+                           user_agent=user_agent)
     # Progress (current activity, capstone_submitted) follows from the events above:
     # record_event derives it, so a recompute from events gives the same result.
     if submission.activity_id == "capstone" and submission.submission_type == "excel" and report.outputs:
@@ -309,6 +309,8 @@ def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Sto
         tmp.unlink(missing_ok=True)
     with session_scope(engine) as session:
         submission = session.get(LearningSubmission, submission_id)
+        if submission is None:
+            raise NotFound(f"Submission {submission_id} was deleted while it was being revalidated.")
         record_run(session, submission, report, run_by=getattr(actor, "id", None))
         if actor is not None:
             audit.record(session, actor, "submission.revalidate", target_type="submission", target_id=submission_id,
