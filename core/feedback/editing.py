@@ -43,8 +43,9 @@ def edit_feedback(engine: Engine, *, actor: Actor, feedback_id: int, text: str, 
         fb = session.get(LearningFeedback, feedback_id)
         if fb is None:
             raise NotFound(f"No feedback with id {feedback_id}.")
+        new_scores = {k: float(scores[k]) for k in CRITERIA}
         data = {"feedback_text": text, "strengths": _items(strengths), "areas_for_improvement": _items(improvements),
-                "specific_suggestions": _items(suggestions), "scores": {k: float(scores[k]) for k in CRITERIA}}
+                "specific_suggestions": _items(suggestions), "scores": new_scores}
         before = {"feedback_text": fb.feedback_text, "strengths": fb.strengths or [],
                   "areas_for_improvement": fb.areas_for_improvement or [],
                   "specific_suggestions": fb.specific_suggestions or [],
@@ -60,10 +61,10 @@ def edit_feedback(engine: Engine, *, actor: Actor, feedback_id: int, text: str, 
         fb.feedback_text, fb.strengths = text, data["strengths"]
         fb.areas_for_improvement, fb.specific_suggestions = data["areas_for_improvement"], data["specific_suggestions"]
         for name in CRITERIA:
-            setattr(fb, f"rubric_{name}", Decimal(str(round(data["scores"][name], 2))))
+            setattr(fb, f"rubric_{name}", Decimal(str(round(new_scores[name], 2))))
         spec = catalogue.activity_spec(fb.submission.activity_id)
         weights = spec["rubric_criteria"]["weights"] if spec else None
-        fb.rubric_composite = Decimal(str(composite(data["scores"], weights)))
+        fb.rubric_composite = Decimal(str(composite(new_scores, weights)))
         fb.auto_flags, fb.edited_by, fb.edited_at = flags, actor.id, utcnow()
         if flags:
             fb.release_state, fb.released_at, fb.released_by = HELD, None, None
