@@ -148,7 +148,7 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
     rows = []
     linkable = _linkable(actor)
     for sub, ticker, cohort, grade_state, grade_score, marker in session.execute(query):
-        failed = sorted({e.get("check") for e in (flat_errors(sub.validator_errors) or []) if e.get("check")})
+        failed = sorted({check for e in (flat_errors(sub.validator_errors) or []) if (check := e.get("check"))})
         rows.append({
             "id": sub.id, "student_id": sub.user_id if linkable else None,
             "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,
@@ -263,6 +263,8 @@ def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reaso
     if catalogue.blind_marking(sub.activity_id):
         raise Forbidden(f"{sub.activity_id} is marked blind: identities stay hidden until grades are released.")
     student = session.get(Student, sub.user_id)
+    if student is None:
+        raise NotFound(f"Submission {submission_id} belongs to user {sub.user_id}, who has no student record.")
     audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
                  details={"submission_id": submission_id, "reason": reason})
     return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
