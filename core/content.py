@@ -28,7 +28,7 @@ def content_tree(session: Session, *, actor: Actor) -> list[dict]:
     for row in rows:
         by_parent.setdefault(row.parent_id, []).append(row)
     titles = {row.content_key: row.title for row in rows}
-    key_of = {row.id: row.content_key for row in rows}
+    key_of: dict[int | None, str] = {row.id: row.content_key for row in rows}  # looked up by parent_id, None at a root
     out: list[dict] = []
 
     def walk(parent_id, depth, path, parent_visible, module_key):
@@ -42,7 +42,7 @@ def content_tree(session: Session, *, actor: Actor) -> list[dict]:
                 published=bool(row.is_published), archived=bool(row.is_archived), visible=visible,
                 minutes=row.estimated_duration_minutes,
                 prerequisites=prereqs, prerequisite_titles=[titles.get(k, k) for k in prereqs],
-                module=module, sequence=row.sequence_order, parent=None if row.parent_id is None else key_of.get(row.parent_id),
+                module=module, sequence=row.sequence_order, parent=key_of.get(row.parent_id),
                 objectives=list(row.learning_objectives or []), updated_at=row.updated_at,
                 body=row.content_body or "", difficulty=row.difficulty,
             ))
