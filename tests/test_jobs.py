@@ -300,7 +300,9 @@ def test_a_running_ngi_worker_picks_up_a_new_upload(env, db_url, data_env, tmp_p
     try:
         result = _submit(env, _model())
         deadline = time.monotonic() + 120
-        while _feedback_count(env, result.submission_id) == 0 and worker.poll() is None \
+        # Until the job is settled, not just its feedback row: the worker marks the job
+        # done in a second step, and stopping it in between would read "running".
+        while [j.status for j in _jobs(env)] != ["done"] and worker.poll() is None \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
