@@ -37,6 +37,7 @@ NOT_SERVICES: dict[str, str] = {
     "core.companies.seed_curated": "bootstrap of the curated companies",
     "core.demo.seed_demo": "demo database generation",
     "core.demo.seed_demo_cli": "demo database generation",
+    "core.demo.grades.seed_grades": "demo database generation (grades in every workflow state)",
     "core.rollup.rebuild_sql.analyze": "planner statistics (ANALYZE), no data change",
     # building blocks called inside a service's transaction
     "core.audit.record": "the audit row of a service's own action",

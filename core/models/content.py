@@ -31,7 +31,10 @@ class ContentRevision(Base):
     `before` is None for a creation, `after` None for a deletion."""
 
     __tablename__ = "learning_content_revisions"
-    __table_args__ = (Index("idx_learning_content_revisions_key", "content_key", "id"),)
+    __table_args__ = (
+        Index("idx_learning_content_revisions_key", "content_key", "id"),
+        Index("idx_learning_content_revisions_actor", "actor_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     content_key: Mapped[str] = mapped_column(String(100))

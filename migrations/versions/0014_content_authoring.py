@@ -48,6 +48,7 @@ def upgrade() -> None:
                                 name=op.f("fk_learning_content_revisions_actor_id_staff_users")),
     )
     op.create_index("idx_learning_content_revisions_key", "learning_content_revisions", ["content_key", "id"])
+    op.create_index("idx_learning_content_revisions_actor", "learning_content_revisions", ["actor_id"])
     with op.batch_alter_table("learning_content") as batch:
         batch.add_column(sa.Column("is_archived", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch.add_column(sa.Column("difficulty", sa.String(20), nullable=True))
@@ -76,6 +77,7 @@ def downgrade() -> None:
     with op.batch_alter_table("learning_content") as batch:
         batch.drop_column("difficulty")
         batch.drop_column("is_archived")
+    op.drop_index("idx_learning_content_revisions_actor", table_name="learning_content_revisions")
     op.drop_index("idx_learning_content_revisions_key", table_name="learning_content_revisions")
     op.drop_table("learning_content_revisions")
     op.drop_index("idx_learning_content_prerequisites_requires", table_name="learning_content_prerequisites")

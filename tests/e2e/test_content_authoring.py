@@ -51,7 +51,9 @@ def test_admin_creates_moves_and_publishes_a_lesson(server, browser):  # noqa: F
         _settle(page)
 
         _choose(page, "Item", "Accounting I › The three statements › Leveraged buyouts")
-        details = page.locator('[data-testid="stMarkdownContainer"] p', has=page.locator("code", has_text="l10_lbo"))
+        # the details line: "**Leveraged buyouts** · Lesson · Draft · …" (keys stay internal)
+        details = page.locator('[data-testid="stMarkdownContainer"] p',
+                               has=page.locator("strong", has_text="Leveraged buyouts"))
         details.first.wait_for(timeout=30_000)
         page.get_by_role("tab", name="Outline").click()
         _settle(page)
