@@ -62,8 +62,10 @@ queue_tab, cost_tab, agreement_tab, jobs_tab = st.tabs(
 with queue_tab:
     c1, c2, c3, c4 = st.columns(4)
     flag_choice = c1.selectbox("Flagged", ["All", "Flagged", "Not flagged"], key="mod_flagged")
-    activity = c2.selectbox("Activity", ["All", *options["activity"]], key="mod_activity")
-    persona = c3.selectbox("Persona", ["All", *options["persona"]], key="mod_persona")
+    activity = c2.selectbox("Activity", ["All", *options["activity"]], key="mod_activity",
+                            format_func=lambda v: v if v == "All" else display.title(v))
+    persona = c3.selectbox("Persona", ["All", *options["persona"]], key="mod_persona",
+                           format_func=lambda v: v if v == "All" else display.humanize(v))
     model = c4.selectbox("Model", ["All", *options["model"]], key="mod_model")
     c5, c6, c7 = st.columns([2, 2, 1])
     dates = c5.date_input("Created between", value=(), key="mod_dates")
@@ -86,10 +88,13 @@ with queue_tab:
         ui.empty_state("No feedback matches these filters.",
                        "Feedback appears here once a submission passes its validators.")
     else:
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
-                                    "cost_usd": st.column_config.NumberColumn("cost $", format="%.6f")})
-        labels = {int(r.id): f"#{r.id} · {r.student} · {r.activity} · {r.persona} · {r.release_state}"
+        shown_table = display.titled(table.drop(columns=["regenerated_from_id"], errors="ignore"), "activity")
+        shown_table["persona"] = shown_table["persona"].map(display.humanize)
+        ui.table(shown_table, column_config={"created_at": ui.time_column("Created"),
+                                             "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f")})
+        ui.zone_note()
+        labels = {int(r.id): f"#{r.id} · {r.student} · {display.title(r.activity)} · {display.humanize(r.persona)} · "
+                             f"{r.release_state}"
                   + (" · flagged" if r.is_flagged else "") for r in table.itertuples()}
         chosen = st.selectbox("Feedback item", list(labels), format_func=labels.get, key="mod_item")
         shown = ui.read(moderation.item, feedback_id=chosen)
@@ -99,8 +104,9 @@ with queue_tab:
         left, right = st.columns(2)
         with left:
             st.subheader(f"Feedback #{shown['id']} · {shown['release_state']}")
-            st.caption(f"{shown['student']} · {shown['activity']} · {shown['company']} v{shown['version']} · "
-                       f"{shown['persona']} · {shown['provider']} / {shown['model']}")
+            st.caption(f"{shown['student']} · {display.title(shown['activity'])} · {shown['company']} "
+                       f"v{shown['version']} · {display.humanize(shown['persona'])} · {shown['provider']} / "
+                       f"{display.text(shown['model'])}")
             for reason in shown["hold_reasons"]:
                 st.warning(reason)
             if shown["is_flagged"]:
@@ -184,7 +190,7 @@ with queue_tab:
                          suggestions=lists["specific_suggestions"].splitlines(), scores=new_scores, success=checked)
 
             r1, r2, r3 = st.columns(3)
-            new_persona = r1.selectbox("Persona", list(PERSONAS), index=list(PERSONAS).index(shown["persona"])
+            new_persona = r1.selectbox("Persona", list(PERSONAS), format_func=display.humanize, index=list(PERSONAS).index(shown["persona"])
                                        if shown["persona"] in PERSONAS else 0, key=f"mod_regen_persona_{fid}")
             provider = r2.selectbox("Provider", ["rubric", "openai"], key=f"mod_regen_provider_{fid}")
             new_model = r3.text_input("Model (openai only)", value=config.env("NGI_OPENAI_MODEL") or "",
@@ -219,9 +225,10 @@ with cost_tab:
         cm.plotly_chart(px.bar(panel["per_model"], x="model", y="cost_usd", title="Spend per model (USD)"),
                         key="cost_model")
     if not panel["per_activity"].empty:
-        ca.plotly_chart(px.bar(panel["per_activity"], x="activity", y="avg_per_submission",
+        per_activity = display.titled(panel["per_activity"], "activity")
+        ca.plotly_chart(px.bar(per_activity, x="activity", y="avg_per_submission",
                                title="Average spend per submission by activity (USD)"), key="cost_activity")
-        st.dataframe(panel["per_activity"], hide_index=True)
+        st.dataframe(per_activity, hide_index=True)
 
 with agreement_tab:
     versus = load_grade_agreement(url, actor) or {"n": 0}
@@ -244,6 +251,8 @@ with agreement_tab:
     if agreement.empty:
         ui.empty_state("No feedback yet.")
     else:
+        if "persona" in agreement.columns:
+            agreement = agreement.assign(persona=agreement["persona"].map(display.humanize))
         st.dataframe(agreement, hide_index=True,
                      column_config={"edit_rate": st.column_config.NumberColumn(format="percent"),
                                     "flag_rate": st.column_config.NumberColumn(format="percent")})
@@ -251,7 +260,8 @@ with agreement_tab:
     if retries.empty:
         st.caption("No submission is waiting: every passed submission has feedback or has not been tried.")
     else:
-        st.dataframe(retries, hide_index=True)
+        ui.table(display.titled(retries, "activity", "activity_id"),
+                 column_config={"failed_at": ui.time_column("Failed")})
         if moderator and st.button("Retry all now", key="mod_retry"):
             results = [ui.write(moderation.retry, submission_id=int(s), rerun=False) for s in retries["submission_id"]]
             done = sum(1 for r in results if r is not None and r.ok)
@@ -263,10 +273,10 @@ with jobs_tab:
     if parked_jobs is None or parked_jobs.empty:
         ui.empty_state("No parked jobs: every background job has finished or is still being tried.")
     else:
-        st.dataframe(parked_jobs.drop(columns=["job_id"]), hide_index=True,
+        st.dataframe(display.titled(parked_jobs.drop(columns=["job_id"]), "activity"), hide_index=True,
                      column_config={"last_error": st.column_config.TextColumn("Last error", width="large")})
         if moderator:
-            labels = {int(r.job_id): f"{r.task} · {r.student or 'removed student'} · {r.activity or ''} "
+            labels = {int(r.job_id): f"{r.task} · {r.student or 'removed student'} · {display.title(r.activity)} "
                                      f"v{r.version or '?'}" for r in parked_jobs.itertuples()}
             chosen = st.selectbox("Parked job", list(labels), format_func=labels.get, key="mod_jobs_pick")
             if st.button("Retry this job", key="mod_jobs_retry"):

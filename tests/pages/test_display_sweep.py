@@ -22,7 +22,7 @@ ZONE = "America/New_York"
 ROLES = ["admin", "instructor", "program_lead"]
 PAGES = ["home", "content", "packages", "leaderboard", "analytics", "review", "moderation"]
 # Reworked for issue 13 on another branch: the lead empties this set when merging it.
-PENDING_REWORK = {"moderation"}  # its queue still shows raw keys and UTC times (issue 13, open)
+PENDING_REWORK: set[str] = set()
 
 # Keys with an underscore cannot be English words ("capstone" can).
 CONTENT_KEYS = sorted((k for k in catalogue_titles() if "_" in k), key=len, reverse=True)

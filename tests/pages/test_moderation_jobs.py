@@ -35,7 +35,8 @@ def test_admin_sees_a_parked_job_and_puts_it_back_in_the_queue(db_url, seeded_en
     tab = _jobs_tab(at)
     assert tab.label == "Background jobs (1 parked)"
     table = tab.dataframe[0].value
-    assert table[["task", "activity", "attempts"]].values.tolist() == [["Feedback generation", "a2_wc_debt", 4]]
+    assert table[["task", "activity", "attempts"]].values.tolist() == [
+        ["Feedback generation", "Three-statement forecast with working capital and debt", 4]]
     assert table.loc[0, "last_error"] == "Feedback: The openai provider timed out after 60 s."
 
     at.button(key="mod_jobs_retry").click().run()
