@@ -16,13 +16,11 @@ import pytest
 
 from core import catalogue
 from core.display import catalogue_titles
-from tests.support import app_test
+from tests.support import SIGN_IN_TITLE, app_test
 
 ZONE = "America/New_York"
 ROLES = ["admin", "instructor", "program_lead"]
 PAGES = ["home", "content", "packages", "leaderboard", "analytics", "review", "moderation"]
-# Reworked for issue 13 on another branch: the lead empties this set when merging it.
-PENDING_REWORK: set[str] = set()
 
 # Keys with an underscore cannot be English words ("capstone" can).
 CONTENT_KEYS = sorted((k for k in catalogue_titles() if "_" in k), key=len, reverse=True)
@@ -140,15 +138,17 @@ def offending(at) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_speak_peoples_language(demo_db, monkeypatch, page, role, request):
-    if page in PENDING_REWORK:
-        request.applymarker(pytest.mark.xfail(reason=f"pages/{page}.py still shows raw keys and UTC times "
-                                                     "(issue 13's moderation rework is open)", strict=True))
+def test_pages_speak_peoples_language(demo_db, monkeypatch, page, role):
+    """Also the access check that every role opens every page it is routed to (one render
+    per page, role and engine serves both)."""
     monkeypatch.setenv("NGI_TIMEZONE", ZONE)
     monkeypatch.setenv("NGI_DATA_DIR", str(demo_db.data_dir))
     at = app_test(demo_db.url, monkeypatch, role=role, page=page)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    titles = [t.value for t in at.title]
+    assert titles and SIGN_IN_TITLE not in titles
+    assert not any("do not have access" in e.value for e in at.error)
     assert visible_texts(at), "the sweep should see the page"
     problems = offending(at)
     assert problems == [], "\n".join(problems)
