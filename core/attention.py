@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import analytics, catalogue, packages, review
+from core import analytics, content_tree, packages, review
 from core.access import Actor, can, require
 from core.db import utcnow
 from core.feedback import moderation
@@ -19,9 +19,9 @@ STALE_MONTHS = packages.STALE_AFTER_MONTHS
 ITEMS = 8
 
 
-def _title(activity: str | None) -> str | None:
-    spec = catalogue.activity_spec(activity) if activity else None
-    return spec["title"] if spec else activity
+def _title(session: Session, activity: str | None) -> str | None:
+    node = content_tree.current(session).node(activity) if activity else None
+    return node.title if node is not None else activity
 
 
 def awaiting_review(session: Session, *, actor: Actor) -> dict:
@@ -37,7 +37,7 @@ def awaiting_review(session: Session, *, actor: Actor) -> dict:
         .join(LearningCompany, LearningCompany.id == LearningSubmission.company_id)
         .where(where).order_by(LearningSubmission.created_at, LearningSubmission.id).limit(ITEMS)
     ).all()
-    items = [dict(submission_id=r.id, activity=_title(r.activity_id), version=r.version, validator=r.validator_status,
+    items = [dict(submission_id=r.id, activity=_title(session, r.activity_id), version=r.version, validator=r.validator_status,
                   submitted_at=r.created_at, ticker=r.ticker) for r in rows]
     return dict(count=count, by_status={k or "pending": v for k, v in by_status.items()}, items=items)
 
@@ -53,7 +53,7 @@ def flagged_feedback(session: Session, *, actor: Actor) -> dict:
         .where(LearningFeedback.is_flagged.is_(True))
         .order_by(LearningFeedback.flagged_at.desc(), LearningFeedback.id.desc()).limit(ITEMS)
     ).all()
-    items = [dict(feedback_id=r.id, reason=r.flag_reason, flagged_at=r.flagged_at, activity=_title(r.activity_id))
+    items = [dict(feedback_id=r.id, reason=r.flag_reason, flagged_at=r.flagged_at, activity=_title(session, r.activity_id))
              for r in rows]
     return dict(count=count, held=held, items=items)
 
@@ -66,7 +66,7 @@ def at_risk(session: Session, *, actor: Actor, today: date | None = None) -> dic
     frame = frame.sort_values("last_activity_date", ascending=False, kind="stable")
     by_cohort = frame["cohort"].fillna("no cohort").value_counts().to_dict()
     items = [dict(student=r.student, cohort=r.cohort, last_active=r.last_activity_date,
-                  days_inactive=int(r.days_inactive), current_activity=_title(r.current_activity),
+                  days_inactive=int(r.days_inactive), current_activity=_title(session, r.current_activity),
                   completion=float(r.completion_percentage)) for r in frame.head(ITEMS).itertuples()]
     return dict(count=len(frame), by_cohort={str(k): int(v) for k, v in by_cohort.items()}, items=items)
 

@@ -24,7 +24,7 @@ from core.access import Actor, require
 from core.db import session_scope
 from core.errors import Conflict, Invalid, NotFound
 from core.models import ContentPrerequisite, ContentRevision, LearningContent, LearningSubmission
-from core.rules import ActivityRules, RulesProblem
+from core.rules import ActivityRules, RulesProblem, field_label
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,99}$")
 PARENT_KIND = {"module": None, "unit": "module", "lesson": "unit", "activity": "unit"}
@@ -207,7 +207,7 @@ def _checked(rules: ActivityRules, key: str) -> dict:
     try:
         return rules.checked(f"{key}.rules").to_dict()
     except RulesProblem as err:
-        raise Invalid("; ".join(f"{m} ({p})" for p, m in err.problems) + ".") from err
+        raise Invalid("; ".join(f"{field_label(p)}: {m}" for p, m in err.problems) + ".") from err
 
 
 def edit_node(engine: Engine, *, actor: Actor, key: str, **fields: Any) -> dict:
@@ -276,44 +276,38 @@ def reorder(engine: Engine, *, actor: Actor, parent_key: str | None, keys: list[
         _done(session, structural=True)
 
 
-def set_published(engine: Engine, *, actor: Actor, key: str, published: bool, confirm: bool = False) -> bool:
+def _set_state(engine: Engine, *, actor: Actor, key: str, column: str, value: bool, hides: bool, confirm: bool,
+               verb: str, actions: tuple[str, str]) -> None:
+    """Turn a node's published or archived flag to `value`. A change that `hides` a node
+    with children or submissions waits for `confirm`; `actions` are the audit actions
+    for (True, False)."""
     require(actor, "content.edit")
     with session_scope(engine, immediate=True) as session:
         row = _row(session, key)
-        if bool(row.is_published) == published:
-            return published
-        if not published and not confirm:
+        if bool(getattr(row, column)) == value:
+            return
+        if hides and not confirm:
             imp = impact(session, key)
             if imp["children"] or imp["submissions"]:
-                raise NeedsConfirmation(f"{describe(imp)}; unpublishing hides them from students. Confirm to go on.",
-                                        imp)
+                raise NeedsConfirmation(f"{describe(imp)}; {verb} hides them from students. Confirm to go on.", imp)
         before = content_history.snapshot(session, row)
-        row.is_published = published
+        setattr(row, column, value)
         session.flush()
-        _revise(session, actor, "content.publish" if published else "content.unpublish", key,
-                               before, content_history.snapshot(session, row))
+        _revise(session, actor, actions[0] if value else actions[1], key, before,
+                content_history.snapshot(session, row))
         _done(session, structural=True)
+
+
+def set_published(engine: Engine, *, actor: Actor, key: str, published: bool, confirm: bool = False) -> bool:
+    _set_state(engine, actor=actor, key=key, column="is_published", value=published, hides=not published,
+               confirm=confirm, verb="unpublishing", actions=("content.publish", "content.unpublish"))
     return published
 
 
 def archive_node(engine: Engine, *, actor: Actor, key: str, archived: bool = True, confirm: bool = False) -> None:
     """Archive (or bring back) a node: kept with its submissions, hidden from students."""
-    require(actor, "content.edit")
-    with session_scope(engine, immediate=True) as session:
-        row = _row(session, key)
-        if bool(row.is_archived) == archived:
-            return
-        if archived and not confirm:
-            imp = impact(session, key)
-            if imp["children"] or imp["submissions"]:
-                raise NeedsConfirmation(f"{describe(imp)}; archiving hides them from students. Confirm to go on.",
-                                        imp)
-        before = content_history.snapshot(session, row)
-        row.is_archived = archived
-        session.flush()
-        _revise(session, actor, "content.archive" if archived else "content.unarchive", key,
-                               before, content_history.snapshot(session, row))
-        _done(session, structural=True)
+    _set_state(engine, actor=actor, key=key, column="is_archived", value=archived, hides=archived,
+               confirm=confirm, verb="archiving", actions=("content.archive", "content.unarchive"))
 
 
 def delete_node(engine: Engine, *, actor: Actor, key: str, confirm: bool = False) -> list[str]:

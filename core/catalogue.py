@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # the tree and its look-ups need no database (`ngi validate` 
     from core.models import LearningContent
 
 STATEMENT_SHEETS = ["Income Statement", "Balance Sheet", "Cash Flow"]
+# The checks of a three-statement forecast (a2 and the capstone, which adds its price targets).
+STATEMENT_CHECKS = ["required_sheets", "no_error_values", "bs_balances", "cash_ties", "net_income_ties",
+                    "forecast_formulas"]
 
 CRITERIA = DEFAULT_CRITERIA
 
@@ -25,15 +28,9 @@ CRITERIA = DEFAULT_CRITERIA
 # Each criterion is scored 0..max points; an instructor's grade and the AI composite share it.
 CRITERION_SCALE = 100
 
-# What a PDF must contain to count as the memo or deck (core/validation/pdf.py checks it):
-# a blank or near-empty file must not pass as a capstone memo. Sections are found by
-# any of their words in the text.
-MEMO_SECTIONS = {
-    "thesis": ("thesis", "investment case", "summary"),
-    "valuation": ("valuation", "dcf", "discounted cash flow", "comparables", "multiple"),
-    "risks": ("risk", "risks", "downside"),
-    "recommendation": ("recommendation", "recommend", "buy", "sell", "hold"),
-}
+# What a PDF must contain to count as the memo or deck (core/validation/pdf.py checks it;
+# the sections are core.rules.PDF_SECTIONS): a blank or near-empty file must not pass as
+# a capstone memo.
 PDF_RULES = {
     "pdf_memo": {"min_words": 300, "sections": ["thesis", "valuation", "risks", "recommendation"],
                  "price_target": True},
@@ -51,11 +48,17 @@ def _activity(key, title, seq, *, minutes, objectives, checks, sheets, weights, 
             "checks": checks, "required_sheets": sheets, "criteria": CRITERIA,
             "weights": weights, "submission_types": types,
             "scales": {name: CRITERION_SCALE for name in CRITERIA},
-            "pdf": {t: PDF_RULES[t] for t in types if t in PDF_RULES},
+            "pdf": {"content": {t: PDF_RULES[t] for t in types if t in PDF_RULES}},
             # Blind marking: no one may reveal who submitted (review page) for this activity.
             "blind_marking": blind,
         },
     )
+
+
+def _branch(kind, key, title, seq, description, children, prereqs=None):
+    """A module or unit: a node that holds others."""
+    return dict(content_type=kind, content_key=key, title=title, sequence_order=seq, description=description,
+                **({"prerequisites": prereqs} if prereqs else {}), children=children)
 
 
 def _lesson(key, title, seq, minutes, description, prereqs=None):
@@ -66,102 +69,72 @@ def _lesson(key, title, seq, minutes, description, prereqs=None):
 
 
 TREE: list[dict] = [
-    dict(
-        content_type="module", content_key="business_foundations", title="Business Foundations", sequence_order=1,
-        description="How a business turns customers into revenue, and how to map its drivers.",
-        children=[
-            dict(
-                content_type="unit", content_key="unit_1_systems_thinking", title="Systems thinking",
-                sequence_order=1, description="Seeing a company as a system of volume, price and take-rate.",
-                children=[
-                    _lesson("l1_business_model", "What a business model is", 1, 20,
-                            "Customers, value proposition and how money flows back."),
-                    _lesson("l2_revenue_drivers", "Revenue drivers: Q × P × T", 2, 25,
-                            "Decomposing revenue into volume, price and take-rate.", ["l1_business_model"]),
-                    _activity(
-                        "a1_drivers_map", "Drivers map for your company", 3, minutes=90,
-                        objectives=["Decompose revenue into Q × P (× T) drivers",
-                                    "Tie the driver build to reported revenue"],
-                        checks=["required_sheets", "no_error_values", "revenue_build"],
-                        sheets=["Revenue Drivers"],
-                        weights={"accuracy": 0.4, "documentation": 0.25, "presentation": 0.1, "reasoning": 0.25},
-                        types=["excel"], prereqs=["l2_revenue_drivers"],
-                        description="Build the revenue driver sheet from the company package and reconcile it "
-                        "to reported revenue for each historical year.",
-                    ),
-                ],
+    _branch("module", "business_foundations", "Business Foundations", 1,
+            "How a business turns customers into revenue, and how to map its drivers.", [
+        _branch("unit", "unit_1_systems_thinking", "Systems thinking", 1,
+                "Seeing a company as a system of volume, price and take-rate.", [
+            _lesson("l1_business_model", "What a business model is", 1, 20,
+                    "Customers, value proposition and how money flows back."),
+            _lesson("l2_revenue_drivers", "Revenue drivers: Q × P × T", 2, 25,
+                    "Decomposing revenue into volume, price and take-rate.", ["l1_business_model"]),
+            _activity(
+                "a1_drivers_map", "Drivers map for your company", 3, minutes=90,
+                objectives=["Decompose revenue into Q × P (× T) drivers",
+                            "Tie the driver build to reported revenue"],
+                checks=["required_sheets", "no_error_values", "revenue_build"],
+                sheets=["Revenue Drivers"],
+                weights={"accuracy": 0.4, "documentation": 0.25, "presentation": 0.1, "reasoning": 0.25},
+                types=["excel"], prereqs=["l2_revenue_drivers"],
+                description="Build the revenue driver sheet from the company package and reconcile it "
+                "to reported revenue for each historical year.",
             ),
-        ],
-    ),
-    dict(
-        content_type="module", content_key="accounting_i", title="Accounting I", sequence_order=2,
-        description="The three statements, working capital and debt.", prerequisites=["business_foundations"],
-        children=[
-            dict(
-                content_type="unit", content_key="unit_2_three_statements", title="The three statements",
-                sequence_order=1, description="How the income statement, balance sheet and cash flow connect.",
-                children=[
-                    _lesson("l3_income_statement", "The income statement", 1, 30, "From revenue to net income."),
-                    _lesson("l4_balance_sheet", "The balance sheet", 2, 30, "Assets = liabilities + equity.",
-                            ["l3_income_statement"]),
-                    _lesson("l5_cash_flow", "The cash-flow statement", 3, 30,
-                            "Reconciling net income to the change in cash.", ["l4_balance_sheet"]),
-                ],
+        ]),
+    ]),
+    _branch("module", "accounting_i", "Accounting I", 2, "The three statements, working capital and debt.", [
+        _branch("unit", "unit_2_three_statements", "The three statements", 1,
+                "How the income statement, balance sheet and cash flow connect.", [
+            _lesson("l3_income_statement", "The income statement", 1, 30, "From revenue to net income."),
+            _lesson("l4_balance_sheet", "The balance sheet", 2, 30, "Assets = liabilities + equity.",
+                    ["l3_income_statement"]),
+            _lesson("l5_cash_flow", "The cash-flow statement", 3, 30,
+                    "Reconciling net income to the change in cash.", ["l4_balance_sheet"]),
+        ]),
+        _branch("unit", "unit_3_working_capital", "Working capital and debt", 2,
+                "Forecasting working capital and a debt schedule.", [
+            _lesson("l6_working_capital", "Working-capital days", 1, 25, "Receivable, inventory and payable days."),
+            _lesson("l7_debt_schedule", "Debt schedules", 2, 25, "Drawdowns, repayments and interest.",
+                    ["l6_working_capital"]),
+            _activity(
+                "a2_wc_debt", "Three-statement forecast with working capital and debt", 3, minutes=180,
+                objectives=["Forecast working capital from days metrics",
+                            "Build a debt schedule that feeds interest and cash",
+                            "Keep the three statements tied in every forecast year"],
+                checks=STATEMENT_CHECKS, sheets=STATEMENT_SHEETS,
+                weights={"accuracy": 0.45, "documentation": 0.2, "presentation": 0.1, "reasoning": 0.25},
+                types=["excel"], prereqs=["l7_debt_schedule", "a1_drivers_map"],
+                description="Extend the package's statements five years forward with formulas; the "
+                "balance sheet must balance and cash must tie every year.",
             ),
-            dict(
-                content_type="unit", content_key="unit_3_working_capital", title="Working capital and debt",
-                sequence_order=2, description="Forecasting working capital and a debt schedule.",
-                prerequisites=["unit_2_three_statements"],
-                children=[
-                    _lesson("l6_working_capital", "Working-capital days", 1, 25,
-                            "Receivable, inventory and payable days."),
-                    _lesson("l7_debt_schedule", "Debt schedules", 2, 25, "Drawdowns, repayments and interest.",
-                            ["l6_working_capital"]),
-                    _activity(
-                        "a2_wc_debt", "Three-statement forecast with working capital and debt", 3, minutes=180,
-                        objectives=["Forecast working capital from days metrics",
-                                    "Build a debt schedule that feeds interest and cash",
-                                    "Keep the three statements tied in every forecast year"],
-                        checks=["required_sheets", "no_error_values", "bs_balances", "cash_ties",
-                                "net_income_ties", "forecast_formulas"],
-                        sheets=STATEMENT_SHEETS,
-                        weights={"accuracy": 0.45, "documentation": 0.2, "presentation": 0.1, "reasoning": 0.25},
-                        types=["excel"], prereqs=["l7_debt_schedule", "a1_drivers_map"],
-                        description="Extend the package's statements five years forward with formulas; the "
-                        "balance sheet must balance and cash must tie every year.",
-                    ),
-                ],
+        ], prereqs=["unit_2_three_statements"]),
+    ], prereqs=["business_foundations"]),
+    _branch("module", "finance_valuation", "Finance & Valuation", 3,
+            "DCF and comparables, ending in the capstone price target.", [
+        _branch("unit", "unit_4_valuation", "Valuation", 1, "Discounted cash flow and trading comparables.", [
+            _lesson("l8_dcf", "Discounted cash flow", 1, 40, "Free cash flow, WACC and terminal value."),
+            _lesson("l9_comparables", "Trading comparables", 2, 30, "Choosing peers and multiples.", ["l8_dcf"]),
+            _activity(
+                "capstone", "Capstone: valuation and recommendation", 3, minutes=480,
+                objectives=["Value the company with a DCF and with comparables",
+                            "Reconcile both into a final price target",
+                            "Defend the recommendation in a memo"],
+                checks=[*STATEMENT_CHECKS, "price_targets"], sheets=[*STATEMENT_SHEETS, "Valuation"],
+                weights={"accuracy": 0.35, "documentation": 0.2, "presentation": 0.15, "reasoning": 0.3},
+                types=["excel", "pdf_memo", "pdf_deck"], prereqs=["l9_comparables", "a2_wc_debt"],
+                description="Submit the full model with DCF, comps and a final price target, plus "
+                "an investment memo; the target goes onto the anonymized leaderboard.",
             ),
-        ],
-    ),
-    dict(
-        content_type="module", content_key="finance_valuation", title="Finance & Valuation", sequence_order=3,
-        description="DCF and comparables, ending in the capstone price target.", prerequisites=["accounting_i"],
-        children=[
-            dict(
-                content_type="unit", content_key="unit_4_valuation", title="Valuation", sequence_order=1,
-                description="Discounted cash flow and trading comparables.",
-                children=[
-                    _lesson("l8_dcf", "Discounted cash flow", 1, 40, "Free cash flow, WACC and terminal value."),
-                    _lesson("l9_comparables", "Trading comparables", 2, 30, "Choosing peers and multiples.",
-                            ["l8_dcf"]),
-                    _activity(
-                        "capstone", "Capstone: valuation and recommendation", 3, minutes=480,
-                        objectives=["Value the company with a DCF and with comparables",
-                                    "Reconcile both into a final price target",
-                                    "Defend the recommendation in a memo"],
-                        checks=["required_sheets", "no_error_values", "bs_balances", "cash_ties",
-                                "net_income_ties", "forecast_formulas", "price_targets"],
-                        sheets=[*STATEMENT_SHEETS, "Valuation"],
-                        weights={"accuracy": 0.35, "documentation": 0.2, "presentation": 0.15, "reasoning": 0.3},
-                        types=["excel", "pdf_memo", "pdf_deck"], prereqs=["l9_comparables", "a2_wc_debt"],
-                        description="Submit the full model with DCF, comps and a final price target, plus "
-                        "an investment memo; the target goes onto the anonymized leaderboard.",
-                    ),
-                ],
-            ),
-        ],
-    ),
+        ]),
+    ], prereqs=["accounting_i"]),
 ]
 
 
@@ -242,29 +215,3 @@ def activity_rules(key: str) -> ActivityRules | None:
     """The seed's rules for an activity (None for an unknown key). Needs no database."""
     spec = activity_spec(key)
     return None if spec is None else ActivityRules.from_dict(spec.get("rubric_criteria"))
-
-
-def rubric(activity_id: str) -> list[dict]:
-    """The activity's grading rubric: each criterion with its description, weight and
-    maximum points, in the catalogue's order. Unknown activities have none."""
-    spec = activity_spec(activity_id)
-    if spec is None:
-        return []
-    rules = spec["rubric_criteria"]
-    scales = rules.get("scales", {})
-    return [{"criterion": name, "description": text, "weight": float(rules["weights"].get(name, 0)),
-             "max": scales.get(name, CRITERION_SCALE)} for name, text in rules["criteria"].items()]
-
-
-def pdf_rules(activity_id: str, submission_type: str) -> dict | None:
-    """What a PDF of this type must contain for this activity (None: no content rules)."""
-    spec = activity_spec(activity_id)
-    if spec is None:
-        return PDF_RULES.get(submission_type)
-    return spec["rubric_criteria"].get("pdf", {}).get(submission_type)
-
-
-def blind_marking(activity_id: str) -> bool:
-    """Is this activity marked blind (no identity reveal on the review page)?"""
-    spec = activity_spec(activity_id)
-    return bool(spec and spec["rubric_criteria"].get("blind_marking"))

@@ -47,8 +47,11 @@ def record(session: Session, *, actor: Actor, action: str, key: str, before: dic
     session.add(revision)
     session.flush()
     changed = sorted(k for k in FIELDS if (before or {}).get(k) != (after or {}).get(k))
-    audit.record(session, actor, action, target_type="content", target_id=key,
-                 details={"revision": revision.id, "changed": changed})
+    details: dict[str, Any] = {"revision": revision.id, "changed": changed}
+    if "rules" in changed:  # which rules: e.g. ["blind_marking", "criteria", "pdf"]
+        old, new = (before or {}).get("rules") or {}, (after or {}).get("rules") or {}
+        details["rules_changed"] = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+    audit.record(session, actor, action, target_type="content", target_id=key, details=details)
     return revision
 
 

@@ -74,6 +74,13 @@ class ContentTree:
     def activity_keys(self) -> list[str]:
         return [k for k in self.order if self.nodes[k].kind == "activity"]
 
+    def blind_activities(self) -> frozenset[str]:
+        """Activities whose rules mark them for blind marking."""
+        if "blind" not in self._memo:
+            self._memo["blind"] = frozenset(k for k in self.activity_keys()
+                                            if (self.nodes[k].rules or ActivityRules()).blind_marking)
+        return self._memo["blind"]
+
     def ancestors(self, key: str) -> list[str]:
         out, parent = [], self.nodes[key].parent if key in self.nodes else None
         while parent is not None:
@@ -231,6 +238,12 @@ def activity_rules(session: Session | None, key: str) -> ActivityRules | None:
     """An activity's rules: the database's when there is one, else the seed's."""
     tree = current(session) if session is not None else from_seed()
     return tree.rules(key)
+
+
+def rubric(session: Session, key: str) -> list[dict[str, Any]]:
+    """An activity's grading rubric (ActivityRules.rubric; empty for an unknown key)."""
+    rules = activity_rules(session, key)
+    return [] if rules is None else rules.rubric()
 
 
 def rules_for(session: Session, *, actor: Actor, key: str) -> ActivityRules | None:

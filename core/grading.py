@@ -1,7 +1,7 @@
 """Grading against the activity's rubric, the marking workflow and marker allocation.
 
 A submission's grade moves not_started → in_progress → graded → released. Scores are
-per rubric criterion (core.catalogue.rubric: weight and maximum), the overall score is
+per rubric criterion (the activity's rules, core.content_tree.rubric: weight and maximum), the overall score is
 their weighted mean on 0–100. Only released grades reach students (the
 learning_released_grades view, migration 0012). When a grade exists it is the grade;
 the AI feedback composite travels beside it for comparison, never in its place.
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue
+from core import audit, content_tree
 from core.access import Actor, can_role, require
 from core.db import session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -39,9 +39,9 @@ def overall(scores: list[dict]) -> float | None:
     return round(sum(v * w for v, w in weighted) / total, 2)
 
 
-def _scored(activity_id: str, scores: Mapping[str, float | None], *, complete: bool) -> list[dict]:
+def _scored(session: Session, activity_id: str, scores: Mapping[str, float | None], *, complete: bool) -> list[dict]:
     """Scores checked against the rubric, with its weights and maxima copied in."""
-    rubric = catalogue.rubric(activity_id)
+    rubric = content_tree.rubric(session, activity_id)
     if not rubric:
         raise Invalid(f"Activity {activity_id} has no rubric to grade against.")
     known = {c["criterion"] for c in rubric}
@@ -56,8 +56,9 @@ def _scored(activity_id: str, scores: Mapping[str, float | None], *, complete: b
                 raise Invalid(f"Score {c['criterion']} before marking the grade as graded.")
         else:
             value = float(value)
-            if not math.isfinite(value) or not 0 <= value <= c["max"]:
-                raise Invalid(f"{c['criterion'].capitalize()} must be between 0 and {c['max']} (got {value:g}).")
+            if not math.isfinite(value) or not c["min"] <= value <= c["max"]:
+                raise Invalid(f"{c['criterion'].capitalize()} must be between {c['min']} and {c['max']} "
+                              f"(got {value:g}).")
         result.append({"criterion": c["criterion"], "score": value, "weight": c["weight"], "max": c["max"]})
     return result
 
@@ -100,7 +101,8 @@ def grade_sheet(session: Session, *, actor: Actor, submission_id: int) -> dict[s
     require(actor, "grades.read")
     sub = _submission(session, submission_id)
     grade = session.scalar(select(LearningGrade).where(LearningGrade.submission_id == submission_id))
-    return {"submission_id": sub.id, "activity_id": sub.activity_id, "rubric": catalogue.rubric(sub.activity_id),
+    return {"submission_id": sub.id, "activity_id": sub.activity_id,
+            "rubric": content_tree.rubric(session, sub.activity_id),
             "grade": _plain(grade), "ai_composite": _ai_composite(session, sub.id)}
 
 
@@ -111,7 +113,7 @@ def save_grade(engine: Engine, *, actor: Actor, submission_id: int, scores: Mapp
     require(actor, "grades.grade")
     with session_scope(engine, immediate=True) as session:
         sub = _submission(session, submission_id)
-        checked = _scored(sub.activity_id, scores, complete=final)
+        checked = _scored(session, sub.activity_id, scores, complete=final)
         grade = _grade_row(session, sub)
         if grade.state == RELEASED:
             raise Conflict("This grade has been released to the student; an admin must withdraw it to change it.")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue, exports, pseudonyms, submissions
+from core import audit, content_tree, exports, pseudonyms, submissions
 from core.access import Actor, can, require
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound
@@ -57,6 +57,11 @@ class QueueFilters:
 
 def blind_label(student_id: int, *, actor: Actor) -> str:
     return pseudonyms.alias(student_id, actor.role)
+
+
+def _blind(session: Session, activity_id: str) -> bool:
+    """Is the activity marked blind in its rules (no reveal, no student id)?"""
+    return activity_id in content_tree.current(session).blind_activities()
 
 
 def _linkable(actor) -> bool:
@@ -147,10 +152,11 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
         query = query.limit(limit).offset(offset)
     rows = []
     linkable = _linkable(actor)
+    blind = content_tree.current(session).blind_activities()
     for sub, ticker, cohort, grade_state, grade_score, marker in session.execute(query):
         failed = sorted({check for e in (flat_errors(sub.validator_errors) or []) if (check := e.get("check"))})
         rows.append({
-            "id": sub.id, "student_id": sub.user_id if linkable else None,
+            "id": sub.id, "student_id": sub.user_id if linkable and sub.activity_id not in blind else None,
             "student": blind_label(sub.user_id, actor=actor), "cohort": cohort,
             "activity_id": sub.activity_id, "company": ticker, "version": sub.version,
             "submission_type": sub.submission_type, "validator_status": sub.validator_status or "pending",
@@ -210,11 +216,13 @@ def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, A
     feedback = session.scalars(select(LearningFeedback).where(LearningFeedback.submission_id == sub.id)
                                .order_by(LearningFeedback.id)).all()
     reviewer = session.get(StaffUser, sub.reviewed_by) if sub.reviewed_by else None
-    linkable = _linkable(actor)
+    blind = _blind(session, sub.activity_id)
+    linkable = _linkable(actor) and not blind
     report = runs[0][0].report if runs else None
     return {
         "id": sub.id, "student": blind_label(sub.user_id, actor=actor), "student_id": sub.user_id if linkable else None,
-        "activity_id": sub.activity_id, "module": sub.module, "company": ticker, "version": sub.version,
+        "activity_id": sub.activity_id, "blind_marking": blind, "module": sub.module, "company": ticker,
+        "version": sub.version,
         "submission_type": sub.submission_type, "file_name": sub.file_name, "file_path": sub.file_path,
         "file_size_bytes": sub.file_size_bytes, "file_hash": sub.file_hash, "created_at": sub.created_at,
         "notes": sub.submission_notes, "is_latest": bool(sub.is_latest),
@@ -254,13 +262,13 @@ def student_history(session: Session, *, actor: Actor, submission_id: int) -> li
 
 def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
     """The student's name and email, for a stated reason (as on the leaderboard); every
-    reveal is audited. An activity marked blind in the catalogue cannot be revealed."""
+    reveal is audited. An activity whose rules mark it blind cannot be revealed."""
     require(actor, "review.reveal")
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise Invalid("Give a reason for revealing the student (at least 5 characters); it is kept in the audit log.")
     sub = _get(session, submission_id)
-    if catalogue.blind_marking(sub.activity_id):
+    if _blind(session, sub.activity_id):
         raise Forbidden(f"{sub.activity_id} is marked blind: identities stay hidden until grades are released.")
     student = session.get(Student, sub.user_id)
     if student is None:

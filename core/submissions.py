@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 
 from core import (
     audit,
-    catalogue,
     companies,
     config,
     content_tree,
@@ -196,7 +195,7 @@ def submit(
     with spool_file(suffix=f".{ext}") as tmp:
         _spool(fileobj, tmp, max_bytes, name)
         if ext == "pdf":
-            report, text = validation.read_pdf(tmp, name=name, rules=catalogue.pdf_rules(activity_id, submission_type))
+            report, text = validation.read_pdf(tmp, name=name, rules=rules.pdf_rules(submission_type))
         else:
             # A workbook without saved values comes back "pending": LibreOffice runs in a job.
             report, text = validation.validate_path(tmp, name=name, rules=rules, defer_recalc=True), ""
@@ -302,7 +301,7 @@ def revalidate(engine: Engine, *, actor: Actor, submission_id: int, storage: Sto
     tmp = copy_to_tempfile(storage, key, suffix=Path(key).suffix)
     try:
         if validation.kind_for(name) == "pdf":
-            report = validation.read_pdf(tmp, name=name, rules=catalogue.pdf_rules(activity_id, submission_type))[0]
+            report = validation.read_pdf(tmp, name=name, rules=rules.pdf_rules(submission_type))[0]
         else:
             report = validation.validate_path(tmp, name=name, rules=rules)
     finally:

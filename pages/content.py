@@ -8,10 +8,16 @@ from core import authoring, config, content, content_history, content_tree, curr
 from core.access import Actor
 from core.rules import (
     CHECK_PARAMS,
+    MAX_WORDS,
+    PDF_LABELS,
+    PDF_SECTIONS,
+    PDF_TYPES,
+    SUBMISSION_LABELS,
     SUBMISSION_TYPES,
     ActivityRules,
     Check,
     Criterion,
+    PdfContent,
     PdfRequirements,
 )
 
@@ -264,23 +270,45 @@ with rules_tab:
                     key=f"rules_param_{choice}_{check_id}_{name}", help="0 keeps the validator's default.")
         sheets = st.text_area("Required sheets (one per line)", value="\n".join(rules.required_sheets),
                               key=f"rules_sheets_{choice}")
+        st.markdown("**Rubric** (markers score each criterion within its points; weights make 100%)")
         criteria = pd.DataFrame([dict(criterion=c.key, description=c.description, weight=round(c.weight * 100, 4),
-                                      low=c.scale[0], high=c.scale[1]) for c in rules.criteria])
+                                      low=c.scale[0], high=c.scale[1]) for c in rules.criteria],
+                                columns=["criterion", "description", "weight", "low", "high"])
         edited = st.data_editor(criteria, num_rows="dynamic", hide_index=True, key=f"rules_criteria_{choice}",
-                                column_config={"weight": st.column_config.NumberColumn("Weight %", min_value=0,
-                                                                                       max_value=100)})
+                                column_config={
+                                    "criterion": st.column_config.TextColumn("Criterion"),
+                                    "description": st.column_config.TextColumn("Description"),
+                                    "weight": st.column_config.NumberColumn("Weight %", min_value=0, max_value=100),
+                                    "low": st.column_config.NumberColumn("Lowest points", min_value=0, step=1),
+                                    "high": st.column_config.NumberColumn("Highest points", min_value=1, step=1)})
         total = float(edited["weight"].fillna(0).sum()) if not edited.empty else 0.0
         (st.caption if abs(total - 100) < 1e-6 else st.error)(f"Weights add up to {total:g}% (they must make 100%).")
         types = st.multiselect("Accepted submissions", list(SUBMISSION_TYPES), default=list(rules.submission_types),
-                               key=f"rules_types_{choice}")
+                               format_func=SUBMISSION_LABELS.get, key=f"rules_types_{choice}")
+        content_rules = {}
+        for pdf_type in [t for t in types if t in PDF_TYPES]:
+            have = rules.pdf.for_type(pdf_type) or PdfContent()
+            with st.container(border=True):
+                st.markdown(f"**{PDF_LABELS[pdf_type]}**: must carry readable text, and")
+                w, sec, price = st.columns([1, 2, 1])
+                content_rules[pdf_type] = PdfContent(
+                    min_words=int(w.number_input("Minimum word count", min_value=0, max_value=MAX_WORDS,
+                                                 value=have.min_words, key=f"rules_words_{choice}_{pdf_type}")),
+                    sections=tuple(sec.multiselect("Required sections", list(PDF_SECTIONS), default=list(have.sections),
+                                                   format_func=str.capitalize,
+                                                   key=f"rules_sections_{choice}_{pdf_type}")),
+                    price_target=price.checkbox("States a price target", value=have.price_target,
+                                                key=f"rules_price_{choice}_{pdf_type}"))
         r1, r2, r3 = st.columns(3)
-        pdf_required = r1.multiselect("Required PDFs", [t for t in types if t.startswith("pdf")],
+        pdf_required = r1.multiselect("Required PDFs", [t for t in types if t in PDF_TYPES],
                                       default=[t for t in rules.pdf.required if t in types],
-                                      key=f"rules_pdf_{choice}")
+                                      format_func=lambda t: PDF_LABELS[t], key=f"rules_pdf_{choice}")
         min_pages = r2.number_input("PDF minimum pages", min_value=0, value=rules.pdf.min_pages,
                                     key=f"rules_pages_{choice}")
-        min_words = r3.number_input("Minimum word count", min_value=0, value=rules.min_words,
-                                    key=f"rules_words_{choice}")
+        max_pages = r3.number_input("PDF maximum pages (0: no limit)", min_value=0, value=rules.pdf.max_pages or 0,
+                                    key=f"rules_max_pages_{choice}")
+        blind = st.toggle("Blind marking", value=rules.blind_marking, key=f"rules_blind_{choice}",
+                          help="Nobody can reveal who submitted to this activity on the review page.")
         if st.button("Save rules", key="content_save_rules", type="primary"):
             new_rules = ActivityRules(
                 required_sheets=tuple(s.strip() for s in sheets.splitlines() if s.strip()),
@@ -290,8 +318,10 @@ with rules_tab:
                                          float(r["weight"] or 0) / 100, (int(r["low"]), int(r["high"])))
                                for r in edited.fillna({"description": "", "weight": 0, "low": 0, "high": 5})
                                .to_dict("records") if r["criterion"]),
-                submission_types=tuple(types), pdf=PdfRequirements(tuple(pdf_required), int(min_pages)),
-                min_words=int(min_words))
+                submission_types=tuple(types),
+                pdf=PdfRequirements(tuple(pdf_required), int(min_pages), int(max_pages) or None,
+                                    tuple(content_rules.items())),
+                blind_marking=blind)
             ui.write(authoring.set_rules, key=choice, rules=new_rules, success="Rules saved.")
 
 with prereq_tab:

@@ -205,7 +205,7 @@ with middle:
         f"validators **{display.humanize(report.get('status', d['validator_status'] or 'pending'))}** · "
         f"grade **{grading.STATE_LABELS.get(grade.get('state', 'not_started'))}**")
     if actor.can("review.reveal") and who is None:
-        if catalogue.blind_marking(d["activity_id"]):
+        if d["blind_marking"]:
             st.caption("Blind marking: this activity's identities cannot be revealed.")
         else:
             with st.popover("Reveal name"):

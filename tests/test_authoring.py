@@ -18,7 +18,7 @@ from core.models import (
     LearningSubmission,
     Student,
 )
-from core.rules import ActivityRules, Check, Criterion
+from core.rules import ActivityRules, Check, Criterion, PdfContent, PdfRequirements
 from tests.support import staff_actor
 
 
@@ -160,7 +160,8 @@ def test_rules_are_read_identically_by_validation_submissions_and_feedback(seede
     new = ActivityRules(required_sheets=("Revenue Drivers", "Notes"),
                         checks=(Check("required_sheets"), Check("revenue_build", (("tolerance", 0.01),))),
                         criteria=(Criterion("accuracy", "Ties out.", 0.7, (0, 10)),
-                                  Criterion("reasoning", "Explained.", 0.3)), min_words=200)
+                                  Criterion("reasoning", "Explained.", 0.3)), submission_types=("excel", "pdf_memo"),
+                        pdf=PdfRequirements(content=(("pdf_memo", PdfContent(200, ("risks",))),)))
     authoring.set_rules(seeded_engine, actor=admin, key="a1_drivers_map", rules=new)
     with session_scope(seeded_engine) as s:
         from_submissions = submissions.rubric(s, "a1_drivers_map")
@@ -168,6 +169,7 @@ def test_rules_are_read_identically_by_validation_submissions_and_feedback(seede
         tree_rules = content_tree.current(s).rules("a1_drivers_map")
     assert from_submissions == tree_rules == new
     assert info["weights"] == {"accuracy": 0.7, "reasoning": 0.3}
+    assert info["pdf"] == {"pdf_memo": {"min_words": 200, "sections": ["risks"], "price_target": False}}
     assert info["checks"] == ["required_sheets", "revenue_build"] and info["required_sheets"] == ["Revenue Drivers",
                                                                                                   "Notes"]
     # the one default: rules that name no checks run none, whoever reads them

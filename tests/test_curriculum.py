@@ -10,7 +10,7 @@ import yaml
 
 from core import authoring, content_tree, curriculum
 from core.db import make_engine, read_scope, session_scope
-from core.rules import ActivityRules, Check, Criterion
+from core.rules import ActivityRules, Check, Criterion, PdfContent, PdfRequirements
 from tests.support import staff_actor
 from tests.test_cli import ngi
 
@@ -29,7 +29,8 @@ def test_round_trip_into_a_fresh_database_is_byte_identical(seeded_engine, tmp_p
     authoring.set_rules(seeded_engine, actor=admin, key="capstone", rules=ActivityRules(
         required_sheets=("Valuation",), checks=(Check("bs_balances", (("tolerance", 0.5),)),),
         criteria=(Criterion("accuracy", "Ties.", 0.6, (1, 4)), Criterion("reasoning", "Why.", 0.4)),
-        submission_types=("excel", "pdf_memo"), min_words=300))
+        submission_types=("excel", "pdf_memo"), blind_marking=True,
+        pdf=PdfRequirements(content=(("pdf_memo", PdfContent(450, ("thesis", "risks"), True)),))))
     authoring.set_prerequisites(seeded_engine, actor=admin, key="capstone", requires=["l10_lbo", "a2_wc_debt"])
     authoring.archive_node(seeded_engine, actor=admin, key="l1_business_model")
     first = _export(seeded_engine, admin)
@@ -45,7 +46,9 @@ def test_round_trip_into_a_fresh_database_is_byte_identical(seeded_engine, tmp_p
     with read_scope(fresh) as s:
         tree = content_tree.current(s)
         assert tree.prerequisites("capstone") == ("l10_lbo", "a2_wc_debt")
-        assert tree.rules("capstone").min_words == 300 and tree.node("l1_business_model").archived
+        rules = tree.rules("capstone")
+        assert rules.blind_marking and tree.node("l1_business_model").archived
+        assert rules.pdf.for_type("pdf_memo") == PdfContent(450, ("thesis", "risks"), True)
     fresh.dispose()
 
 

@@ -248,24 +248,33 @@ def test_migration_0012_rewrites_report_shaped_rows_to_the_flat_list(db_url):
         eng.dispose()
 
 
-def test_reveal_needs_a_reason_is_audited_with_it_and_is_off_for_a_blind_activity(env, monkeypatch):
-    from core import catalogue
+def test_reveal_needs_a_reason_is_audited_with_it_and_is_off_for_a_blind_activity(env):
+    from dataclasses import replace
+
+    from core import authoring, content_tree
 
     eng, ids = env
-    instructor = staff_actor(eng, "instructor")
+    instructor, admin = staff_actor(eng, "instructor"), staff_actor(eng, "admin")
     with session_scope(eng) as s, pytest.raises(Invalid, match="Give a reason"):
         review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="  ")
     with session_scope(eng) as s:
         review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+        assert review.detail(s, actor=instructor, submission_id=ids["v2"])["student_id"] == 1
     with session_scope(eng) as s:
         details = s.scalar(select(AuditLog.details).where(AuditLog.action == "student.reveal"))
         assert details["reason"] == "Late-work extension"
-    spec = catalogue.activity_spec("a2_wc_debt")
-    monkeypatch.setattr(catalogue, "activity_spec", lambda key: {
-        **spec, "rubric_criteria": {**spec["rubric_criteria"], "blind_marking": True}} if key == "a2_wc_debt"
-        else None)
+        rules = content_tree.current(s).rules("a2_wc_debt")
+    # an admin turns blind marking on in the activity's rules: the review page hides who it is
+    authoring.set_rules(eng, actor=admin, key="a2_wc_debt", rules=replace(rules, blind_marking=True))
     with session_scope(eng) as s, pytest.raises(Forbidden, match="marked blind"):
         review.reveal_identity(s, actor=instructor, submission_id=ids["v2"], reason="Late-work extension")
+    with session_scope(eng) as s:
+        shown = review.detail(s, actor=instructor, submission_id=ids["v2"])
+        assert shown["blind_marking"] and shown["student_id"] is None
+        assert "Ana Lima" not in str(shown) and "ana@school.edu" not in str(shown)
+        rows = {r["id"]: r for r in review.queue(s, actor=instructor)}
+        assert rows[ids["v2"]]["student_id"] is None and rows[ids["other"]]["student_id"] == 2
+        assert review.reveal_identity(s, actor=instructor, submission_id=ids["other"], reason="Extension")["name"]
 
 
 def test_queue_filters_by_grade_state_and_marker_pages_and_counts_progress(env):

@@ -238,7 +238,7 @@ def test_a_cell_of_empty_text_runs_does_not_stall_the_reader(tmp_path):
 def _memo_rules():
     from core import catalogue
 
-    return catalogue.pdf_rules("capstone", "pdf_memo")
+    return catalogue.activity_rules("capstone").pdf_rules("pdf_memo")
 
 
 def test_a_blank_one_page_pdf_is_rejected_as_having_no_readable_text(tmp_path):

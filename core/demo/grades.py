@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
-from core import catalogue, grading
+from core import content_tree, grading
 from core.db import session_scope
 from core.models import (
     AuditLog,
@@ -54,7 +54,7 @@ def seed_grades(engine: Engine, *, seed: int) -> int:
             if state != grading.NOT_STARTED:
                 centre = float(composite.get(sub_id) or rng.uniform(55, 85))
                 scores: list[dict[str, Any]] = []
-                for c in catalogue.rubric(activity_id):
+                for c in content_tree.rubric(session, activity_id):
                     if state == grading.IN_PROGRESS and scores and rng.random() < 0.5:
                         break
                     value = max(0.0, min(c["max"], round(centre + rng.gauss(-3, 9))))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue, leaderboard_entries, submissions, telemetry
+from core import audit, catalogue, content_tree, leaderboard_entries, submissions, telemetry
 from core.access import SYSTEM_EMAIL, SYSTEM_NAME, Actor
 from core.db import utcnow
 from core.demo.cohort import DAYS, PERSONAS, PRICE, Sim, Step
@@ -34,6 +34,7 @@ from core.models import (
     Student,
     ValidatorRun,
 )
+from core.rules import ActivityRules
 
 
 @dataclass
@@ -138,8 +139,8 @@ def _write(session: Session, sims: list[Sim], steps: list[Step], seed: int, stor
     staff = {u.role: u for u in session.scalars(select(StaffUser).where(StaffUser.is_demo.is_(True)))}
     admin, instructor = staff["admin"], staff["instructor"]
     titles = {s.key: (s.key, _title(s.key)) for s in steps if s.kind == "activity"}
-    weights = {key: (catalogue.activity_spec(key) or {}).get("rubric_criteria", {}).get("weights", {})
-               for key in titles}
+    tree = content_tree.current(session)
+    weights = {key: (tree.rules(key) or ActivityRules()).weights for key in titles}
     window_start = today - timedelta(days=DAYS)
 
     student_ids = session.scalars(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core import audit, catalogue
+from core import audit, content_tree
 from core.access import Actor, require
 from core.db import session_scope, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -62,8 +62,8 @@ def edit_feedback(engine: Engine, *, actor: Actor, feedback_id: int, text: str, 
         fb.areas_for_improvement, fb.specific_suggestions = data["areas_for_improvement"], data["specific_suggestions"]
         for name in CRITERIA:
             setattr(fb, f"rubric_{name}", Decimal(str(round(new_scores[name], 2))))
-        spec = catalogue.activity_spec(fb.submission.activity_id)
-        weights = spec["rubric_criteria"]["weights"] if spec else None
+        rules = content_tree.activity_rules(session, fb.submission.activity_id)
+        weights = rules.weights if rules is not None else None
         fb.rubric_composite = Decimal(str(composite(new_scores, weights)))
         fb.auto_flags, fb.edited_by, fb.edited_at = flags, actor.id, utcnow()
         if flags:

@@ -74,7 +74,7 @@ def activity_info(session: Session, activity_key: str) -> dict[str, Any]:
         "scales": {c.key: list(c.scale) for c in rules.criteria},
         "required_sheets": list(rules.required_sheets),
         "checks": rules.check_ids,
-        "min_words": rules.min_words,
+        "pdf": {t: c.to_dict() for t, c in rules.pdf.content},  # what a memo or deck must contain
     }
 
 

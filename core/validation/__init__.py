@@ -5,8 +5,9 @@
     report.to_dict()         # the JSON `ngi validate --json` prints
 
 Needs no database: each activity's checks and required sheets are its
-`core.rules.ActivityRules` — the seed catalogue's here (`rubric_for`), the database's
-when the submission service passes them in (`core.content_tree.activity_rules`).
+`core.rules.ActivityRules` — the seed catalogue's here (`rubric_for`, for `ngi validate`
+without a database), the database's when the submission service passes them in
+(`core.content_tree.activity_rules`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """PDF memos and decks: they must open and carry readable text; with the activity's
-rules (core.catalogue.PDF_RULES) they must also be long enough, cover the sections the
-activity names and state a price target. Their text feeds AI-detection and feedback.
+rules (core.rules.ActivityRules.pdf_rules for the PDF's type) they must also be long
+enough, cover the sections the activity names (core.rules.PDF_SECTIONS), state a price
+target and have the allowed number of pages. Their text feeds AI-detection and feedback.
 
-Check ids, like the workbook checks: pdf_readable, pdf_text, pdf_word_count,
+Check ids, like the workbook checks: pdf_readable, pdf_text, pdf_pages, pdf_word_count,
 pdf_sections, pdf_price_target. A PDF with no readable text at all (blank pages, a
 scan without OCR) is rejected: nothing is stored and it counts as no submission.
 """
@@ -29,7 +30,8 @@ PRICE_TARGET = re.compile(
 
 def read_pdf(path: Path, *, name: str | None = None, rules: dict | None = None) -> tuple[Report, str]:
     """(report, extracted text). Encrypted, malformed, empty and textless files are
-    rejected; with `rules` ({min_words, sections, price_target}) the content is checked."""
+    rejected; with `rules` ({min_words, sections, price_target, min_pages, max_pages}) the
+    content is checked."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -67,18 +69,26 @@ def read_pdf(path: Path, *, name: str | None = None, rules: dict | None = None) 
     checks = [CheckResult("pdf_readable", note=f"{pages} page(s), {len(text)} characters of text"),
               CheckResult("pdf_text", note=f"{words} words of readable text")]
     if rules:
-        checks += content_checks(text, rules, label=label)
+        checks += content_checks(text, rules, label=label, pages=pages)
     status = FAILED if any(c.status == FAILED for c in checks) else PASSED
     report = Report(status=status, checks=checks, kind="pdf",
                     details={"pages": pages, "text_chars": len(text), "words": words})
     return report, text
 
 
-def content_checks(text: str, rules: dict, *, label: str) -> list[CheckResult]:
+def content_checks(text: str, rules: dict, *, label: str, pages: int | None = None) -> list[CheckResult]:
     """The activity's content rules over the extracted text."""
-    from core.catalogue import MEMO_SECTIONS
+    from core.rules import PDF_SECTIONS
 
     results = []
+    low, high = int(rules.get("min_pages") or 0), rules.get("max_pages")
+    if pages is not None and (low or high is not None):
+        check = CheckResult("pdf_pages", note=f"{pages} page(s)")
+        if pages < low or (high is not None and pages > high):
+            allowed = f"{low}–{high}" if high is not None else f"at least {low}"
+            check.fail(f"{label} has {pages} page(s); this activity asks for {allowed}.", expected=allowed,
+                       actual=pages)
+        results.append(check)
     words = len(WORD.findall(text))
     minimum = int(rules.get("min_words") or 0)
     if minimum:
@@ -92,7 +102,7 @@ def content_checks(text: str, rules: dict, *, label: str) -> list[CheckResult]:
         lowered = text.lower()
         check = CheckResult("pdf_sections", note="sections: " + ", ".join(sections))
         for section in sections:
-            cues = MEMO_SECTIONS.get(section, (section,))
+            cues = PDF_SECTIONS.get(section, (section,))
             if not any(re.search(rf"\b{re.escape(cue)}", lowered) for cue in cues):
                 check.fail(f"{label} has no {section} section (looked for: {', '.join(cues)}).",
                            expected=section, actual=None)

@@ -112,7 +112,52 @@ def test_rules_editor_refuses_weights_that_do_not_make_100(demo_db, monkeypatch)
     at.run()
     assert any("70% (they must make 100%)" in e.value for e in at.error), [e.value for e in at.error]
     at.button(key="content_save_rules").click().run()
-    assert any("weights add up to 70%, not 100%" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("Rubric criteria: weights add up to 70%, not 100%" in e.value for e in at.error), \
+        [e.value for e in at.error]
+
+
+def _rules(url, key):
+    from core.rules import ActivityRules
+
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        row = session.scalar(select(LearningContent).where(LearningContent.content_key == key))
+        rules = ActivityRules.from_dict(row.rubric_criteria)
+        audits = session.scalars(select(AuditLog.details).where(AuditLog.target_id == key,
+                                                                 AuditLog.action == "content.rules")).all()
+    engine.dispose()
+    return rules, audits
+
+
+def test_rules_editor_sets_memo_requirements_and_blind_marking_and_names_a_bad_field(demo_db, monkeypatch):
+    at = _open(demo_db.url, monkeypatch, "admin")
+    at.selectbox(key="content_item").select("a2_wc_debt").run()
+    assert at.toggle(key="rules_blind_a2_wc_debt").value is False
+    assert not [n for n in at.number_input if n.key == "rules_words_a2_wc_debt_pdf_memo"]
+    # accepting a memo opens its requirements
+    at.multiselect(key="rules_types_a2_wc_debt").select("pdf_memo").run()
+    at.number_input(key="rules_words_a2_wc_debt_pdf_memo").set_value(500)
+    at.multiselect(key="rules_sections_a2_wc_debt_pdf_memo").select("thesis").select("risks")
+    at.checkbox(key="rules_price_a2_wc_debt_pdf_memo").check()
+    at.toggle(key="rules_blind_a2_wc_debt").set_value(True)
+    # a scale past 1000 points is refused, the field named, and nothing is saved
+    at.session_state["rules_criteria_a2_wc_debt"] = {"edited_rows": {0: {"high": 5000}}, "added_rows": [],
+                                                     "deleted_rows": []}
+    at.run()
+    at.button(key="content_save_rules").click().run()
+    assert any("Rubric criterion accuracy: scale 0–5000 must stay within 0–1000" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    assert _rules(demo_db.url, "a2_wc_debt")[0].blind_marking is False
+    at.session_state["rules_criteria_a2_wc_debt"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.button(key="content_save_rules").click().run()
+    assert not at.exception and any("Rules saved" in s.value for s in at.success), [e.value for e in at.error]
+    rules, audits = _rules(demo_db.url, "a2_wc_debt")
+    assert rules.blind_marking and rules.submission_types == ("excel", "pdf_memo")
+    memo = rules.pdf.for_type("pdf_memo")
+    assert (memo.min_words, memo.sections, memo.price_target) == (500, ("thesis", "risks"), True)
+    assert audits[-1]["rules_changed"] == ["blind_marking", "pdf", "submission_types"]
+    assert at.toggle(key="rules_blind_a2_wc_debt").value is True
 
 
 def test_a_prerequisite_cycle_is_refused_on_the_page_and_history_restores(demo_db, monkeypatch):

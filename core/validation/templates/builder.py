@@ -48,7 +48,7 @@ class _Builder:
         names = ALIASED_NAMES if self.aliased else STANDARD_NAMES
         keys = SHEETS_FOR[activity_id]
         if flaw == "missing_sheet":
-            required = _rubric(activity_id)["required_sheets"]
+            required = list(_rubric(activity_id).required_sheets)
             last = {v: k for k, v in STANDARD_NAMES.items()}[required[-1]]
             names = {**names, last: f"Sheet{keys.index(last) + 1}"}
         self.sheets = {k: _Sheet(k, names[k], self.wb.add_worksheet(names[k])) for k in keys}

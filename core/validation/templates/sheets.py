@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core import catalogue
 from core.errors import Invalid
+from core.rules import ActivityRules
 from core.validation.workbook import col_letter
 
 if TYPE_CHECKING:
@@ -69,16 +70,19 @@ ASSUMPTIONS = [  # key, label
 ]
 
 
-def flaws_for(activity_id: str) -> list[str]:
-    checks = _rubric(activity_id)["checks"]
+def flaws_for(activity_id: str, rules: ActivityRules | None = None) -> list[str]:
+    """The flaws a model of this activity can carry: those its rules' checks would catch."""
+    checks = _rubric(activity_id, rules).check_ids
     return [flaw for flaw, check in FLAWS.items() if check in checks]
 
 
-def _rubric(activity_id: str) -> dict:
-    spec = catalogue.activity_spec(activity_id)
-    if spec is None or activity_id not in SHEETS_FOR:
+def _rubric(activity_id: str, rules: ActivityRules | None = None) -> ActivityRules:
+    """The activity's rules (`rules`, e.g. the database's, or the seed's: templates need no
+    database); refused for an activity without a template."""
+    seed = catalogue.activity_rules(activity_id)
+    if seed is None or activity_id not in SHEETS_FOR:
         raise Invalid(f"No template for activity {activity_id!r}; templates exist for {', '.join(SHEETS_FOR)}.")
-    return spec["rubric_criteria"]
+    return rules or seed
 
 
 
