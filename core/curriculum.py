@@ -27,7 +27,7 @@ from core.authoring import DIFFICULTIES, KEY_RE, PARENT_KIND
 from core.db import session_scope
 from core.errors import Invalid
 from core.models import ContentPrerequisite, LearningContent, LearningSubmission
-from core.rules import ActivityRules
+from core.rules import ActivityRules, unknown_fields
 
 FORMAT_VERSION = 1
 NODE_FIELDS = ("key", "type", "title", "description", "body", "objectives", "minutes", "difficulty", "published",
@@ -118,6 +118,7 @@ def parse(text: str) -> tuple[_Parsed, list[tuple[str, str]]]:
             problems.append((where, f"unknown field(s) {', '.join(sorted(unknown))}"))
         if kind == "activity":
             try:
+                problems.extend(unknown_fields(item.get("rules"), f"{where}.rules"))
                 problems.extend(ActivityRules.from_dict(item.get("rules")).problems(f"{where}.rules"))
             except (TypeError, ValueError, AttributeError) as err:
                 problems.append((f"{where}.rules", f"cannot be read ({err})"))

@@ -300,6 +300,30 @@ def _pdf_problems(rules: ActivityRules, path: str) -> list[tuple[str, str]]:
     return out
 
 
+# The fields each part of the stored shape may hold (weights, scales and a top-level
+# min_words are older shapes, still read); an import names any other rather than drop it.
+_KNOWN_FIELDS = {"": {"required_sheets", "checks", "criteria", "submission_types", "pdf", "blind_marking", "weights",
+                      "scales", "min_words"},
+                 "pdf": {"required", "min_pages", "max_pages", "content", *PDF_TYPES},
+                 "content": {"min_words", "sections", "price_target"}}
+
+
+def unknown_fields(data: Any, path: str = "rules") -> list[tuple[str, str]]:
+    """Fields of stored or imported rules that `from_dict` would ignore, each with its path."""
+    parts: list[tuple[Any, str, str]] = [(data, "", path)]
+    pdf = data.get("pdf") if isinstance(data, Mapping) else None
+    parts.append((pdf, "pdf", f"{path}.pdf"))
+    content = pdf.get("content") if isinstance(pdf, Mapping) else None
+    if isinstance(content, Mapping):
+        parts += [(c, "content", f"{path}.pdf.content.{t}") for t, c in content.items()]
+    out = []
+    for part, kind, where in parts:
+        extra = sorted(str(k) for k in part if k not in _KNOWN_FIELDS[kind]) if isinstance(part, Mapping) else []
+        if extra:
+            out.append((where, f"unknown field(s) {', '.join(extra)}"))
+    return out
+
+
 PDF_LABELS = {"pdf_memo": "Memo PDF", "pdf_deck": "Deck PDF"}
 SUBMISSION_LABELS = {"excel": "Excel workbook", **PDF_LABELS}
 _FIELD_LABELS = {"criteria": "Rubric criteria", "checks": "Checks", "submission_types": "Accepted submissions",

@@ -8,6 +8,7 @@ import io
 from dataclasses import replace
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from core import authoring, catalogue, content_tree, grading, review, schema
@@ -80,6 +81,22 @@ def test_problems_are_named_with_their_field_path(change, path, message):
     base = replace(_capstone(), pdf=PdfRequirements(content=(("pdf_memo", MEMO),)))
     problems = replace(base, **change).problems()
     assert any(p == path and message in m for p, m in problems), problems
+
+
+def test_an_import_names_rules_fields_it_would_otherwise_drop():
+    from core import curriculum
+
+    rules = {**_capstone().to_dict(), "blind_markng": True}
+    rules["pdf"]["content"]["pdf_memo"]["sectons"] = ["risks"]
+    doc = {"format": 1, "modules": [{"key": "m", "type": "module", "title": "M", "children": [
+        {"key": "u", "type": "unit", "title": "U", "children": [
+            {"key": "a", "type": "activity", "title": "A", "rules": rules}]}]}]}
+    text = yaml.safe_dump(doc)
+    _, problems = curriculum.parse(text)
+    where = "modules[0].children[0].children[0] (a).rules"
+    assert (where, "unknown field(s) blind_markng") in problems
+    assert (f"{where}.pdf.content.pdf_memo", "unknown field(s) sectons") in problems
+    assert curriculum.parse(text.replace("blind_markng", "blind_marking").replace("sectons", "sections"))[1] == []
 
 
 def test_field_labels_name_the_editor_field():

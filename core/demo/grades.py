@@ -22,6 +22,7 @@ from core.models import (
     LearningSubmission,
     StaffUser,
 )
+from core.rules import ActivityRules
 
 
 def seed_grades(engine: Engine, *, seed: int) -> int:
@@ -40,6 +41,8 @@ def seed_grades(engine: Engine, *, seed: int) -> int:
                                       LearningSubmission.validator_status.in_(("passed", "failed")))
                                .order_by(LearningSubmission.id)).all()
         rows, audits = [], []
+        tree = content_tree.current(session)
+        rubrics = {key: (tree.rules(key) or ActivityRules()).rubric() for key in tree.activity_keys()}
         for sub_id, user_id, activity_id, created in subs:
             roll = rng.random()
             state = (grading.RELEASED if roll < 0.2 else grading.GRADED if roll < 0.35
@@ -54,7 +57,7 @@ def seed_grades(engine: Engine, *, seed: int) -> int:
             if state != grading.NOT_STARTED:
                 centre = float(composite.get(sub_id) or rng.uniform(55, 85))
                 scores: list[dict[str, Any]] = []
-                for c in content_tree.rubric(session, activity_id):
+                for c in rubrics.get(activity_id, []):
                     if state == grading.IN_PROGRESS and scores and rng.random() < 0.5:
                         break
                     value = max(0.0, min(c["max"], round(centre + rng.gauss(-3, 9))))
