@@ -1,8 +1,8 @@
 """Grading against the activity's rubric, the marking workflow and marker allocation.
 
 A submission's grade moves not_started → in_progress → graded → released. Scores are
-per rubric criterion (the activity's rules, core.content_tree.rubric: weight and maximum), the overall score is
-their weighted mean on 0–100. Only released grades reach students (the
+per rubric criterion (the activity's rules, core.content_tree.rubric: weight and points),
+the overall score is their weighted mean on 0–100. Only released grades reach students (the
 learning_released_grades view, migration 0012). When a grade exists it is the grade;
 the AI feedback composite travels beside it for comparison, never in its place.
 Every change writes an audit row in its own transaction.

@@ -269,7 +269,9 @@ def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reaso
         raise Invalid("Give a reason for revealing the student (at least 5 characters); it is kept in the audit log.")
     sub = _get(session, submission_id)
     if _blind(session, sub.activity_id):
-        raise Forbidden(f"{sub.activity_id} is marked blind: identities stay hidden until grades are released.")
+        node = content_tree.current(session).node(sub.activity_id)
+        raise Forbidden(f"“{node.title if node else sub.activity_id}” is marked blind: who submitted to it cannot "
+                        "be revealed.")
     student = session.get(Student, sub.user_id)
     if student is None:
         raise NotFound(f"Submission {submission_id} belongs to user {sub.user_id}, who has no student record.")
