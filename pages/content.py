@@ -289,7 +289,7 @@ with rules_tab:
         for pdf_type in [t for t in types if t in PDF_TYPES]:
             have = rules.pdf.for_type(pdf_type) or PdfContent()
             with st.container(border=True):
-                st.markdown(f"**{PDF_LABELS[pdf_type]}**: must carry readable text, and")
+                st.markdown(f"**{PDF_LABELS[pdf_type]}** (a PDF must always carry readable text)")
                 w, sec, price = st.columns([1, 2, 1])
                 content_rules[pdf_type] = PdfContent(
                     min_words=int(w.number_input("Minimum word count", min_value=0, max_value=MAX_WORDS,
