@@ -83,7 +83,7 @@ def _fast(record: Any, lookup: _Lookup) -> Row | None:
         return None
     if type(event_type) is not str or not event_type or len(event_type) > 100:
         return None
-    text = (get("event_category"), get("module"), get("unit"), get("lesson"), get("activity"), get("session_id"))
+    text: tuple[Any, ...] = (get("event_category"), get("module"), get("unit"), get("lesson"), get("activity"), get("session_id"))
     for value, limit in zip(text, _LIMITS):
         if value is not None and (type(value) is not str or len(value) > limit):
             return None
