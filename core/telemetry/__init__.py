@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -127,13 +127,14 @@ def checked_file(path: str | Path, fmt: str) -> Path:
 
 
 def existing_keys(session: Session, keys: list[str]) -> set[str]:
-    """The keys already imported. PostgreSQL takes them as one array parameter (an IN
-    list of 50,000 placeholders costs the driver more than the query); SQLite caps
-    placeholders per statement, so it asks in slices."""
+    """The keys already imported. PostgreSQL takes them as one comma-joined text that
+    the server splits (an IN list of 50,000 placeholders, or an array parameter, costs
+    the driver more than the query; hex digests hold no comma); SQLite caps placeholders
+    per statement, so it asks in slices."""
     column = TelemetryKey.event_key
     if session.get_bind().dialect.name == "postgresql":
-        return set(session.scalars(select(column).where(column == any_(bindparam("keys", type_=ARRAY(String)))),
-                                   {"keys": keys}))
+        split = func.string_to_array(bindparam("keys", type_=String), ",", type_=ARRAY(String))
+        return set(session.scalars(select(column).where(column == any_(split)), {"keys": ",".join(keys)}))
     found: set[str] = set()
     for start in range(0, len(keys), _SQLITE_SLICE):
         found.update(session.scalars(select(column).where(column.in_(bindparam("keys", expanding=True))),
