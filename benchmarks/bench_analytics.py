@@ -4,6 +4,7 @@ SQLite and PostgreSQL, against the naive baseline (all events into pandas, then 
     .venv/bin/python -m benchmarks.bench_analytics                 # 1M events, both engines
     .venv/bin/python -m benchmarks.bench_analytics --big           # also 10M (slow: ~1 h)
     .venv/bin/python -m benchmarks.bench_analytics --engines sqlite --events 200000
+    .venv/bin/python -m benchmarks.bench_analytics --events-file cohort.jsonl --lean   # a file written earlier
 
 Prints timings and ratios; it asserts nothing (timing is not a test). Every chart has a
 naive figure: the tables it needs read whole into pandas (events; submissions, feedback
@@ -312,7 +313,10 @@ def page_seconds(url: str, repeat: int) -> tuple[float, float]:
 # --- one engine ---------------------------------------------------------------------
 
 
-def run_engine(name: str, events_file: Path, student_ids: list[int], workdir: Path, repeat: int) -> dict:
+def run_engine(name: str, events_file: Path, student_ids: list[int], workdir: Path, repeat: int,
+               lean: bool = False) -> dict:
+    """Every figure for one engine; `lean` leaves out the full rebuilds and the naive
+    pandas figures (at 10M events they take longer than everything else together)."""
     out: dict = {"engine": name}
     with database(name, workdir) as url:
         engine = make_engine(url)
@@ -327,10 +331,11 @@ def run_engine(name: str, events_file: Path, student_ids: list[int], workdir: Pa
         with session_scope(engine) as session:
             out["import_s"], result = timed(telemetry_bulk.import_bulk, session, events_file, actor=system_actor(engine))
         out["events"] = result.accepted
-        with session_scope(engine) as session:
-            out["rollup_s"], _ = timed(rollup.rebuild, session)
-        with session_scope(engine) as session:
-            out["rollup_progress_s"], _ = timed(telemetry.rebuild_rollup, session)
+        if not lean:
+            with session_scope(engine) as session:
+                out["rollup_s"], _ = timed(rollup.rebuild, session)
+            with session_scope(engine) as session:
+                out["rollup_progress_s"], _ = timed(telemetry.rebuild_rollup, session)
         rollup.analyze(engine)  # what `ngi telemetry import` does after committing
         if name == "postgres":
             # Steady state: autovacuum would have set the visibility map by now, which
@@ -352,6 +357,12 @@ def run_engine(name: str, events_file: Path, student_ids: list[int], workdir: Pa
                 with session_scope(engine) as session:
                     return getattr(baselines, f"raw_{chart}")(session)
             out[f"raw_{chart}_ms"] = median_ms(raw, max(1, repeat // 2))
+        if lean:
+            out.update(duckdb_baseline(engine, repeat))
+            out["page_cold_s"], out["page_warm_s"], out["page_filter_s"], out["page_filter_warm_s"] = page_seconds(
+                url, max(1, repeat // 2))
+            engine.dispose()
+            return out
         # The naive way: every event into pandas, then group.
         gc.collect()
         out["naive_load_ms"], frame = timed(naive_load, engine)
@@ -436,23 +447,25 @@ def report(results: list[dict]) -> None:
               f"{r['submissions']:,} submissions")
         print(f"import (incl. rollup + progress of touched students): {r['import_s']:.1f} s "
               f"({r['events'] / r['import_s']:,.0f} events/s)")
-        print(f"rollup rebuild: {r['rollup_s']:.1f} s; rollup + progress rebuild: {r['rollup_progress_s']:.1f} s")
+        if "rollup_s" in r:
+            print(f"rollup rebuild: {r['rollup_s']:.1f} s; rollup + progress rebuild: {r['rollup_progress_s']:.1f} s")
         print(f"{'chart':<22}{'rollup ms':>11}{'raw SQL ms':>12}{'naive ms':>11}{'naive/rollup':>14}{'raw/rollup':>12}"
               f"  naive figure vs rollup")
         for chart in CHARTS:
             fast = r[f"q_{chart}_ms"]
             raw = r.get(f"raw_{chart}_ms")
             naive = r.get(f"naive_{chart}_ms")
-            naive_total = naive + r.get(f"naive_{chart}_load_ms", r["naive_load_ms"]) if naive is not None else None
+            naive_total = (naive + r.get(f"naive_{chart}_load_ms", r["naive_load_ms"]) if naive is not None
+                           else float("nan"))
             # benchmarks/baselines.py has no raw_* query for the outcome, streak, hotspot and at-risk charts: "n/a".
             print(f"{chart:<22}{fast:>11.1f}{f'{raw:.1f}' if raw is not None else 'n/a':>12}"
-                  f"{naive_total if naive_total is not None else float('nan'):>11.1f}"
-                  f"{(naive_total / fast) if naive_total else float('nan'):>13.1f}x"
+                  f"{naive_total:>11.1f}{naive_total / fast:>13.1f}x"
                   f"{f'{raw / fast:.1f}x' if raw else 'n/a':>12}  {r.get(f'agree_{chart}', '')}")
-        print(f"naive: loading all events took {r['naive_load_ms']:.0f} ms and {r['naive_memory_mb']:.0f} MB, "
-              f"submissions + feedback + companies {r['naive_submissions_load_ms']:.0f} ms; naive ms = load of the "
-              f"tables a chart reads + its group-by (group-by alone: "
-              + ", ".join(f"{c} {r[f'naive_{c}_ms']:.0f} ms" for c in CHARTS) + ")")
+        if "naive_load_ms" in r:
+            print(f"naive: loading all events took {r['naive_load_ms']:.0f} ms and {r['naive_memory_mb']:.0f} MB, "
+                  f"submissions + feedback + companies {r['naive_submissions_load_ms']:.0f} ms; naive ms = load of "
+                  f"the tables a chart reads + its group-by (group-by alone: "
+                  + ", ".join(f"{c} {r[f'naive_{c}_ms']:.0f} ms" for c in CHARTS) + ")")
         slowest = max(r[f"q_{c}_ms"] for c in CHARTS)
         print(f"slowest chart query {slowest:.1f} ms (target < 100 ms); page AppTest first load {r['page_cold_s']:.2f} s"
               f" (target < 1 s), warm rerun {r['page_warm_s'] * 1000:.0f} ms, filter change "
@@ -476,20 +489,30 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="also run 10M events (takes long)")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--workdir", default=None, help="where the JSONL and SQLite files go (default: a temp dir)")
+    parser.add_argument("--events-file", default=None,
+                        help="an events file written earlier for --students (e.g. by benchmarks.cohort), used as is")
+    parser.add_argument("--lean", action="store_true",
+                        help="leave out the full rebuilds and the naive pandas figures (for 10M events)")
     args = parser.parse_args()
     sizes = [args.events] + ([10_000_000] if args.big else [])
+    ids = list(range(1, args.students + 1))
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         workdir = Path(tmp)
         for size in sizes:
-            ids = list(range(1, args.students + 1))
-            path = workdir / f"cohort-{size}.jsonl"
-            seconds, written = timed(cohort.write_events, path, ids, events=size, days=args.days, end=END,
-                                     company_ids=list(range(1, 11)))
-            print(f"generated {written:,} events for {len(ids):,} students over {args.days} days in {seconds:.0f} s",
-                  file=sys.stderr)
-            results = [run_engine(name, path, ids, workdir, args.repeat) for name in args.engines.split(",")]
+            if args.events_file:
+                path = Path(args.events_file)
+            else:
+                path = workdir / f"cohort-{size}.jsonl"
+                seconds, written = timed(cohort.write_events, path, ids, events=size, days=args.days, end=END,
+                                         company_ids=list(range(1, 11)))
+                print(f"generated {written:,} events for {len(ids):,} students over {args.days} days in "
+                      f"{seconds:.0f} s", file=sys.stderr)
+            results = [run_engine(name, path, ids, workdir, args.repeat, lean=args.lean)
+                       for name in args.engines.split(",")]
             report(results)
-            path.unlink()
+            print(json.dumps(results, default=str))
+            if not args.events_file:
+                path.unlink()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ student's timeline shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -162,6 +163,37 @@ def hotspot_ids(session: Session, *, actor: Actor, check_id: str, activity: str,
     if filters.company_id is not None:
         stmt = stmt.where(f.c.company_id == int(filters.company_id))
     return sorted(session.scalars(stmt))
+
+
+def selection_targets(points: Iterable[Mapping[str, Any]], *, field: str) -> tuple:
+    """The distinct figures a plotly selection picked (a click or a box), in order:
+    each point's `field` ("x", "y" or "customdata"; customdata lists become tuples)."""
+    found = []
+    for point in points:
+        value = point.get(field)
+        if isinstance(value, list):
+            value = tuple(value)
+        if value is not None and value not in found:
+            found.append(value)
+    return tuple(found)
+
+
+def selection_ids(session: Session, *, actor: Actor, chart: str, targets: Iterable,
+                  filters: Filters = Filters()) -> list[int]:
+    """The students behind the selected bars, together: on "time" (time and outcomes)
+    the targets are time buckets, on "hotspot" (failure hotspots) (check, activity) pairs."""
+    require(actor, "analytics.read")
+    ids: set[int] = set()
+    for target in targets:
+        if chart == "time":
+            ids.update(time_ids(session, actor=actor, time_invested=str(target), filters=filters))
+        elif chart == "hotspot":
+            check_id, activity = target
+            ids.update(hotspot_ids(session, actor=actor, check_id=str(check_id), activity=str(activity),
+                                   filters=filters))
+        else:
+            raise Invalid(f"No drill-down by selection on {chart!r}.")
+    return sorted(ids)
 
 
 def shown(frame: pd.DataFrame, *, actor: Actor) -> pd.DataFrame:

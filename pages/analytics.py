@@ -122,10 +122,24 @@ def students_panel(ids: list[int], *, what: str, key: str) -> None:
 
 
 def clicked(event) -> list[dict]:
-    try:
-        return list(event.selection.points) if event else []
-    except AttributeError:
-        return []
+    """The points of a chart's selection event (st.plotly_chart returns a dict-like state)."""
+    selection = event.get("selection") if isinstance(event, dict) else None
+    return list(selection.get("points") or []) if isinstance(selection, dict) else []
+
+
+def drill(name: str, *, what: str, key: str, **kwargs) -> None:
+    """The students behind a figure: drilldown.<name> under the page's filters, listed."""
+    students_panel(_call(url, who, "drilldown", name, filters, **kwargs), what=what, key=key)
+
+
+def section(title: str, name: str, empty: str) -> pd.DataFrame | None:
+    """A view's heading and its chart data; None (after the empty state) when there is none."""
+    st.subheader(title)
+    frame = chart(name)
+    if frame.empty:
+        ui.empty_state(empty)
+        return None
+    return frame
 
 
 # --- active students ----------------------------------------------------------------
@@ -176,8 +190,8 @@ if view == "Active students":
             picked = pd.to_datetime(points[0]["x"]).date()
             window = {"DAU": 1, "WAU": 7, "MAU": 28}.get(str(points[0].get("legendgroup", "DAU"))[:3], window)
         if picked is not None:
-            ids = _call(url, who, "drilldown", "active_ids", filters, day=picked, window=int(window))
-            students_panel(ids, what=f"{window}-day actives on {picked:%d %b %Y}", key="an_active")
+            drill("active_ids", what=f"{window}-day actives on {picked:%d %b %Y}", key="an_active", day=picked,
+                  window=int(window))
 
 # --- funnel -------------------------------------------------------------------------
 elif view == "Activity funnel":
@@ -211,11 +225,8 @@ elif view == "Activity funnel":
 
 # --- retention ----------------------------------------------------------------------
 elif view == "Retention":
-    st.subheader("Weekly retention by first-activity week")
-    retention = chart("retention")
-    if retention.empty:
-        ui.empty_state("No cohorts in this selection.")
-    else:
+    retention = section("Weekly retention by first-activity week", "retention", "No cohorts in this selection.")
+    if retention is not None:
         grid = retention.pivot(index="cohort_week", columns="week", values="retention")
         sizes = retention.drop_duplicates("cohort_week").set_index("cohort_week")["cohort_size"]
         weeks = list(grid.index)
@@ -234,16 +245,15 @@ elif view == "Retention":
         if cell is None and pick is not None:
             cell = (pick, int(week))
         if cell is not None:
-            ids = _call(url, who, "drilldown", "retention_ids", filters, cohort_week=cell[0], week=cell[1])
-            students_panel(ids, what=f"cohort {cell[0]}, week {cell[1]}", key="an_retention")
+            drill("retention_ids", what=f"cohort {cell[0]}, week {cell[1]}", key="an_retention",
+                  cohort_week=cell[0], week=cell[1])
 
 # --- time vs outcomes ---------------------------------------------------------------
 elif view == "Time and outcomes":
-    st.subheader("Time invested against outcomes")
-    outcomes = chart("time_vs_outcomes")
-    if outcomes.empty:
-        ui.empty_state("No validated submissions in this selection.")
-    else:
+    outcomes = section("Time invested against outcomes", "time_vs_outcomes",
+                       "No validated submissions in this selection.")
+    if outcomes is not None:
+        st.caption("Click a bar, or drag a box over several, to see the students; or pick a bucket below.")
         figure = go.Figure()
         figure.add_bar(x=outcomes["time_invested"], y=outcomes["pass_rate"], name="Validator pass rate",
                        customdata=outcomes["students"], hovertemplate="%{y:.0%} (%{customdata} students)")
@@ -251,17 +261,17 @@ elif view == "Time and outcomes":
                            yaxis="y2", mode="lines+markers")
         figure.update_layout(yaxis={"title": "Pass rate", "tickformat": ".0%", "range": [0, 1]},
                              yaxis2={"title": "Rubric score", "overlaying": "y", "side": "right", "range": [0, 100]},
-                             xaxis={"title": "Time invested"}, legend={"orientation": "h"})
-        event = st.plotly_chart(figure, key="an_outcomes_chart", on_select="rerun", selection_mode="points")
+                             xaxis={"title": "Time invested"}, legend={"orientation": "h"}, dragmode="select")
+        event = st.plotly_chart(figure, key="an_outcomes_chart", on_select="rerun", selection_mode=("points", "box"))
         st.dataframe(outcomes, hide_index=True, key="an_outcomes_table")
-        points = clicked(event)
+        buckets = drilldown.selection_targets(clicked(event), field="x")
         bucket = st.selectbox("Students who invested", [None, *outcomes["time_invested"]], key="an_outcomes_pick",
                               format_func=lambda b: b or "—")
-        if points:
-            bucket = str(points[0]["x"])
-        if bucket is not None:
-            ids = _call(url, who, "drilldown", "time_ids", filters, time_invested=bucket)
-            students_panel(ids, what=f"{bucket} invested", key="an_outcomes")
+        if buckets:
+            drill("selection_ids", what=f"{', '.join(buckets)} invested", key="an_outcomes", chart="time",
+                  targets=buckets)
+        elif bucket is not None:
+            drill("time_ids", what=f"{bucket} invested", key="an_outcomes", time_invested=bucket)
 
 # --- streaks ------------------------------------------------------------------------
 elif view == "Streaks":
@@ -280,28 +290,31 @@ elif view == "Streaks":
         if points:
             bar = (["current", "longest"][int(points[0].get("curve_number", 0))], str(points[0]["x"]))
         if bar is not None:
-            ids = _call(url, who, "drilldown", "streak_ids", filters, kind=bar[0], streak=bar[1])
-            students_panel(ids, what=f"a {bar[0]} streak of {bar[1]} days", key="an_streak")
+            drill("streak_ids", what=f"a {bar[0]} streak of {bar[1]} days", key="an_streak", kind=bar[0],
+                  streak=bar[1])
 
 # --- hotspots -----------------------------------------------------------------------
 elif view == "Failure hotspots":
-    st.subheader("Validator failure hotspots")
-    hotspots = chart("failure_hotspots")
-    if hotspots.empty:
-        ui.empty_state("No failed validator checks in this selection.")
-    else:
+    hotspots = section("Validator failure hotspots", "failure_hotspots", "No failed validator checks in this selection.")
+    if hotspots is not None:
+        st.caption("Click a bar, or drag a box over several, to see the students; or pick a check below.")
         top = hotspots.head(15).assign(where=lambda f: f["check_id"] + " · " + f["activity"] + " · " + f["company"])
         figure = px.bar(top.iloc[::-1], x="failures", y="where", orientation="h", hover_data=["students"],
-                        labels={"where": "", "failures": "Failed checks"})
-        st.plotly_chart(figure, key="an_hotspot_chart")
+                        custom_data=["check_id", "activity"], labels={"where": "", "failures": "Failed checks"})
+        figure.update_layout(dragmode="select")
+        event = st.plotly_chart(figure, key="an_hotspot_chart", on_select="rerun", selection_mode=("points", "box"))
         st.dataframe(hotspots, hide_index=True, key="an_hotspot_table")
+        selected = drilldown.selection_targets(clicked(event), field="customdata")
         spots = list(zip(top["check_id"], top["activity"]))
         spot = st.selectbox("Students failing", [None, *dict.fromkeys(spots)], key="an_hotspot_pick",
                             format_func=lambda c: "—" if c is None else
                             f"{display.check_title(c[0])} · {display.title(c[1])}")
-        if spot is not None:
-            ids = _call(url, who, "drilldown", "hotspot_ids", filters, check_id=spot[0], activity=spot[1])
-            students_panel(ids, what=f"{display.check_title(spot[0])} failures", key="an_hotspot")
+        if selected:
+            what = ", ".join(f"{display.check_title(c)} · {display.title(a)}" for c, a in selected)
+            drill("selection_ids", what=f"{what} failures", key="an_hotspot", chart="hotspot", targets=selected)
+        elif spot is not None:
+            drill("hotspot_ids", what=f"{display.check_title(spot[0])} failures", key="an_hotspot",
+                  check_id=spot[0], activity=spot[1])
 
 # --- at risk ------------------------------------------------------------------------
 else:

@@ -9,7 +9,7 @@ import pytest
 from core import drilldown, telemetry
 from core.access import Actor
 from core.db import session_scope
-from core.errors import Forbidden
+from core.errors import Forbidden, Invalid
 from core.models import Student
 
 ADMIN = Actor(id=None, email="a@x", display_name="Admin", role="admin")
@@ -78,3 +78,19 @@ def test_nudge_is_recorded_and_shown_in_the_timeline(students):
     assert line["kind"].tolist() == ["event", "event", "event", "nudge"]
     assert line["at"].is_monotonic_increasing and line.iloc[-1]["what"] == "a@x"
     assert line.iloc[0]["at"] < line.iloc[1]["at"] - timedelta(hours=1)
+
+
+def test_a_selection_names_each_picked_figure_once():
+    # A box over the time chart catches the bar and the rubric line's marker of one bucket.
+    box = [{"x": "<1 h", "curve_number": 0}, {"x": "<1 h", "curve_number": 1}, {"x": "1–5 h", "curve_number": 0}]
+    assert drilldown.selection_targets(box, field="x") == ("<1 h", "1–5 h")
+    click = [{"y": "bs_balances · a2_wc_debt · AAPL", "customdata": ["bs_balances", "a2_wc_debt"]}]
+    assert drilldown.selection_targets(click, field="customdata") == (("bs_balances", "a2_wc_debt"),)
+    assert drilldown.selection_targets([], field="x") == ()
+
+
+def test_selection_drill_down_refuses_charts_it_does_not_know(students):
+    with session_scope(students) as session, pytest.raises(Invalid, match="No drill-down by selection"):
+        drilldown.selection_ids(session, actor=LEAD, chart="retention", targets=[1])
+    with session_scope(students) as session:
+        assert drilldown.selection_ids(session, actor=LEAD, chart="time", targets=[]) == []

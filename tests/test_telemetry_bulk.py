@@ -47,7 +47,7 @@ def test_bulk_import_equals_a_full_rebuild(population, tmp_path, order):
     assert result.chunks >= 7 and result.accepted > 2500 and result.rejected == 1
     assert result.errors[0][0] == 18 and "99999" in result.errors[0][1]
     assert seen[-1].bytes_read == seen[-1].bytes_total and seen[-1].events_per_second > 0
-    summary = json.loads(json.dumps(result.summary()))
+    summary = json.loads(json.dumps(result.as_json()))
     assert summary["accepted"] == result.accepted and summary["errors"][0]["line"] == 18
     with session_scope(engine) as session:
         after_import = _tables(session)

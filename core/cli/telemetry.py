@@ -58,7 +58,7 @@ def _import(args) -> int:
         print(f"line {line}: {message}", file=sys.stderr)
     if len(result.errors) > 50:
         print(f"... and {len(result.errors) - 50} more bad lines", file=sys.stderr)
-    print(json.dumps(result.summary()))
+    print(json.dumps(result.as_json()))
     return 0
 
 

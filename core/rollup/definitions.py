@@ -141,14 +141,17 @@ def utc_offset_spans(low: datetime | None, high: datetime | None) -> list[tuple[
     return spans
 
 
-def local_day_sql(session: Session) -> Callable[..., sql_functions.local_day]:
+def local_day_sql(session: Session, user_ids: list[int] | None = None) -> Callable[..., sql_functions.local_day]:
     """`local_day` for this session's engine: on SQLite it needs the timezone's UTC
-    offsets over the span of the recorded events, looked up once here."""
+    offsets over the span of the recorded events (of `user_ids` only, when given: found
+    through the user index, not a scan of every event), looked up once here."""
     zone = config.program_timezone().key
     if session.get_bind().dialect.name != "sqlite":
         return lambda instant: sql_functions.local_day(instant, zone=zone)
-    low, high = session.execute(
-        select(func.min(LearningTelemetry.event_timestamp), func.max(LearningTelemetry.event_timestamp))
-    ).one()
+    ts = LearningTelemetry.event_timestamp
+    span = select(func.min(ts), func.max(ts))
+    if user_ids is not None:
+        span = span.where(LearningTelemetry.user_id.in_(user_ids))
+    low, high = session.execute(span).one()
     offsets = utc_offset_spans(low, high)
     return lambda instant: sql_functions.local_day(instant, zone=zone, offsets=offsets)

@@ -177,7 +177,6 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
 
     session.flush()
     cmap = cmap or content_map(session)
-    local_day = local_day_sql(session)
     # Days before the retention horizon may have lost raw events: their daily rows stay.
     kept_before = horizon()
     if user_ids is None:
@@ -197,7 +196,7 @@ def rebuild(session: Session, *, user_ids: Iterable[int] | None = None, cmap: Co
             if model is TelemetryDaily and kept_before is not None:
                 statement = statement.where(TelemetryDaily.day >= kept_before)
             session.execute(statement)
-        daily = daily_select(local_day, chunk)
+        daily = daily_select(local_day_sql(session, chunk), chunk)
         if kept_before is not None:
             computed = daily.subquery()
             daily = select(computed).where(computed.c.day >= kept_before)

@@ -9,15 +9,14 @@ student's learning_progress (core/progress.py) in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import progress, rollup
@@ -34,12 +33,9 @@ from core.telemetry.parse import (
     BadLine,
     ImportResult,
     _Lookup,
-    _natural_key,
-    _records,
-    _row_from_jsonl,
-    _row_from_xapi,
     iso_duration_seconds,
 )
+from core.telemetry.rows import Row, parsed_rows, strict_refusal
 
 __all__ = [
     "COLUMNS",
@@ -117,6 +113,46 @@ def rebuild_rollup(session: Session) -> int:
 
 # --- bulk import ------------------------------------------------------------------
 
+_SQLITE_SLICE = 10_000
+
+
+def checked_file(path: str | Path, fmt: str) -> Path:
+    """The file to import, or Invalid saying why it cannot be (both import paths)."""
+    if fmt not in ("jsonl", "xapi"):
+        raise Invalid(f"Unknown format {fmt!r}; use jsonl or xapi.")
+    path = Path(path)
+    if not path.is_file():
+        raise Invalid(f"{path} does not exist or is not a file.")
+    return path
+
+
+def existing_keys(session: Session, keys: list[str]) -> set[str]:
+    """The keys already imported. PostgreSQL takes them as one comma-joined text that
+    the server splits (an IN list of 50,000 placeholders, or an array parameter, costs
+    the driver more than the query; hex digests hold no comma); SQLite caps placeholders
+    per statement, so it asks in slices."""
+    column = TelemetryKey.event_key
+    if session.get_bind().dialect.name == "postgresql":
+        split = func.string_to_array(bindparam("keys", type_=String), ",", type_=ARRAY(String))
+        return set(session.scalars(select(column).where(column == any_(split)), {"keys": ",".join(keys)}))
+    found: set[str] = set()
+    for start in range(0, len(keys), _SQLITE_SLICE):
+        found.update(session.scalars(select(column).where(column.in_(bindparam("keys", expanding=True))),
+                                     {"keys": keys[start:start + _SQLITE_SLICE]}))
+    return found
+
+
+def insert_new(session: Session, batch: list[Row], result: ImportResult) -> list[Row]:
+    """Insert the rows of `batch` not imported before; count them (and the others as
+    duplicates) in `result`. Returns the rows inserted."""
+    existing = existing_keys(session, [digest for digest, _ in batch]) if batch else set()
+    fresh = [row for row in batch if row[0] not in existing] if existing else batch
+    result.duplicates += len(batch) - len(fresh)
+    result.accepted += len(fresh)
+    _insert(session, fresh)
+    return fresh
+
+
 def import_events(
     session: Session, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
     batch_size: int = 5000, on_progress: Callable[[int, int], None] | None = None,
@@ -125,30 +161,17 @@ def import_events(
     (`strict=True`: any bad line rejects the whole file and nothing is written). Events
     already imported (same event id, statement id or natural key) are skipped."""
     require(actor, "telemetry.import")
-    if fmt not in ("jsonl", "xapi"):
-        raise Invalid(f"Unknown format {fmt!r}; use jsonl or xapi.")
-    path = Path(path)
-    if not path.is_file():
-        raise Invalid(f"{path} does not exist or is not a file.")
+    path = checked_file(path, fmt)
     lookup = _Lookup(session)
     cmap = rollup.content_map(session)
     result = ImportResult()
     seen: set[str] = set()
     touched: set[int] = set()
-    batch: list[dict] = []
+    batch: list[Row] = []
     total = path.stat().st_size
 
     def flush() -> None:
-        keys = [row["_hash"] for row in batch]
-        existing = set(session.scalars(
-            select(TelemetryKey.event_key).where(TelemetryKey.event_key.in_(bindparam("keys", expanding=True))),
-            {"keys": keys},
-        )) if keys else set()
-        fresh = [row for row in batch if row["_hash"] not in existing]
-        result.duplicates += len(batch) - len(fresh)
-        _insert(session, fresh)
-        result.accepted += len(fresh)
-        touched.update(row["user_id"] for row in fresh)
+        touched.update(values[0] for _, values in insert_new(session, batch, result))
         batch.clear()
         # Earlier batches' keys are in the table now (same transaction), so the
         # in-memory set only has to cover one batch.
@@ -157,21 +180,7 @@ def import_events(
     # Text over a binary handle, so progress can report the byte offset read so far.
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as stream:
         try:
-            for number, record in _records(stream, fmt):
-                try:
-                    if isinstance(record, BadLine):
-                        raise record
-                    row = _row_from_xapi(record, lookup, cmap) if fmt == "xapi" else _row_from_jsonl(record, lookup)
-                except BadLine as err:
-                    result.rejected += 1
-                    result.errors.append((number, str(err)))
-                    continue
-                digest = hashlib.sha256((row.pop("_key") or _natural_key(row)).encode()).hexdigest()
-                if digest in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(digest)
-                row["_hash"] = digest
+            for row in parsed_rows(stream, fmt, lookup, cmap, result, seen):
                 batch.append(row)
                 if len(batch) >= batch_size:
                     flush()
@@ -184,10 +193,7 @@ def import_events(
     if on_progress:
         on_progress(total, total)
     if strict and result.errors:
-        shown = "; ".join(f"line {line}: {message}" for line, message in result.errors[:10])
-        more = f"; and {len(result.errors) - 10} more" if len(result.errors) > 10 else ""
-        raise Invalid(f"{path.name}: {len(result.errors)} bad line(s), nothing imported (strict mode). "
-                      f"{shown}{more}")
+        raise strict_refusal(path.name, result.errors)
     if touched:
         result.students = progress_after_import(session, touched, cmap)
     return result
@@ -198,38 +204,33 @@ def progress_after_import(session: Session, users: set[int], cmap: rollup.Conten
     return progress.refresh(session, users, cmap=cmap)
 
 
-def _insert(session: Session, rows: list[dict]) -> None:
-    """executemany on SQLite; COPY on PostgreSQL (an order of magnitude faster).
-    `ip_address` is already masked here; payloads are scrubbed of addresses."""
+def _insert(session: Session, rows: list[Row]) -> None:
+    """COPY on PostgreSQL; executemany on SQLite, timestamps as the text UTCDateTime
+    writes there (naive UTC with microseconds). Addresses are already masked and
+    payloads serialised (core/telemetry/rows.py)."""
     if not rows:
         return
     connection = session.connection()
     raw = connection.connection.driver_connection
     if raw is None:  # only an invalidated connection has none; a session never hands one out
         raise RuntimeError("the database connection was invalidated before the telemetry insert")
+    events_sql = bulk_insert_sql(connection, LearningTelemetry, COLUMNS)
+    keys_sql = bulk_insert_sql(connection, TelemetryKey, ("event_key", "user_id"))
     if connection.dialect.name == "postgresql":
         with raw.cursor() as cursor:
-            with cursor.copy(bulk_insert_sql(connection, LearningTelemetry, COLUMNS)) as copy:
-                for row in rows:
-                    data = row["event_data"]
-                    row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
-                    copy.write_row([row[c] for c in COLUMNS])
-            with cursor.copy(bulk_insert_sql(connection, TelemetryKey, ("event_key", "user_id"))) as copy:
-                for row in rows:
-                    copy.write_row((row["_hash"], row["user_id"]))
+            with cursor.copy(events_sql) as copy:
+                write = copy.write_row
+                for _, values in rows:
+                    write(values)
+            with cursor.copy(keys_sql) as copy:
+                write = copy.write_row
+                for digest, values in rows:
+                    write((digest, values[0]))
         return
-    # The same text UTCDateTime writes on SQLite: naive UTC with microseconds.
-    stamp = "%Y-%m-%d %H:%M:%S.%f"
-    values = []
-    for row in rows:
-        data = row["event_data"]
-        row["event_data"] = json.dumps(_scrub(data)) if data is not None else None
-        row["event_timestamp"] = row["event_timestamp"].astimezone(UTC).strftime(stamp)
-        values.append([row[c] for c in COLUMNS])
     cursor = raw.cursor()
     try:
-        cursor.executemany(bulk_insert_sql(connection, LearningTelemetry, COLUMNS), values)
-        cursor.executemany(bulk_insert_sql(connection, TelemetryKey, ("event_key", "user_id")),
-                           [(row["_hash"], row["user_id"]) for row in rows])
+        cursor.executemany(events_sql, [(*v[:-1], v[-1].replace(tzinfo=None).isoformat(" ", "microseconds"))
+                                        for _, v in rows])
+        cursor.executemany(keys_sql, [(digest, values[0]) for digest, values in rows])
     finally:
         cursor.close()

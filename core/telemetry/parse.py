@@ -239,12 +239,6 @@ def _row_from_xapi(statement: Any, lookup: _Lookup, cmap: rollup.ContentMap) -> 
     }
 
 
-def _natural_key(row: dict) -> str:
-    parts = [row["user_id"], row["event_type"], row["event_timestamp"].isoformat(), row["module"], row["unit"],
-             row["lesson"], row["activity"], row["session_id"], row["submission_id"]]
-    return "nk:" + json.dumps(parts)
-
-
 def _records(stream: IO[str], fmt: str) -> Iterator[tuple[int, Any]]:
     """(line or statement number, parsed JSON or the parse error) for each record."""
     first = stream.read(1)

@@ -145,3 +145,39 @@ def test_time_bucket_drills_down_to_the_students_it_counts(cohort_db, monkeypatc
     at.selectbox(key="an_outcomes_pick").set_value(first["time_invested"]).run()
     assert not at.exception
     assert len(at.dataframe[-1].value) == first["students"]
+
+
+def _select(at, key: str, points: list[dict]) -> None:
+    """What st.plotly_chart returns after a click or box selection (AppTest cannot click plotly)."""
+    at.session_state[key] = {"selection": {"points": points, "point_indices": [], "box": [], "lasso": []}}
+
+
+def test_selected_time_buckets_list_their_students_together(cohort_db, seeded_engine, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="admin", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Time and outcomes").run()
+    outcomes = at.dataframe[0].value
+    buckets = list(outcomes["time_invested"][:2])
+    _select(at, "an_outcomes_chart", [{"x": b, "curve_number": 0, "point_index": i} for i, b in enumerate(buckets)])
+    at.run()
+    assert not at.exception
+    listed = at.dataframe[-1].value
+    assert len(listed) == outcomes["students"][:2].sum() > 0  # a student sits in one bucket
+    assert f"student(s) behind {', '.join(buckets)} invested" in _texts(at)
+
+
+def test_clicked_hotspot_lists_the_students_who_failed_it(cohort_db, seeded_engine, monkeypatch):
+    at = app_test(cohort_db, monkeypatch, role="program_lead", page="analytics")
+    at.run()
+    at.segmented_control(key="an_view").set_value("Failure hotspots").run()
+    hotspots = at.dataframe[0].value
+    first = hotspots.iloc[0]
+    _select(at, "an_hotspot_chart", [{"y": "ignored", "customdata": [first["check_id"], first["activity"]]}])
+    at.run()
+    assert not at.exception
+    listed = at.dataframe[-1].value
+    with session_scope(seeded_engine) as session:
+        failing = drilldown.hotspot_ids(session, actor=SETUP_ADMIN, check_id=first["check_id"],
+                                        activity=first["activity"])
+    assert len(listed) == len(failing) > 0
+    assert listed["student"].str.match(r"^Analyst [0-9A-F]{6}$").all()
