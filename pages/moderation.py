@@ -89,7 +89,7 @@ def _go(feedback_id: int) -> None:
 
 
 with queue_tab:
-    c1, c2, c3, c4, c5 = st.columns([1, 1, 1.6, 1.2, 1.2])
+    c1, c2, c3, c4, c5, c6 = st.columns([1, 1, 1.6, 1.2, 1.2, 1], vertical_alignment="bottom")
     state = c1.selectbox("State", list(STATES), key="mod_state", format_func=STATES.get)
     flag_choice = c2.selectbox("Flagged", ["All", "Flagged", "Not flagged"], key="mod_flagged")
     activity = c3.selectbox("Activity", ["All", *options["activity"]], key="mod_activity",
@@ -97,10 +97,9 @@ with queue_tab:
     persona = c4.selectbox("Persona", ["All", *options["persona"]], key="mod_persona",
                            format_func=lambda v: v if v == "All" else display.humanize(v))
     model = c5.selectbox("Model", ["All", *options["model"]], key="mod_model")
-    with st.expander("More filters"):
-        c6, c7 = st.columns(2)
-        dates = c6.date_input("Created between", value=(), key="mod_dates")
-        band = c7.slider("Composite score band", 0, 100, (0, 100), key="mod_band")
+    with c6.popover("More filters", width="stretch"):
+        dates = st.date_input("Created between", value=(), key="mod_dates")
+        band = st.slider("Composite score band", 0, 100, (0, 100), key="mod_band")
     filters = tuple(sorted({
         "flagged": {"All": None, "Flagged": True, "Not flagged": False}[flag_choice],
         "activity": None if activity == "All" else activity,
@@ -156,7 +155,7 @@ with queue_tab:
             column_order=["open", "student", "composite", "is_flagged",
                           *(["release_state"] if state == "All" else []), "activity", "persona", "created_at"],
             column_config={
-                "open": st.column_config.TextColumn("Open", width=40),
+                "open": st.column_config.TextColumn("Open", width=48),
                 "student": "Student", "activity": "Activity", "persona": "Persona", "release_state": "State",
                 "composite": st.column_config.NumberColumn("Composite", format="%.1f"),
                 "is_flagged": st.column_config.CheckboxColumn("Flagged"),
