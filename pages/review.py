@@ -271,7 +271,7 @@ with middle:
                   "Period": display.text(f.get("period")) if f.get("period") else "",
                   "Check": display.check_title(c["id"]), "sheet": f.get("sheet")}
                  for c in checks for f in c["findings"]]
-        wanted = None
+        wanted, focus = None, None
         if found:
             event = st.dataframe(pd.DataFrame(found), hide_index=True, width="stretch", key=f"rv_findings_{d['id']}",
                                  height=min(36 * (len(found) + 1) + 3, 330), on_select="rerun",
@@ -280,7 +280,8 @@ with middle:
             if picked and picked != st.session_state.get(f"rv_finding_seen_{d['id']}"):
                 st.session_state[f"rv_finding_seen_{d['id']}"] = picked
                 wanted = found[picked[0]]["sheet"]
-            st.caption("Click a finding to open its sheet.")
+            focus = found[picked[0] if picked else 0]
+            st.caption(f"**{focus['Where']}**: {focus['Finding']} · Click a finding to open its sheet.")
         else:
             st.caption("No findings: every check passed.")
         ai = d["ai"]
@@ -314,7 +315,12 @@ with middle:
                             styles.loc[row, col] = "background-color: #ffb3b3; font-weight: bold"
                     return styles
 
-                st.dataframe(frame.style.apply(_highlight, axis=None), width="stretch", height=330, key="rv_grid")
+                # The focused finding's column comes right after the labels in column A.
+                focus_col = "".join(ch for ch in focus["Where"].split("!")[-1] if ch.isalpha()) \
+                    if focus and focus["sheet"] == name else ""
+                order = [c for c in ("A", focus_col) if c in frame.columns]
+                st.dataframe(frame.style.apply(_highlight, axis=None), width="stretch", height=330, key="rv_grid",
+                             column_order=[*order, *(c for c in frame.columns if c not in order)])
                 if flagged:
                     st.caption(" · ".join(f"**{ref}**: {message}" for ref, message in flagged.items()))
         else:
