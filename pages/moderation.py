@@ -9,7 +9,7 @@ from datetime import date
 import plotly.express as px
 import streamlit as st
 
-from core import config, display, grading, jobs, ui
+from core import config, display, grading, jobs, queue_cursor, ui
 from core.db import utcnow
 from core.feedback import editing, moderation, pricing
 from core.feedback.personas import PERSONAS
@@ -75,19 +75,6 @@ def load_item(url: str, who, feedback_id: int):
     return ui.read(moderation.item, actor=who, feedback_id=feedback_id)
 
 
-def _forget_click() -> None:
-    """The table's row click is forgotten when the rows under it change (page, filter, navigation)."""
-    st.session_state.pop("mod_queue", None)
-    st.session_state.pop("mod_clicked", None)
-
-
-def _go(feedback_id: int) -> None:
-    """Open an item; the table's page follows it."""
-    st.session_state["mod_current"] = feedback_id
-    st.session_state["mod_follow"] = True
-    _forget_click()
-
-
 with queue_tab:
     c1, c2, c3, c4, c5, c6 = st.columns([1, 1, 1.6, 1.2, 1.2, 1], vertical_alignment="bottom")
     state = c1.selectbox("State", list(STATES), key="mod_state", format_func=STATES.get)
@@ -113,31 +100,12 @@ with queue_tab:
     }.items()))
     ids = load_ids(url, actor, filters)
 
-    if st.session_state.get("mod_filters") != filters:  # a new view opens on its first item
-        st.session_state.update(mod_filters=filters, mod_position=0, mod_page=1)
-        st.session_state.pop("mod_current", None)
-        _forget_click()
-    page_count = max(1, -(-len(ids) // PAGE_SIZE))
-    page = min(st.session_state.get("mod_page", 1), page_count)
-    table = load_queue(url, actor, (*filters, ("limit", PAGE_SIZE), ("offset", (page - 1) * PAGE_SIZE)))
-    page_ids = [int(i) for i in table["id"]]
-
-    # A row clicked in the table opens (once: the click stays in the table's state).
-    clicked = list(((st.session_state.get("mod_queue") or {}).get("selection") or {}).get("rows") or [])
-    if clicked and clicked != st.session_state.get("mod_clicked") and clicked[0] < len(page_ids):
-        st.session_state.update(mod_clicked=clicked, mod_current=page_ids[clicked[0]])
-    # The open item survives reruns. When it leaves the view (released from "held",
-    # unflagged under "Flagged"), the item that took its place opens: the next one.
-    if ids and st.session_state.get("mod_current") not in ids:
-        _go(ids[min(st.session_state.get("mod_position", 0), len(ids) - 1)])
-    current = st.session_state.get("mod_current") if ids else None
-    position = ids.index(current) if current in ids else 0
-    st.session_state["mod_position"] = position
-    if st.session_state.pop("mod_follow", False) and position // PAGE_SIZE + 1 != page:  # Prev/Next crossed a page
-        page = position // PAGE_SIZE + 1
-        table = load_queue(url, actor, (*filters, ("limit", PAGE_SIZE), ("offset", (page - 1) * PAGE_SIZE)))
-        page_ids = [int(i) for i in table["id"]]
-    st.session_state["mod_page"] = page
+    queue = queue_cursor.cursor(
+        st.session_state, "mod", ids=ids, filters=filters, page_size=PAGE_SIZE,
+        load_page=lambda n: load_queue(url, actor, (*filters, ("limit", PAGE_SIZE), ("offset", (n - 1) * PAGE_SIZE))),
+        row_ids=lambda frame: [int(i) for i in frame["id"]])
+    current, table = queue.current, queue.rows
+    page_ids, position = [int(i) for i in table["id"]], (queue.position or 1) - 1
 
     queue_side, item_side = st.columns([1.05, 2], gap="medium")
     with queue_side:
@@ -160,9 +128,9 @@ with queue_tab:
                 "composite": st.column_config.NumberColumn("Composite", format="%.1f"),
                 "is_flagged": st.column_config.CheckboxColumn("Flagged"),
                 "created_at": ui.time_column("Created")})
-        if page_count > 1:
-            st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key="mod_page",
-                            on_change=_forget_click)
+        if queue.page_count > 1:
+            st.number_input(f"Page (of {queue.page_count})", min_value=1, max_value=queue.page_count, step=1,
+                            key="mod_page", on_change=queue.forget_click)
         ui.zone_note()
 
     shown = load_item(url, actor, current) if current is not None else None
@@ -171,10 +139,10 @@ with queue_tab:
         with item_side:
             n1, n2, n3 = st.columns([1, 2, 1])
             n1.button("Previous", icon=":material/arrow_back:", key="mod_prev", width="stretch", disabled=position == 0,
-                      on_click=lambda: _go(ids[position - 1]))
+                      on_click=queue.step, args=(-1,))
             n2.markdown(f"**{position + 1} of {len(ids)}** in this view")
             n3.button("Next", icon=":material/arrow_forward:", key="mod_next", width="stretch",
-                      disabled=position >= len(ids) - 1, on_click=lambda: _go(ids[min(position + 1, len(ids) - 1)]))
+                      disabled=position >= len(ids) - 1, on_click=queue.step, args=(1,))
             st.subheader(f"{shown['student']} · {display.title(shown['activity'])} v{shown['version']}")
             st.markdown(f"**{display.humanize(shown['release_state'])}**"
                         + (" · :red[**flagged**]" if shown["is_flagged"] else "")

@@ -11,7 +11,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from core import catalogue, config, display, grading, review, submission_files, ui
+from core import catalogue, config, display, grading, queue_cursor, review, submission_files, ui
 
 actor = ui.guard("review.read")
 ui.sidebar(actor)
@@ -110,51 +110,10 @@ ids = load_ids(url, filters, actor)
 progress = load_progress(url, base, actor)
 
 
-def _forget_click() -> None:
-    """The table's row click is forgotten when the rows under it change (page, filter, navigation)."""
-    st.session_state.pop("rv_queue", None)
-    st.session_state.pop("rv_clicked", None)
-
-
-def _go(submission_id: int | None) -> None:
-    """Open an item; the table's page follows it."""
-    if submission_id is not None:
-        st.session_state.update(rv_current=submission_id, rv_follow=True)
-        _forget_click()
-
-
-if st.session_state.get("rv_filters") != filters:  # a new view opens on its first item
-    st.session_state.update(rv_filters=filters, rv_position=0, rv_page=1)
-    st.session_state.pop("rv_current", None)
-    _forget_click()
-page_count = max(1, -(-len(ids) // PAGE_SIZE))
-page = min(st.session_state.get("rv_page", 1), page_count)
-rows = load_rows(url, filters, page, actor)
-clicked = list(((st.session_state.get("rv_queue") or {}).get("selection") or {}).get("rows") or [])
-if clicked and clicked != st.session_state.get("rv_clicked") and clicked[0] < len(rows):
-    st.session_state.update(rv_clicked=clicked, rv_current=rows[clicked[0]]["id"])
-current = st.session_state.get("rv_current")
-if current is None and ids:
-    _go(ids[0])
-    current = ids[0]
-# An item that left the view (graded under "needs review") stays open; Next goes on
-# from where it was.
-if current in ids:
-    st.session_state["rv_position"] = ids.index(current)
-here = st.session_state.get("rv_position", 0)
-if st.session_state.pop("rv_follow", False) and current in ids and here // PAGE_SIZE + 1 != page:
-    page = here // PAGE_SIZE + 1  # Previous / Next crossed a page boundary: the table follows
-    rows = load_rows(url, filters, page, actor)
-st.session_state["rv_page"] = page
-
-
-def _step(delta: int) -> None:
-    if not ids:
-        return
-    inside = st.session_state.get("rv_current") in ids
-    # Outside the view, the item that took its place is "next" and the one before it "previous".
-    target = here + delta if inside else (here if delta > 0 else here - 1)
-    _go(ids[max(0, min(len(ids) - 1, target))])
+queue = queue_cursor.cursor(st.session_state, "rv", ids=ids, filters=filters, page_size=PAGE_SIZE,
+                            load_page=lambda n: load_rows(url, filters, n, actor),
+                            row_ids=lambda page_rows: [r["id"] for r in page_rows], keep_outside=True)
+current, rows, here = queue.current, queue.rows, queue.here
 
 
 left, middle, right = st.columns([1.0, 2.8, 1.1], gap="small")
@@ -174,9 +133,9 @@ with left:
         st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 560),
                      on_select="rerun", selection_mode="single-row", key="rv_queue",
                      column_config={"ID": None, "v": st.column_config.NumberColumn("Version", width=40)})
-        if page_count > 1:
-            st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key="rv_page",
-                            on_change=_forget_click)
+        if queue.page_count > 1:
+            st.number_input(f"Page (of {queue.page_count})", min_value=1, max_value=queue.page_count, step=1,
+                            key="rv_page", on_change=queue.forget_click)
     else:
         ui.empty_state("Nothing in this view.", "Choose “All” under Show, or turn off My queue.")
     if actor.can("grades.release") and _opt(activity) and st.button(
@@ -217,11 +176,11 @@ MARKS = {"passed": ":green[:material/check_circle:]", "failed": ":red[:material/
 
 # -- the item ---------------------------------------------------------------------------------
 with middle:
-    position = ids.index(current) + 1 if current in ids else None
+    position = queue.position
     n1, n2, n3 = st.columns([1.3, 2.4, 1.3])
-    n1.button("Previous", icon=":material/arrow_back:", key="rv_prev", on_click=_step, args=(-1,), width="stretch",
+    n1.button("Previous", icon=":material/arrow_back:", key="rv_prev", on_click=queue.step, args=(-1,), width="stretch",
               disabled=position == 1 or (position is None and here == 0))
-    n3.button("Next", icon=":material/arrow_forward:", key="rv_next", on_click=_step, args=(1,), width="stretch",
+    n3.button("Next", icon=":material/arrow_forward:", key="rv_next", on_click=queue.step, args=(1,), width="stretch",
               disabled=position == len(ids) or (position is None and here >= len(ids)))
     n2.markdown(f"**{position} of {len(ids)}** in this view" if position else
                 "This item has left the view (it was graded); **Next** goes on.")
@@ -435,7 +394,7 @@ with right:
                 if save_next:
                     target = _next_ungraded(d["id"])
                     message += "" if target else " Nothing ungraded is left in this view."
-                    _go(target)
+                    queue.go(target)
                 st.session_state["rv_toast"] = message
                 st.rerun()
     if (actor.can("grades.release") and grade.get("state") == grading.GRADED
