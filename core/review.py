@@ -171,10 +171,18 @@ def queue(session: Session, *, actor: Actor, filters: QueueFilters = QueueFilter
     return rows
 
 
-def filter_options(session: Session, *, actor: Actor) -> dict[str, list[str]]:
+def filter_options(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """The pickers' choices. Activities come from the content tree in curriculum order (an
+    activity an admin added on the content page is offered at once), then any activity
+    that only old submissions still name; `titles` are their authored titles."""
     require(actor, "review.read")
+    tree = content_tree.current(session)
+    authored = tree.activity_keys()
+    submitted = set(session.scalars(select(LearningSubmission.activity_id).distinct()))
+    activities = [*authored, *sorted(submitted - set(authored))]
     return {
-        "activities": sorted(session.scalars(select(LearningSubmission.activity_id).distinct())),
+        "activities": activities,
+        "titles": {key: node.title for key in activities if (node := tree.node(key)) is not None},
         "companies": sorted(session.scalars(select(LearningCompany.ticker).join(
             LearningSubmission, LearningSubmission.company_id == LearningCompany.id).distinct())),
         "cohorts": sorted(c for c in session.scalars(select(Student.cohort).distinct()) if c),

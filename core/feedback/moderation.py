@@ -69,19 +69,14 @@ def _as_seen_by(prompt: dict, alias: str) -> dict:
     return {k: v.replace(label, alias) if isinstance(v, str) else v for k, v in prompt.items()}
 
 
-def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activity: str | None = None,
-          persona: str | None = None, model: str | None = None, release_state: str | None = None,
-          date_from: date | None = None, date_to: date | None = None, score_min: float | None = None,
-          score_max: float | None = None, limit: int = 500) -> pd.DataFrame:
-    """Feedback rows newest first, filtered; dates are program-timezone days, inclusive."""
-    require(actor, "feedback.read")
-    query = (
-        select(LearningFeedback, LearningSubmission, LearningCompany.ticker)
-        .join(LearningSubmission, LearningFeedback.submission_id == LearningSubmission.id)
-        .join(LearningCompany, LearningSubmission.company_id == LearningCompany.id)
-        .order_by(LearningFeedback.created_at.desc(), LearningFeedback.id.desc())
-        .limit(limit)
-    )
+ORDER = (LearningFeedback.created_at.desc(), LearningFeedback.id.desc())  # newest first
+
+
+def _filtered(query, *, flagged: bool | None = None, activity: str | None = None, persona: str | None = None,
+              model: str | None = None, release_state: str | None = None, date_from: date | None = None,
+              date_to: date | None = None, score_min: float | None = None, score_max: float | None = None):
+    """The queue's filters as WHERE clauses over feedback ⋈ submission; dates are
+    program-timezone days, inclusive."""
     if flagged is not None:
         query = query.where(LearningFeedback.is_flagged.is_(flagged))
     if activity:
@@ -101,6 +96,27 @@ def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activi
         query = query.where(LearningFeedback.rubric_composite >= score_min)
     if score_max is not None:
         query = query.where(LearningFeedback.rubric_composite <= score_max)
+    return query
+
+
+def queue_ids(session: Session, *, actor: Actor, **filters: Any) -> list[int]:
+    """The ids of the whole filtered queue in its order (navigation, paging, counts)."""
+    require(actor, "feedback.read")
+    query = (select(LearningFeedback.id)
+             .join(LearningSubmission, LearningFeedback.submission_id == LearningSubmission.id)
+             .join(LearningCompany, LearningSubmission.company_id == LearningCompany.id))
+    return list(session.scalars(_filtered(query, **filters).order_by(*ORDER)))
+
+
+def queue(session: Session, *, actor: Actor, limit: int = 500, offset: int = 0, **filters: Any) -> pd.DataFrame:
+    """One page of feedback rows, newest first, filtered (see `_filtered`)."""
+    require(actor, "feedback.read")
+    query = (
+        select(LearningFeedback, LearningSubmission, LearningCompany.ticker)
+        .join(LearningSubmission, LearningFeedback.submission_id == LearningSubmission.id)
+        .join(LearningCompany, LearningSubmission.company_id == LearningCompany.id)
+    )
+    query = _filtered(query, **filters).order_by(*ORDER).limit(limit).offset(offset)
     rows = []
     for fb, sub, ticker in session.execute(query):
         rows.append({

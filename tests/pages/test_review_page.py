@@ -78,9 +78,11 @@ def test_opens_on_needs_review_with_progress_and_the_first_item(prepared, db_url
     queue = frame(at, "Student", "Grade")
     assert list(queue["ID"]) == [ids["v2"], ids["third"]] and "Ana Lima" not in queue.to_string()
     assert "1 of 3 graded" in _text(at)
+    assert "3: every submission these filters match, whatever its grade. Listed: the 2 that need review." in [
+        c.value for c in at.caption]
     assert pseudonyms.alias(1, "admin") in _text(at)
     assert at.session_state["rv_current"] == ids["v2"]
-    assert frame(at, "sheet", "cell", "message")["cell"].tolist() == ["F7"]
+    assert [w.split("!")[-1] for w in frame(at, "Where", "Finding")["Where"]] == ["F7"]
     assert not [b for b in at.get("download_button") if b.key in ("rv_export_csv", "rv_export_xlsx")]
     at.button(key="rv_prepare_export").click().run()
     assert {b.key for b in at.get("download_button")} >= {"rv_export_csv", "rv_export_xlsx"}
@@ -191,3 +193,59 @@ def test_student_export_is_offered_to_admins_and_built_only_on_click(prepared, d
         assert s.scalar(select(AuditLog).where(AuditLog.action == "student.export")) is None
     instructor = open_page(db_url, monkeypatch, "instructor")
     assert "rv_export" not in {b.key for b in instructor.get("download_button")}
+
+
+def test_findings_sit_beside_the_workbook_and_a_click_opens_their_sheet(prepared, db_url, monkeypatch):
+    _engine, ids = prepared
+    at = open_page(db_url, monkeypatch, "instructor", rv_mine=False)
+    assert [t.label for t in at.tabs] == ["History and diff", "Feedback", "File"]  # no Findings / Workbook tabs
+    findings = frame(at, "Where", "Finding")
+    sheet_of_finding = findings["Where"][0].split("!")[0]
+    # The innermost columns: one holds only the findings, the one beside it the sheet's grid (columns A, B, …).
+    columns = [[e.value for e in c.get("dataframe")] for c in at.columns]
+    assert any(len(c) == 1 and {"Where", "Finding"} <= set(c[0].columns) for c in columns)
+    assert any(len(c) == 1 and {"A", "B"} <= set(c[0].columns) for c in columns), "the grid beside the findings"
+    sheet = at.selectbox(key=f"rv_sheet_{ids['v2']}")
+    other = next(o for o in sheet.options if o != sheet_of_finding)
+    sheet.set_value(other).run()
+    assert at.selectbox(key=f"rv_sheet_{ids['v2']}").value == other
+    at.session_state[f"rv_findings_{ids['v2']}"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert at.selectbox(key=f"rv_sheet_{ids['v2']}").value == sheet_of_finding
+
+
+def test_clicking_a_queue_row_opens_it_and_the_choice_survives_reruns(prepared, db_url, monkeypatch):
+    _engine, ids = prepared
+    at = open_page(db_url, monkeypatch, "instructor", rv_mine=False)
+    at.session_state["rv_queue"] = {"selection": {"rows": [2], "columns": []}}
+    at.run()
+    assert at.session_state["rv_current"] == ids["third"]
+    assert frame(at, "Student", "Grade")["Student"][2].startswith("▶ ")
+    at.button(key="rv_mark").click().run()
+    assert at.session_state["rv_current"] == ids["third"]
+    at.button(key="rv_prev").click().run()  # navigation wins over the earlier click
+    assert at.session_state["rv_current"] == ids["other"]
+
+
+def test_admin_withdraws_a_released_grade_with_a_required_reason(prepared, db_url, monkeypatch):
+    engine, ids = prepared
+    admin = staff_actor(engine, "admin")
+    grading.save_grade(engine, actor=admin, submission_id=ids["other"], scores=SCORES)
+    grading.release(engine, actor=admin, submission_id=ids["other"])
+    instructor = open_page(db_url, monkeypatch, "instructor", rv_mine=False, rv_show="Released")
+    assert instructor.session_state["rv_current"] == ids["other"] and "rv_withdraw" not in {
+        b.key for b in instructor.button}
+    at = open_page(db_url, monkeypatch, "admin", rv_show="Released")
+    at.button(key="rv_withdraw").click().run()
+    assert any("Give a reason" in e.value for e in at.error)
+    with session_scope(engine) as s:
+        assert s.scalar(select(LearningGrade.state).where(LearningGrade.submission_id == ids["other"])) == "released"
+    at.text_input(key=f"rv_withdraw_reason_{ids['other']}").input("Scored against the wrong rubric")
+    at.button(key="rv_withdraw").click().run()
+    assert not at.exception, at.exception
+    assert any("Grade withdrawn" in t.value for t in at.toast)
+    assert at.session_state["rv_current"] == ids["other"]  # the view stays on the item
+    with session_scope(engine) as s:
+        assert s.scalar(select(LearningGrade.state).where(LearningGrade.submission_id == ids["other"])) == "graded"
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "grade.withdraw"))
+        assert entry.details["reason"] == "Scored against the wrong rubric"
