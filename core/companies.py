@@ -147,24 +147,30 @@ def normalize_cik(cik: str | int) -> str:
 
 
 def add_company(
-    session: Session, *, actor: Actor, ticker: str, company_name: str, cik: str | int | None = None,
-    fiscal_year_end: str | None = None, **fields,
+    engine: Engine, *, actor: Actor, ticker: str, company_name: str, cik: str | int | None = None,
+    fiscal_year_end: str | None = None, inferred: bool = False, **fields,
 ) -> LearningCompany:
-    """Add a company beyond the curated ten (admin action; the caller audits it)."""
+    """Admin: add a company beyond the curated ten (audited). `inferred` records that the
+    fiscal year end was read from a filing rather than typed."""
     require(actor, "companies.manage")
     ticker = ticker.strip().upper()
     if not ticker or len(ticker) > 10 or not ticker.replace(".", "").replace("-", "").isalnum():
         raise Invalid(f"Ticker {ticker!r} must be 1-10 letters or digits.")
     if not company_name.strip():
         raise Invalid("Company name must not be empty.")
-    if session.scalar(select(LearningCompany.id).where(LearningCompany.ticker == ticker)):
-        raise Conflict(f"A company with ticker {ticker} already exists.")
-    company = LearningCompany(
-        ticker=ticker, company_name=company_name.strip(), fiscal_year_end=canonical_fiscal_year_end(fiscal_year_end),
-        sec_cik=normalize_cik(cik) if cik is not None else None, is_active=True, **fields,
-    )
-    session.add(company)
-    session.flush()
+    with session_scope(engine, immediate=True) as session:
+        if session.scalar(select(LearningCompany.id).where(LearningCompany.ticker == ticker)):
+            raise Conflict(f"A company with ticker {ticker} already exists.")
+        company = LearningCompany(
+            ticker=ticker, company_name=company_name.strip(),
+            fiscal_year_end=canonical_fiscal_year_end(fiscal_year_end),
+            sec_cik=normalize_cik(cik) if cik is not None else None, is_active=True, **fields,
+        )
+        session.add(company)
+        session.flush()
+        audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
+                     details={"cik": company.sec_cik, "name": company.company_name,
+                              "fiscal_year_end": company.fiscal_year_end, "inferred": inferred})
     return company
 
 
@@ -190,10 +196,14 @@ def edit_company(engine: Engine, *, actor: Actor, ticker: str, fiscal_year_end: 
     return stored
 
 
-def set_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
-    """Deactivating hides a company from new work but keeps all its history."""
+def set_active(engine: Engine, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
+    """Admin: deactivating hides a company from new work but keeps all its history;
+    activating brings it back (audited)."""
     require(actor, "companies.manage")
-    company = get_by_ticker(session, ticker)
-    company.is_active = active
-    session.flush()
+    with session_scope(engine, immediate=True) as session:
+        company = get_by_ticker(session, ticker)
+        company.is_active = active
+        session.flush()
+        audit.record(session, actor, "company.activate" if active else "company.deactivate",
+                     target_type="company", target_id=company.ticker)
     return company
