@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, content_tree, exports, pseudonyms, submissions
 from core.access import Actor, can, require
-from core.db import session_scope, utcnow
+from core.db import get_or_not_found, session_scope, utcnow
 from core.errors import Forbidden, Invalid, NotFound
 from core.models import (
     LearningCompany,
@@ -193,10 +193,7 @@ def awaiting_review_count(session: Session, *, actor: Actor) -> int:
 
 
 def _get(session: Session, submission_id: int) -> LearningSubmission:
-    sub = session.get(LearningSubmission, submission_id)
-    if sub is None:
-        raise NotFound(f"No submission with id {submission_id}.")
-    return sub
+    return get_or_not_found(session, LearningSubmission, submission_id, f"No submission with id {submission_id}.")
 
 
 def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, Any]:

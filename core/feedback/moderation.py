@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, pseudonyms
 from core.access import Actor, require
-from core.db import session_scope, utcnow
-from core.errors import Conflict, Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Conflict, Invalid
 from core.feedback import generation, personas, pricing
 from core.feedback.prompt import compact_report, validator_report
 from core.feedback.providers import CRITERIA
@@ -116,10 +116,7 @@ def queue(session: Session, *, actor: Actor, flagged: bool | None = None, activi
 
 
 def _get(session: Session, feedback_id: int, *, lock: bool = False) -> LearningFeedback:
-    row = session.get(LearningFeedback, feedback_id, with_for_update=lock)
-    if row is None:
-        raise NotFound(f"Feedback {feedback_id} does not exist.")
-    return row
+    return get_or_not_found(session, LearningFeedback, feedback_id, f"Feedback {feedback_id} does not exist.", lock=lock)
 
 
 def item(session: Session, *, actor: Actor, feedback_id: int) -> dict[str, Any]:
