@@ -249,35 +249,38 @@ def sync_demo_accounts(session: Session, *, demo: bool) -> list[tuple[str, str, 
 
 
 def create_staff(
-    session: Session, *, actor: Actor, email: str, role: str, display_name: str | None = None,
+    engine: Engine, *, actor: Actor, email: str, role: str, display_name: str | None = None,
     password: str | None = None,
 ) -> Actor:
     require(actor, "staff.manage")
-    user = add_staff(session, actor=actor, email=email, role=role, display_name=display_name, password=password)
-    audit.record(session, actor, "staff.add", target_type="staff_user", target_id=user.id,
-                 details={"email": user.email, "role": role, "password_set": bool(password)})
-    return actor_of(user)
+    with session_scope(engine, immediate=True) as session:
+        user = add_staff(session, actor=actor, email=email, role=role, display_name=display_name, password=password)
+        audit.record(session, actor, "staff.add", target_type="staff_user", target_id=user.id,
+                     details={"email": user.email, "role": role, "password_set": bool(password)})
+        return actor_of(user)
 
 
-def change_password(session: Session, *, actor: Actor, email: str, password: str) -> Actor:
+def change_password(engine: Engine, *, actor: Actor, email: str, password: str) -> Actor:
     require(actor, "staff.manage")
-    user = set_password(session, email, password)
-    audit.record(session, actor, "staff.passwd", target_type="staff_user", target_id=user.id,
-                 details={"email": user.email})
-    return actor_of(user)
+    with session_scope(engine, immediate=True) as session:
+        user = set_password(session, email, password)
+        audit.record(session, actor, "staff.passwd", target_type="staff_user", target_id=user.id,
+                     details={"email": user.email})
+        return actor_of(user)
 
 
-def deactivate_staff(session: Session, *, actor: Actor, email: str) -> Actor:
+def deactivate_staff(engine: Engine, *, actor: Actor, email: str) -> Actor:
     require(actor, "staff.manage")
-    user = find_staff(session, email)
-    if user.id is not None and user.id == actor.id:
-        raise Conflict("You cannot deactivate your own account.")
-    user.is_active = False
-    session.flush()
-    staff_sessions.revoke_all(session, user.id)
-    audit.record(session, actor, "staff.deactivate", target_type="staff_user", target_id=user.id,
-                 details={"email": user.email})
-    return actor_of(user)
+    with session_scope(engine, immediate=True) as session:
+        user = find_staff(session, email)
+        if user.id is not None and user.id == actor.id:
+            raise Conflict("You cannot deactivate your own account.")
+        user.is_active = False
+        session.flush()
+        staff_sessions.revoke_all(session, user.id)
+        audit.record(session, actor, "staff.deactivate", target_type="staff_user", target_id=user.id,
+                     details={"email": user.email})
+        return actor_of(user)
 
 
 def list_staff(session: Session, *, actor: Actor) -> list[dict]:

@@ -1,19 +1,17 @@
-"""The content tree for staff: read it in sequence order, and (admins) edit titles and
-descriptions and publish or unpublish. Every edit writes an audit row."""
+"""The content tree for staff, read in sequence order, and the activities' blank
+workbooks. Admins change the tree through core/authoring.py (revised and audited)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, catalogue
+from core import catalogue
 from core.access import Actor, require
-from core.errors import Invalid, NotFound
+from core.errors import NotFound
 from core.models import LearningContent
 
 TYPE_ORDER = ("module", "unit", "lesson", "activity")
-MAX_TITLE = 255
-MAX_DESCRIPTION = 5000
 
 
 def content_tree(session: Session, *, actor: Actor) -> list[dict]:
@@ -74,51 +72,6 @@ def module_totals(tree: list[dict]) -> list[dict]:
             t["lessons" if node["type"] == "lesson" else "activities"] += 1
             t["minutes"] += node["minutes"] or 0
     return list(totals.values())
-
-
-def _get(session: Session, key: str) -> LearningContent:
-    row = session.scalar(select(LearningContent).where(LearningContent.content_key == key))
-    if row is None:
-        raise NotFound(f"No content item with key {key!r}.")
-    return row
-
-
-def update_content(session: Session, *, actor: Actor, key: str, title: str, description: str | None) -> dict:
-    """Change an item's title and description; refuses an empty or over-long title."""
-    require(actor, "content.edit")
-    row = _get(session, key)
-    title = (title or "").strip()
-    if not title:
-        raise Invalid(f"The title of “{row.title}” cannot be empty.")
-    if len(title) > MAX_TITLE:
-        raise Invalid(f"The new title of “{row.title}” is {len(title)} characters; the limit is {MAX_TITLE}.")
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"The description of “{row.title}” is {len(description)} characters; the limit is "
-                      f"{MAX_DESCRIPTION}.")
-    before = {"title": row.title, "description": row.description}
-    after = {"title": title, "description": description or None}
-    if before == after:
-        return after
-    row.title, row.description = title, description or None
-    session.flush()
-    audit.record(session, actor, "content.edit", target_type="content", target_id=key,
-                 details={"before": before, "after": after})
-    return after
-
-
-def set_published(session: Session, *, actor: Actor, key: str, published: bool) -> bool:
-    """Publish or unpublish one item. Children keep their own state; an unpublished
-    parent hides them from students (see `visible`)."""
-    require(actor, "content.edit")
-    row = _get(session, key)
-    if bool(row.is_published) == published:
-        return published
-    row.is_published = published
-    session.flush()
-    audit.record(session, actor, "content.publish" if published else "content.unpublish",
-                 target_type="content", target_id=key, details={"title": row.title})
-    return published
 
 
 def has_template(key: str) -> bool:

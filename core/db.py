@@ -19,10 +19,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core import config
-from core.errors import Unavailable
+from core.errors import NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound="Base")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -174,6 +175,15 @@ def _commit_definitely_failed(exc: BaseException) -> bool:
     state = _sqlstate(exc)
     # A server-side refusal names an SQLSTATE; class 08 is a connection exception.
     return bool(state and not state.startswith("08"))
+
+
+def get_or_not_found(session: Session, model: type[M], ident: object, message: str, *, lock: bool = False) -> M:
+    """The row of `model` with this primary key, or NotFound(message), which the page shows.
+    `lock` takes the row for update (SELECT ... FOR UPDATE on PostgreSQL)."""
+    row = session.get(model, ident, with_for_update=lock)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 @contextmanager

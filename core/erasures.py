@@ -120,7 +120,7 @@ def replay(engine: Engine, storage) -> list[Erasure]:
                 continue
             session.info[_REPLAYING] = entry.erased_at
             try:
-                students.erase(session, actor=actor, student_id=entry.student_id)
+                students.erase_rows(session, entry.student_id)
             finally:
                 session.info.pop(_REPLAYING, None)
         if missing:

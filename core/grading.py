@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, content_tree
 from core.access import Actor, can_role, require
-from core.db import session_scope, utcnow
-from core.errors import Conflict, Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Conflict, Invalid
 from core.models import LearningFeedback, LearningGrade, LearningSubmission, StaffUser
 
 NOT_STARTED, IN_PROGRESS, GRADED, RELEASED = "not_started", "in_progress", "graded", "released"
@@ -64,10 +64,7 @@ def _scored(session: Session, activity_id: str, scores: Mapping[str, float | Non
 
 
 def _submission(session: Session, submission_id: int) -> LearningSubmission:
-    sub = session.get(LearningSubmission, submission_id)
-    if sub is None:
-        raise NotFound(f"No submission with id {submission_id}.")
-    return sub
+    return get_or_not_found(session, LearningSubmission, submission_id, f"No submission with id {submission_id}.")
 
 
 def _grade_row(session: Session, sub: LearningSubmission) -> LearningGrade:

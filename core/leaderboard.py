@@ -17,10 +17,12 @@ import statistics
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.access import Actor, can, require
+from core.db import session_scope
 from core.errors import Invalid, NotFound
 from core.models import LearningCompany, LearningLeaderboard, Student
 
@@ -96,27 +98,28 @@ def board(session: Session, *, actor: Actor) -> dict:
             "ids_shown": with_ids}
 
 
-def reveal_identities(session: Session, *, actor: Actor, ticker: str, reason: str) -> list[dict]:
+def reveal_identities(engine: Engine, *, actor: Actor, ticker: str, reason: str) -> list[dict]:
     """Admins only: who is behind each anonymous id for one company. Audited."""
     require(actor, "leaderboard.identities")
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise Invalid("Give a reason for revealing identities (at least 5 characters); it is kept in the audit log.")
-    company = session.scalar(select(LearningCompany).where(func.upper(LearningCompany.ticker) == ticker.upper()))
-    if company is None:
-        raise NotFound(f"No company with ticker {ticker!r}.")
-    rows = session.execute(
-        select(LearningLeaderboard, Student.full_name, Student.email, Student.cohort)
-        .join(Student, Student.id == LearningLeaderboard.user_id)
-        .where(LearningLeaderboard.company_id == company.id)
-        .order_by(LearningLeaderboard.final_price_target.desc())
-    ).all()
-    audit.record(session, actor, "leaderboard.reveal", target_type="company", target_id=company.ticker,
-                 details={"reason": reason, "entries": len(rows)})
-    return [
-        dict(_entry(row, company.ticker), student=name, email=email, cohort=cohort, user_id=row.user_id)
-        for row, name, email, cohort in rows
-    ]
+    with session_scope(engine, immediate=True) as session:
+        company = session.scalar(select(LearningCompany).where(func.upper(LearningCompany.ticker) == ticker.upper()))
+        if company is None:
+            raise NotFound(f"No company with ticker {ticker!r}.")
+        rows = session.execute(
+            select(LearningLeaderboard, Student.full_name, Student.email, Student.cohort)
+            .join(Student, Student.id == LearningLeaderboard.user_id)
+            .where(LearningLeaderboard.company_id == company.id)
+            .order_by(LearningLeaderboard.final_price_target.desc())
+        ).all()
+        audit.record(session, actor, "leaderboard.reveal", target_type="company", target_id=company.ticker,
+                     details={"reason": reason, "entries": len(rows)})
+        return [
+            dict(_entry(row, company.ticker), student=name, email=email, cohort=cohort, user_id=row.user_id)
+            for row, name, email, cohort in rows
+        ]
 
 
 def latest_valuation_date(session: Session) -> date | None:

@@ -362,27 +362,5 @@ def compare_summary(rows: list[dict]) -> dict[str, int]:
     return counts
 
 
-def add_company(session: Session, *, actor: Actor, ticker: str, company_name: str, cik: str,
-                fiscal_year_end: str | None = None, revenue_model_type: str | None = None,
-                revenue_driver_notes: str | None = None, industry: str | None = None) -> LearningCompany:
-    """Admin: add a company beyond the curated ten (audited)."""
-    require(actor, "companies.manage")
-    company = companies.add_company(session, actor=actor, ticker=ticker, company_name=company_name, cik=cik,
-                                    fiscal_year_end=fiscal_year_end, revenue_model_type=revenue_model_type,
-                                    revenue_driver_notes=revenue_driver_notes, industry=industry)
-    audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
-                 details={"cik": company.sec_cik, "name": company.company_name})
-    return company
-
-
-def set_company_active(session: Session, *, actor: Actor, ticker: str, active: bool) -> LearningCompany:
-    """Admin: deactivate (history kept) or reactivate a company (audited)."""
-    require(actor, "companies.manage")
-    company = companies.set_active(session, actor=actor, ticker=ticker, active=active)
-    audit.record(session, actor, "company.activate" if active else "company.deactivate",
-                 target_type="company", target_id=company.ticker)
-    return company
-
-
 def version_dict(version: PackageVersion) -> dict:
     return asdict(version)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, content_tree, exports, pseudonyms, submissions
 from core.access import Actor, can, require
-from core.db import utcnow
+from core.db import get_or_not_found, session_scope, utcnow
 from core.errors import Forbidden, Invalid, NotFound
 from core.models import (
     LearningCompany,
@@ -201,10 +201,7 @@ def awaiting_review_count(session: Session, *, actor: Actor) -> int:
 
 
 def _get(session: Session, submission_id: int) -> LearningSubmission:
-    sub = session.get(LearningSubmission, submission_id)
-    if sub is None:
-        raise NotFound(f"No submission with id {submission_id}.")
-    return sub
+    return get_or_not_found(session, LearningSubmission, submission_id, f"No submission with id {submission_id}.")
 
 
 def detail(session: Session, *, actor: Actor, submission_id: int) -> dict[str, Any]:
@@ -268,34 +265,36 @@ def student_history(session: Session, *, actor: Actor, submission_id: int) -> li
              "grade": None if r.overall_score is None else float(r.overall_score)} for r in rows]
 
 
-def reveal_identity(session: Session, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
+def reveal_identity(engine: Engine, *, actor: Actor, submission_id: int, reason: str) -> dict[str, str | None]:
     """The student's name and email, for a stated reason (as on the leaderboard); every
     reveal is audited. An activity whose rules mark it blind cannot be revealed."""
     require(actor, "review.reveal")
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise Invalid("Give a reason for revealing the student (at least 5 characters); it is kept in the audit log.")
-    sub = _get(session, submission_id)
-    if _blind(session, sub.activity_id):
-        node = content_tree.current(session).node(sub.activity_id)
-        raise Forbidden(f"“{node.title if node else sub.activity_id}” is marked blind: who submitted to it cannot "
-                        "be revealed.")
-    student = session.get(Student, sub.user_id)
-    if student is None:
-        raise NotFound(f"Submission {submission_id} belongs to user {sub.user_id}, who has no student record.")
-    audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
-                 details={"submission_id": submission_id, "reason": reason})
-    return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
+    with session_scope(engine, immediate=True) as session:
+        sub = _get(session, submission_id)
+        if _blind(session, sub.activity_id):
+            node = content_tree.current(session).node(sub.activity_id)
+            raise Forbidden(f"“{node.title if node else sub.activity_id}” is marked blind: who submitted to it cannot "
+                            "be revealed.")
+        student = session.get(Student, sub.user_id)
+        if student is None:
+            raise NotFound(f"Submission {submission_id} belongs to user {sub.user_id}, who has no student record.")
+        audit.record(session, actor, "student.reveal", target_type="student", target_id=sub.user_id,
+                     details={"submission_id": submission_id, "reason": reason})
+        return {"name": student.full_name, "email": student.email, "cohort": student.cohort}
 
 
-def mark_reviewed(session: Session, *, actor: Actor, submission_id: int, notes: str | None = None) -> None:
+def mark_reviewed(engine: Engine, *, actor: Actor, submission_id: int, notes: str | None = None) -> None:
     require(actor, "review.act")
-    sub = _get(session, submission_id)
-    sub.reviewed_by = actor.id
-    sub.reviewed_at = utcnow()
-    sub.review_notes = (notes or "").strip() or None
-    audit.record(session, actor, "submission.review", target_type="submission", target_id=submission_id,
-                 details={"notes": sub.review_notes})
+    with session_scope(engine, immediate=True) as session:
+        sub = _get(session, submission_id)
+        sub.reviewed_by = actor.id
+        sub.reviewed_at = utcnow()
+        sub.review_notes = (notes or "").strip() or None
+        audit.record(session, actor, "submission.review", target_type="submission", target_id=submission_id,
+                     details={"notes": sub.review_notes})
 
 
 def rerun_validators(engine: Engine, *, actor: Actor, submission_id: int, storage: Storage | None = None):

@@ -2,14 +2,14 @@
 
 Each construct is an expression like `func.count`: the queries in core/analytics.py
 and core/rollup/ use it over mapped columns, and it compiles to the engine's own
-spelling here (`@compiles`, one function per engine). Queries elsewhere never branch
+spelling here (`@compiles`, one spelling per engine). Queries elsewhere never branch
 on the dialect to spell SQL; they only decide whether engine-specific upkeep (ANALYZE,
 a planner setting) is worth running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,6 +35,16 @@ from sqlalchemy.sql.expression import (
 from sqlalchemy.sql.schema import Table
 
 
+def _spell(construct: type[FunctionElement], **spellings: Callable[..., ClauseElement]) -> None:
+    """Compile `construct` on each engine (keyword: dialect name) to the expression its
+    spelling builds from the construct's arguments."""
+    for dialect, spelling in spellings.items():
+        def _compile(element, compiler, _spelling=spelling, **kw):
+            return compiler.process(_spelling(*element.clauses), **kw)
+
+        compiles(construct, dialect)(_compile)
+
+
 class epoch_seconds(FunctionElement):
     """Whole seconds since 1970 of a UTC instant (floored)."""
 
@@ -43,17 +53,12 @@ class epoch_seconds(FunctionElement):
     inherit_cache = True
 
 
-@compiles(epoch_seconds, "postgresql")
-def _epoch_seconds_postgresql(element, compiler, **kw):
-    (instant,) = element.clauses
-    return compiler.process(cast(func.floor(extract("epoch", instant)), BigInteger), **kw)
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_seconds_sqlite(element, compiler, **kw):
+_spell(
+    epoch_seconds,
+    postgresql=lambda instant: cast(func.floor(extract("epoch", instant)), BigInteger),
     # Stored as naive UTC text; the first 19 characters are the whole seconds.
-    (instant,) = element.clauses
-    return compiler.process(cast(func.strftime("%s", func.substr(instant, 1, 19)), Integer), **kw)
+    sqlite=lambda instant: cast(func.strftime("%s", func.substr(instant, 1, 19)), Integer),
+)
 
 
 class local_day(FunctionElement):
@@ -123,16 +128,11 @@ class days_between(FunctionElement):
     inherit_cache = True
 
 
-@compiles(days_between, "postgresql")
-def _days_between_postgresql(element, compiler, **kw):
-    first, second = element.clauses
-    return compiler.process(cast(second, Date) - cast(first, Date), **kw)
-
-
-@compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw):
-    first, second = element.clauses
-    return compiler.process(cast(func.julianday(second) - func.julianday(first), Integer), **kw)
+_spell(
+    days_between,
+    postgresql=lambda first, second: cast(second, Date) - cast(first, Date),
+    sqlite=lambda first, second: cast(func.julianday(second) - func.julianday(first), Integer),
+)
 
 
 class month_start(_date_trunc):
@@ -198,16 +198,11 @@ class json_text(FunctionElement):
         super().__init__(document, literal(member, String))
 
 
-@compiles(json_text, "postgresql")
-def _json_text_postgresql(element, compiler, **kw):
-    document, member = element.clauses
-    return compiler.process(document.op("->>")(member), **kw)
-
-
-@compiles(json_text, "sqlite")
-def _json_text_sqlite(element, compiler, **kw):
-    document, member = element.clauses
-    return compiler.process(func.json_extract(document, literal("$.", String) + member), **kw)
+_spell(
+    json_text,
+    postgresql=lambda document, member: document.op("->>")(member),
+    sqlite=lambda document, member: func.json_extract(document, literal("$.", String) + member),
+)
 
 
 class analyze(Executable, ClauseElement):

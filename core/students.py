@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core import erasures
+from core import audit, erasures
 from core.access import Actor, require
-from core.db import Base
+from core.db import Base, session_scope
 from core.errors import NotFound
 from core.models import (
     AuditLog,
@@ -37,14 +38,32 @@ def _owned_tables() -> list[tuple[str, Any]]:
     return owned
 
 
-def erase(session: Session, *, actor: Actor, student_id: int) -> dict[str, int]:
-    """Delete a student and everything of theirs; return rows removed per table.
+@dataclass(frozen=True)
+class Erased:
+    rows: dict[str, int]  # rows removed per table
+    file_keys: list[str]  # the student's stored files: the caller deletes them once this has committed
 
-    The database's ON DELETE CASCADE does the work; counting first makes the erasure
-    reportable. Stored files are the caller's to remove (their keys are returned by
-    `file_keys`), since storage is not transactional.
+
+def erase(engine: Engine, *, actor: Actor, student_id: int) -> Erased:
+    """Delete a student and everything of theirs, in one audited unit of work.
+
+    Stored files are the caller's to remove after the commit (storage is not
+    transactional): a leftover file is harmless, a row pointing at a deleted file is not.
     """
     require(actor, "students.erase")
+    with session_scope(engine, immediate=True) as session:
+        keys = file_keys(session, student_id)
+        counts = erase_rows(session, student_id)
+        # No target id: the erased id must not survive in the trail either.
+        audit.record(session, actor, "student.erase", target_type="student", details={"rows": counts})
+    return Erased(rows=counts, file_keys=keys)
+
+
+def erase_rows(session: Session, student_id: int) -> dict[str, int]:
+    """The rows of one erasure, in the caller's transaction; rows removed per table.
+
+    The database's ON DELETE CASCADE does the work; counting first makes the erasure
+    reportable."""
     student = session.get(Student, student_id)
     if student is None:
         raise NotFound(f"No student with id {student_id}.")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import pseudonyms
 from core.access import Actor, require
-from core.errors import NotFound
+from core.db import get_or_not_found
 from core.models import LearningSubmission
 from core.storage import Storage, default_storage
 
@@ -45,9 +45,7 @@ def file_for_download(session: Session, *, actor: Actor, submission_id: int,
                       storage: Storage | None = None) -> tuple[str, bytes]:
     """(unique download name, the file's bytes)."""
     require(actor, "review.read")
-    sub = session.get(LearningSubmission, submission_id)
-    if sub is None:
-        raise NotFound(f"No submission with id {submission_id}.")
+    sub = get_or_not_found(session, LearningSubmission, submission_id, f"No submission with id {submission_id}.")
     return _name_of(sub, actor), (storage or default_storage()).read_bytes(sub.file_path)
 
 

@@ -9,7 +9,6 @@ reload, a new tab or a deep link stays signed in. Without those routes (AppTest,
 from __future__ import annotations
 
 import html
-import inspect
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -289,16 +288,12 @@ def write(fn: Callable[..., T], /, *, success: str | Callable[[T], Flash] | None
     A domain error shows its message where the user acted and gives None. On success the
     cached reads are dropped; with `rerun` the page reloads and shows `success` at its top
     (a string, or a function of the result giving a string or (kind, text) pairs),
-    otherwise it is shown right here. A service that still takes a Session gets one
-    unit of work opened here (BEGIN IMMEDIATE), never one that spans page code.
+    otherwise it is shown right here. No unit of work is opened here: page code never
+    runs inside one (tests/test_conventions.py checks every page's write services).
     """
     actor = _page_actor()
     try:
-        if _takes_session(fn):
-            with session_scope(engine(), immediate=True) as session:
-                result = fn(session, actor=actor, **kwargs)
-        else:
-            result = fn(engine(), actor=actor, **kwargs)
+        result = fn(engine(), actor=actor, **kwargs)
     except SHOWN_ERRORS as err:
         st.error(error_message(err))
         return None
@@ -311,12 +306,6 @@ def write(fn: Callable[..., T], /, *, success: str | Callable[[T], Flash] | None
     for kind, text in flash:
         getattr(st, kind)(text)
     return result
-
-
-
-def _takes_session(fn: Callable[..., object]) -> bool:
-    first = next(iter(inspect.signature(fn).parameters), None)
-    return first == "session"
 
 
 def _page_actor() -> Actor:

@@ -167,7 +167,7 @@ def confirm_deactivation(ticker: str, name: str) -> None:
         st.rerun()
     if yes.button(f"Deactivate {ticker}", key="co_deactivate_confirm", type="primary", width="stretch"):
         _forget_confirmation()
-        ui.write(packages.set_company_active, ticker=ticker, active=False, success=f"{ticker} is now deactivated.")
+        ui.write(company_service.set_active, ticker=ticker, active=False, success=f"{ticker} is now deactivated.")
 
 
 if actor.can("companies.manage"):
@@ -185,7 +185,7 @@ if actor.can("companies.manage"):
                                  key="co_model")
         new_notes = st.text_input("Driver notes", key="co_notes")
         if st.form_submit_button("Add company", key="co_add"):
-            ui.write(packages.add_company, ticker=new_ticker, company_name=new_name, cik=new_cik,
+            ui.write(company_service.add_company, ticker=new_ticker, company_name=new_name, cik=new_cik,
                      fiscal_year_end=new_fye or None, revenue_model_type=new_model,
                      revenue_driver_notes=new_notes or None, success=lambda company: f"Added {company.ticker}.")
     with right.container(border=True):
@@ -195,7 +195,7 @@ if actor.can("companies.manage"):
             if active:  # destructive: asks first, in a dialog that stays open until answered
                 st.session_state["co_confirm_deactivate"] = ticker
             else:
-                ui.write(packages.set_company_active, ticker=ticker, active=True, success=f"{ticker} is now active.")
+                ui.write(company_service.set_active, ticker=ticker, active=True, success=f"{ticker} is now active.")
         if st.session_state.get("co_confirm_deactivate") == ticker:
             confirm_deactivation(ticker, company["company"])
         edited_fye = st.text_input(f"{ticker} fiscal year end", key=f"co_fye_edit_{ticker}",

@@ -37,8 +37,8 @@ def shared_file(name: str) -> Path:
     return path
 
 
-def register(session, ticker: str):
+def register(engine, ticker: str):
     from core import companies
     from tests.support import SETUP_ADMIN
 
-    return companies.add_company(session, actor=SETUP_ADMIN, ticker=ticker, **TEST_COMPANIES[ticker])
+    return companies.add_company(engine, actor=SETUP_ADMIN, ticker=ticker, **TEST_COMPANIES[ticker])

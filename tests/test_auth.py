@@ -20,9 +20,8 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def instructor(engine):
-    with session_scope(engine) as session:
-        auth.create_staff(session, actor=system_actor(engine), email="Ian@Example.org", role="instructor", display_name="Ian",
-                          password=PASSWORD)
+    auth.create_staff(engine, actor=system_actor(engine), email="Ian@Example.org", role="instructor", display_name="Ian",
+                      password=PASSWORD)
     return "ian@example.org"
 
 
@@ -35,10 +34,10 @@ def test_passwords_are_stored_as_argon2_hashes(engine, instructor):
 
 
 def test_short_password_and_duplicate_email_are_refused(engine, instructor):
-    with pytest.raises(Invalid, match="at least 10 characters"), session_scope(engine) as session:
-        auth.create_staff(session, actor=system_actor(engine), email="new@example.org", role="admin", password="short")
-    with pytest.raises(Conflict, match="already exists"), session_scope(engine) as session:
-        auth.create_staff(session, actor=system_actor(engine), email="IAN@example.org", role="admin", password=PASSWORD)
+    with pytest.raises(Invalid, match="at least 10 characters"):
+        auth.create_staff(engine, actor=system_actor(engine), email="new@example.org", role="admin", password="short")
+    with pytest.raises(Conflict, match="already exists"):
+        auth.create_staff(engine, actor=system_actor(engine), email="IAN@example.org", role="admin", password=PASSWORD)
 
 
 def test_lockout_after_five_failures_refuses_even_the_right_password_for_15_minutes(engine, instructor):
@@ -82,8 +81,7 @@ def test_refusal_is_the_same_whether_or_not_the_email_exists(engine, instructor)
 
 
 def test_deactivated_account_cannot_sign_in(engine, instructor):
-    with session_scope(engine) as session:
-        auth.deactivate_staff(session, actor=system_actor(engine), email=instructor)
+    auth.deactivate_staff(engine, actor=system_actor(engine), email=instructor)
     with pytest.raises(Forbidden) as refused:
         auth.sign_in(engine, email=instructor, password=PASSWORD)
     assert refused.value.message == auth.REFUSAL
@@ -98,8 +96,7 @@ def test_oidc_email_must_belong_to_an_active_staff_user(engine, instructor):
             auth.actor_for_oidc_email(session, None)
         with pytest.raises(Forbidden, match="not verified"):
             auth.actor_for_oidc_email(session, instructor, email_verified=False)
-    with session_scope(engine) as session:
-        auth.deactivate_staff(session, actor=system_actor(engine), email=instructor)
+    auth.deactivate_staff(engine, actor=system_actor(engine), email=instructor)
     with session_scope(engine) as session, pytest.raises(Forbidden, match="not a staff account"):
         auth.actor_for_oidc_email(session, instructor)
 

@@ -22,9 +22,8 @@ N = 20
 
 @pytest.fixture
 def staff(engine):
-    with session_scope(engine) as session:
-        auth.create_staff(session, actor=auth.system_actor(engine), email="ian@example.org", role="instructor",
-                          password=PASSWORD)
+    auth.create_staff(engine, actor=auth.system_actor(engine), email="ian@example.org", role="instructor",
+                      password=PASSWORD)
     return "ian@example.org"
 
 

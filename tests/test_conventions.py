@@ -57,7 +57,8 @@ NOT_SERVICES: dict[str, str] = {
     "core.feedback.generation.record_issued": "feedback_issued event of generate()",
     "core.feedback.generation.on_submission_validated": "after-commit hook of submit (system actor)",
     "core.submissions.record_outcome": "validator event and leaderboard entry of submit or a recalculation job",
-    # the erasure ledger: written inside students.erase, replayed by `ngi backup restore`
+    # erasure: the rows and the ledger written inside students.erase, replayed by `ngi backup restore`
+    "core.students.erase_rows": "rows of students.erase and of erasures.replay, in their transaction",
     "core.erasures.record": "ledger row of students.erase, in its transaction",
     "core.erasures.sync_file": "copies ledger rows to the file outside the database",
     "core.erasures.replay": "restore replays erasures newer than the backup (system actor)",
@@ -226,3 +227,76 @@ def test_pages_leave_transactions_to_the_services():
     offenders = [p.name for p in sorted((ROOT / "pages").glob("*.py"))
                  if "session_scope" in p.read_text(encoding="utf-8")]
     assert not offenders
+
+
+def _page_imports(tree: ast.Module) -> dict[str, str]:
+    """Local name → dotted path it stands for (`from core import companies as c`: c → core.companies)."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                names[local] = alias.name if alias.asname else local
+    return names
+
+
+def _resolve(dotted: str):
+    """`core.companies.add_company` → the function (a module path or an attribute of one)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            target = getattr(target, attr)
+        return target
+    raise LookupError(dotted)
+
+
+def _written_services(page: Path) -> list[tuple[int, str]]:
+    """(line, dotted name) of every function a page passes to `ui.write(`."""
+    tree = ast.parse(page.read_text(encoding="utf-8"))
+    imports = _page_imports(tree)
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "write"
+                and isinstance(node.func.value, ast.Name) and imports.get(node.func.value.id) == "core.ui"):
+            continue
+        assert node.args, f"{page.name}:{node.lineno}: ui.write without a service"
+        fn, path = node.args[0], []
+        while isinstance(fn, ast.Attribute):
+            path.insert(0, fn.attr)
+            fn = fn.value
+        assert isinstance(fn, ast.Name) and fn.id in imports, \
+            f"{page.name}:{node.lineno}: pass ui.write a core service by name, not {ast.unparse(node.args[0])}"
+        found.append((node.lineno, ".".join([imports[fn.id], *path])))
+    return found
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "pages").glob("*.py")), ids=lambda p: p.name)
+def test_every_service_a_page_writes_through_takes_the_engine(page):
+    """`ui.write` hands the service the Engine and opens no transaction: a write service
+    whose first parameter is a Session would run without its own unit of work."""
+    import inspect
+
+    wrong = []
+    for line, dotted in _written_services(page):
+        first = next(iter(inspect.signature(_resolve(dotted)).parameters.values()), None)
+        annotation = str(first.annotation) if first is not None else ""
+        if first is None or first.name == "session" or "Session" in annotation:
+            wrong.append(f"{page.name}:{line} {dotted}({first})")
+    assert not wrong, "write services take `engine: Engine` and open their own unit of work:\n" + "\n".join(wrong)
+
+
+def test_the_page_write_check_finds_the_writes():
+    """The check above is not vacuous: it finds the pages' writes and resolves them."""
+    found = {dotted for page in (ROOT / "pages").glob("*.py") for _, dotted in _written_services(page)}
+    assert {"core.leaderboard.reveal_identities", "core.review.mark_reviewed", "core.feedback.moderation.flag",
+            "core.companies.add_company", "core.grading.save_grade"} <= found
+    assert all(callable(_resolve(dotted)) for dotted in found)

@@ -42,8 +42,7 @@ def _student(engine, storage, n: int) -> int:
 def test_erase_writes_the_ledger_in_the_table_and_the_file(engine, ledger_dir):
     storage = LocalStorage(ledger_dir / "files")
     sid = _student(engine, storage, 1)
-    with session_scope(engine) as session:
-        students.erase(session, actor=system_actor(engine), student_id=sid)
+    students.erase(engine, actor=system_actor(engine), student_id=sid)
     with session_scope(engine) as session:
         rows = session.execute(select(ErasureRecord.student_id, ErasureRecord.erased_at)).all()
         assert [r.student_id for r in rows] == [sid]
@@ -58,7 +57,7 @@ def test_a_rolled_back_erasure_is_in_neither_ledger(engine, ledger_dir):
     storage = LocalStorage(ledger_dir / "files")
     sid = _student(engine, storage, 2)
     with pytest.raises(RuntimeError), session_scope(engine) as session:
-        students.erase(session, actor=system_actor(engine), student_id=sid)
+        students.erase_rows(session, sid)
         raise RuntimeError("the caller failed after erasing")
     assert erasures.read_file() == []
     with session_scope(engine) as session:
@@ -71,8 +70,8 @@ def test_replay_erases_again_what_the_database_does_not_know(engine, ledger_dir)
     knows better; replay removes them and their files, and the table learns the entry."""
     storage = LocalStorage(ledger_dir / "files")
     gone, kept = _student(engine, storage, 3), _student(engine, storage, 4)
+    students.erase(engine, actor=system_actor(engine), student_id=gone)
     with session_scope(engine) as session:
-        students.erase(session, actor=system_actor(engine), student_id=gone)
         (entry,) = erasures.in_database(session)
     # "restore": the student and their file come back, the table entry does not
     with session_scope(engine) as session:

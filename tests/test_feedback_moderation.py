@@ -64,26 +64,24 @@ def test_item_shows_report_prompt_and_versions(setup):
 
 def test_each_action_changes_the_row_and_is_audited(setup):
     engine, admin, fa, _ = setup
-    with session_scope(engine) as session:
-        moderation.flag(session, actor=admin, feedback_id=fa, reason="Tone is too harsh")
+    moderation.flag(engine, actor=admin, feedback_id=fa, reason="Tone is too harsh")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.is_flagged and row.flag_reason == "Tone is too harsh" and row.flagged_by == admin.id
         assert moderation.flagged_count(session, actor=admin) == 1
-        moderation.unflag(session, actor=admin, feedback_id=fa, reason="Reread; it is fair")
-    with session_scope(engine) as session:
-        original = session.get(LearningFeedback, fa).feedback_text
-        moderation.edit_text(session, actor=admin, feedback_id=fa, text="Rewritten by a moderator. " + original)
-        moderation.edit_text(session, actor=admin, feedback_id=fa, text="Second edit.")
+        original = row.feedback_text
+    moderation.unflag(engine, actor=admin, feedback_id=fa, reason="Reread; it is fair")
+    moderation.edit_text(engine, actor=admin, feedback_id=fa, text="Rewritten by a moderator. " + original)
+    moderation.edit_text(engine, actor=admin, feedback_id=fa, text="Second edit.")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert not row.is_flagged and row.flagged_by is None
         assert row.feedback_text == "Second edit." and row.original_text == original and row.edited_by == admin.id
-        moderation.hold(session, actor=admin, feedback_id=fa, reason="Check with the instructor")
+    moderation.hold(engine, actor=admin, feedback_id=fa, reason="Check with the instructor")
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.release_state == "held" and row.hold_reasons[-1].endswith("Check with the instructor")
-        moderation.release(session, actor=admin, feedback_id=fa)
+    moderation.release(engine, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         assert row.release_state == "released" and row.released_by == admin.id
@@ -106,20 +104,19 @@ def test_each_action_changes_the_row_and_is_audited(setup):
 
 def test_actions_refuse_bad_input_without_changing_anything(setup):
     engine, admin, fa, _ = setup
-    with session_scope(engine) as session:
-        with pytest.raises(Invalid, match="Give a reason"):
-            moderation.flag(session, actor=admin, feedback_id=fa, reason="  ")
-        with pytest.raises(Invalid, match="cannot be empty"):
-            moderation.edit_text(session, actor=admin, feedback_id=fa, text="")
-        with pytest.raises(Conflict, match="not flagged"):
-            moderation.unflag(session, actor=admin, feedback_id=fa, reason="x")
-        with pytest.raises(Conflict, match="already released"):
-            moderation.release(session, actor=admin, feedback_id=fa)
+    with pytest.raises(Invalid, match="Give a reason"):
+        moderation.flag(engine, actor=admin, feedback_id=fa, reason="  ")
+    with pytest.raises(Invalid, match="cannot be empty"):
+        moderation.edit_text(engine, actor=admin, feedback_id=fa, text="")
+    with pytest.raises(Conflict, match="not flagged"):
+        moderation.unflag(engine, actor=admin, feedback_id=fa, reason="x")
+    with pytest.raises(Conflict, match="already released"):
+        moderation.release(engine, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         row = session.get(LearningFeedback, fa)
         row.rubric_reasoning, row.release_state = Decimal("140"), "held"
-    with session_scope(engine) as session, pytest.raises(Conflict, match="reasoning 140"):
-        moderation.release(session, actor=admin, feedback_id=fa)
+    with pytest.raises(Conflict, match="reasoning 140"):
+        moderation.release(engine, actor=admin, feedback_id=fa)
     with session_scope(engine) as session:
         assert session.scalars(select(AuditLog).where(AuditLog.action.like("feedback.%"),
                                                       AuditLog.action != "feedback.generate")).all() == []
@@ -131,11 +128,11 @@ def test_other_roles_may_read_but_not_moderate(setup, role):
     actor = staff_actor(engine, role)
     with session_scope(engine) as session:
         assert len(moderation.queue(session, actor=actor)) == 2
-        for action in (lambda: moderation.flag(session, actor=actor, feedback_id=fa, reason="x"),
-                       lambda: moderation.unflag(session, actor=actor, feedback_id=fa, reason="x"),
-                       lambda: moderation.edit_text(session, actor=actor, feedback_id=fa, text="x"),
-                       lambda: moderation.hold(session, actor=actor, feedback_id=fa, reason="x"),
-                       lambda: moderation.release(session, actor=actor, feedback_id=fa),
+        for action in (lambda: moderation.flag(engine, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.unflag(engine, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.edit_text(engine, actor=actor, feedback_id=fa, text="x"),
+                       lambda: moderation.hold(engine, actor=actor, feedback_id=fa, reason="x"),
+                       lambda: moderation.release(engine, actor=actor, feedback_id=fa),
                        lambda: moderation.regenerate(engine, actor=actor, feedback_id=fa),
                        lambda: generate(engine, submission_id=1, actor=actor)):
             with pytest.raises(Forbidden, match=r"feedback.moderate"):
@@ -153,9 +150,9 @@ def test_cost_panel_and_agreement(setup):
         session.add(FeedbackFailure(submission_id=session.get(LearningFeedback, fa).submission_id, provider="openai",
                                     model="gpt-4o-mini", error="timed out", openai_cost_usd=Decimal("0.01"),
                                     created_at=today))
+    moderation.flag(engine, actor=admin, feedback_id=fb, reason="Wrong tie praised")
+    moderation.edit_text(engine, actor=admin, feedback_id=fb, text="Edited.")
     with session_scope(engine) as session:
-        moderation.flag(session, actor=admin, feedback_id=fb, reason="Wrong tie praised")
-        moderation.edit_text(session, actor=admin, feedback_id=fb, text="Edited.")
         panel = moderation.cost_panel(session, actor=admin)
         table = moderation.agreement(session, actor=admin)
     assert panel["total_usd"] == pytest.approx(0.06)

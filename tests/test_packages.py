@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core import packages
+from core import companies, packages
 from core.access import Actor
 from core.db import session_scope
 from core.errors import Conflict, Forbidden, Invalid
@@ -30,9 +30,8 @@ def admin(engine):
 
 
 def add(engine, *tickers):
-    with session_scope(engine) as session:
-        for ticker in tickers:
-            register(session, ticker)
+    for ticker in tickers:
+        register(engine, ticker)
 
 
 def build(engine, actor, storage, ticker, fixture, **kw):
@@ -217,15 +216,14 @@ def test_tampered_file_is_not_served(engine, admin, storage):
 def test_deactivated_company_keeps_history_and_refuses_new_builds(engine, admin, storage):
     add(engine, "RSTD")
     build(engine, admin, storage, "RSTD", "restated")
-    with session_scope(engine) as session:
-        packages.set_company_active(session, actor=admin, ticker="RSTD", active=False)
+    companies.set_active(engine, actor=admin, ticker="RSTD", active=False)
     with pytest.raises(Conflict, match="deactivated"):
         build(engine, admin, storage, "RSTD", "restated")
     with session_scope(engine) as session:
         assert len(packages.list_versions(session, actor=SETUP_ADMIN, ticker="RSTD")) == 1
-        instructor = Actor(id=None, email="i@x", display_name="I", role="instructor")
-        with pytest.raises(Forbidden):
-            packages.set_company_active(session, actor=instructor, ticker="RSTD", active=True)
+    instructor = Actor(id=None, email="i@x", display_name="I", role="instructor")
+    with pytest.raises(Forbidden):
+        companies.set_active(engine, actor=instructor, ticker="RSTD", active=True)
 
 
 @pytest.mark.parametrize("package_date, today, stale", [
@@ -343,10 +341,7 @@ def test_cli_add_reads_the_fiscal_year_end_from_the_filing_and_edit_corrects_it(
     ("TSM", "CIK0001046179.json", "1046179"), ("LPA", "CIK0001997711.json", "1997711"),
 ])
 def test_every_shared_filer_builds_a_passing_current_package(engine, admin, storage, ticker, name, cik):
-    from core import companies
-
-    with session_scope(engine) as session:
-        companies.add_company(session, actor=admin, ticker=ticker, company_name=ticker, cik=cik)
+    companies.add_company(engine, actor=admin, ticker=ticker, company_name=ticker, cik=cik)
     result = packages.build_package(engine, actor=admin, ticker=ticker, companyfacts=shared_file(name),
                                     storage=storage)
     assert (result.validation_status, result.is_current) == ("passed", True), result.validation_errors

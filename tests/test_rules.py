@@ -173,8 +173,8 @@ def test_review_hides_the_student_of_a_blind_activity(edited):
     marker = staff_actor(engine, "instructor")
     with session_scope(engine) as s:
         assert review.detail(s, actor=marker, submission_id=sub)["student_id"] is None
-        with pytest.raises(Forbidden, match="marked blind"):
-            review.reveal_identity(s, actor=marker, submission_id=sub, reason="Extension request")
+    with pytest.raises(Forbidden, match="marked blind"):
+        review.reveal_identity(engine, actor=marker, submission_id=sub, reason="Extension request")
 
 
 def test_a_revision_restores_the_rules_it_recorded(edited):

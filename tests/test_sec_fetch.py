@@ -119,8 +119,7 @@ def test_requests_are_spaced_under_ten_per_second(sec_server):
 
 
 def test_fetch_builds_an_automated_package(sec_server, engine, tmp_path):
-    with session_scope(engine) as session:
-        register(session, "RSTD")
+    register(engine, "RSTD")
     admin = staff_actor(engine, "admin")
     storage = LocalStorage(tmp_path / "files")
     result = packages.fetch_and_build(engine, actor=admin, ticker="RSTD", storage=storage)
@@ -132,8 +131,7 @@ def test_fetch_builds_an_automated_package(sec_server, engine, tmp_path):
 
 
 def test_cut_off_json_stores_nothing(sec_server, engine, tmp_path):
-    with session_scope(engine) as session:
-        register(session, "NREV")  # CIK 900005: the server answers with half a document
+    register(engine, "NREV")  # CIK 900005: the server answers with half a document
     storage = LocalStorage(tmp_path / "files")
     with pytest.raises(Invalid, match=r"CIK0000900005.json is not JSON"):
         packages.fetch_and_build(engine, actor=staff_actor(engine, "admin"), ticker="NREV", storage=storage)

@@ -79,8 +79,8 @@ def test_sign_out_ends_that_session_only(engine, signed_in):
 def test_deactivating_the_account_revokes_its_sessions(engine, signed_in):
     _, token = signed_in
     admin = auth.system_actor(engine)
+    auth.deactivate_staff(engine, actor=admin, email="ivy@test.ngi")
     with session_scope(engine) as session:
-        auth.deactivate_staff(session, actor=admin, email="ivy@test.ngi")
         auth.find_staff(session, "ivy@test.ngi").is_active = True  # even if reactivated at once
     assert staff_sessions.resume(engine, token) is None
     with session_scope(engine) as session:
@@ -92,8 +92,7 @@ def test_changing_the_password_revokes_its_sessions(engine, signed_in):
     staff_actor(engine, "admin", email="other@test.ngi")
     _, bystander = staff_sessions.sign_in(engine, email="other@test.ngi", password=PASSWORD)
     admin = auth.system_actor(engine)
-    with session_scope(engine) as session:
-        auth.change_password(session, actor=admin, email="ivy@test.ngi", password="a brand new password")
+    auth.change_password(engine, actor=admin, email="ivy@test.ngi", password="a brand new password")
     assert staff_sessions.resume(engine, token) is None
     assert staff_sessions.resume(engine, bystander) is not None  # another account is untouched
     actor, fresh = staff_sessions.sign_in(engine, email="ivy@test.ngi", password="a brand new password")

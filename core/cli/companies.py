@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import audit, companies, packages
+from core import companies
 from core.auth import system_actor
 from core.cli._common import command_group, engine
 from core.db import session_scope
@@ -50,18 +50,14 @@ def _add(args) -> int:
         fye = infer_fiscal_year_end_of(cf)
         fiscal_year_end, inferred = (fye.describe() if fye else None), fye is not None
     eng = engine()
-    actor = system_actor(eng)
-    with session_scope(eng) as session:
-        company = companies.add_company(
-            session, actor=actor, ticker=args.ticker, company_name=args.name, cik=args.cik,
-            fiscal_year_end=fiscal_year_end, industry=args.industry, revenue_model_type=args.revenue_model,
-        )
-        audit.record(session, actor, "company.add", target_type="company", target_id=company.ticker,
-                     details={"cik": company.sec_cik, "name": company.company_name,
-                              "fiscal_year_end": company.fiscal_year_end, "inferred": inferred})
-        fye_text = company.fiscal_year_end or "read from the filing at the first build"
-        print(f"added {company.ticker} ({company.company_name}, CIK {company.sec_cik}); fiscal year end: {fye_text}"
-              + (" (inferred from the filing)" if inferred else ""))
+    company = companies.add_company(
+        eng, actor=system_actor(eng), ticker=args.ticker, company_name=args.name, cik=args.cik,
+        fiscal_year_end=fiscal_year_end, inferred=inferred, industry=args.industry,
+        revenue_model_type=args.revenue_model,
+    )
+    fye_text = company.fiscal_year_end or "read from the filing at the first build"
+    print(f"added {company.ticker} ({company.company_name}, CIK {company.sec_cik}); fiscal year end: {fye_text}"
+          + (" (inferred from the filing)" if inferred else ""))
     return 0
 
 
@@ -75,8 +71,6 @@ def _edit(args) -> int:
 
 def _set_active(args) -> int:
     eng = engine()
-    with session_scope(eng) as session:
-        company = packages.set_company_active(session, actor=system_actor(eng), ticker=args.ticker,
-                                              active=args.active)
-        print(f"{company.ticker} is now {'active' if args.active else 'inactive'}")
+    company = companies.set_active(eng, actor=system_actor(eng), ticker=args.ticker, active=args.active)
+    print(f"{company.ticker} is now {'active' if args.active else 'inactive'}")
     return 0

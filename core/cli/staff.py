@@ -51,9 +51,8 @@ def _read_password(from_stdin: bool) -> str:
 def _add(args) -> int:
     password = None if args.no_password else _read_password(args.password_stdin)
     eng = engine()
-    with session_scope(eng) as session:
-        user = auth.create_staff(session, actor=system_actor(eng), email=args.email, role=args.role,
-                                 display_name=args.name, password=password)
+    user = auth.create_staff(eng, actor=system_actor(eng), email=args.email, role=args.role,
+                             display_name=args.name, password=password)
     print(f"added {user.email} as {user.role}" + (" (OIDC sign-in only)" if password is None else ""))
     return 0
 
@@ -61,8 +60,7 @@ def _add(args) -> int:
 def _passwd(args) -> int:
     password = _read_password(args.password_stdin)
     eng = engine()
-    with session_scope(eng) as session:
-        user = auth.change_password(session, actor=system_actor(eng), email=args.email, password=password)
+    user = auth.change_password(eng, actor=system_actor(eng), email=args.email, password=password)
     print(f"password changed for {user.email}")
     return 0
 
@@ -84,7 +82,6 @@ def _list(args) -> int:
 
 def _deactivate(args) -> int:
     eng = engine()
-    with session_scope(eng) as session:
-        user = auth.deactivate_staff(session, actor=system_actor(eng), email=args.email)
+    user = auth.deactivate_staff(eng, actor=system_actor(eng), email=args.email)
     print(f"{user.email} can no longer sign in")
     return 0

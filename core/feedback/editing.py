@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from core import audit, content_tree
 from core.access import Actor, require
-from core.db import session_scope, utcnow
-from core.errors import Conflict, Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Conflict, Invalid
 from core.feedback import checks
 from core.feedback.generation import composite
 from core.feedback.prompt import student_secrets, validator_report
@@ -40,9 +40,7 @@ def edit_feedback(engine: Engine, *, actor: Actor, feedback_id: int, text: str, 
         if value is None or not 0 <= float(value) <= 100:
             raise Invalid(f"The {name} score must be between 0 and 100.")
     with session_scope(engine, immediate=True) as session:
-        fb = session.get(LearningFeedback, feedback_id)
-        if fb is None:
-            raise NotFound(f"No feedback with id {feedback_id}.")
+        fb = get_or_not_found(session, LearningFeedback, feedback_id, f"No feedback with id {feedback_id}.")
         new_scores = {k: float(scores[k]) for k in CRITERIA}
         data = {"feedback_text": text, "strengths": _items(strengths), "areas_for_improvement": _items(improvements),
                 "specific_suggestions": _items(suggestions), "scores": new_scores}

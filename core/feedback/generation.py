@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, auth, config, telemetry
 from core.access import Actor, require
-from core.db import session_scope, utcnow
-from core.errors import Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Invalid
 from core.feedback import checks, personas, pricing
 from core.feedback import prompt as prompts
 from core.feedback.providers import (
@@ -119,9 +119,7 @@ def record_issued(session: Session, feedback: LearningFeedback, submission: Lear
 
 
 def _load_passed(session: Session, submission_id: int) -> LearningSubmission:
-    submission = session.get(LearningSubmission, submission_id)
-    if submission is None:
-        raise NotFound(f"Submission {submission_id} does not exist.")
+    submission = get_or_not_found(session, LearningSubmission, submission_id, f"Submission {submission_id} does not exist.")
     if submission.validator_status != "passed":
         raise Invalid(
             f"Submission {submission_id} has not passed its validators (status: "
@@ -303,9 +301,7 @@ def on_submission_validated(engine: Engine, submission_id: int) -> None:
 
 def summary(session: Session, feedback_id: int) -> dict[str, Any]:
     """The stored row as plain data (what the CLI prints)."""
-    row = session.get(LearningFeedback, feedback_id)
-    if row is None:
-        raise NotFound(f"Feedback {feedback_id} does not exist.")
+    row = get_or_not_found(session, LearningFeedback, feedback_id, f"Feedback {feedback_id} does not exist.")
     num = lambda v: None if v is None else float(v)  # noqa: E731
     return {
         "id": row.id, "submission_id": row.submission_id, "provider": row.provider, "model": row.openai_model,

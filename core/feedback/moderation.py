@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, pseudonyms
 from core.access import Actor, require
-from core.db import utcnow
-from core.errors import Conflict, Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Conflict, Invalid
 from core.feedback import generation, personas, pricing
 from core.feedback.prompt import compact_report, validator_report
 from core.feedback.providers import CRITERIA
@@ -132,10 +132,7 @@ def queue(session: Session, *, actor: Actor, limit: int = 500, offset: int = 0, 
 
 
 def _get(session: Session, feedback_id: int, *, lock: bool = False) -> LearningFeedback:
-    row = session.get(LearningFeedback, feedback_id, with_for_update=lock)
-    if row is None:
-        raise NotFound(f"Feedback {feedback_id} does not exist.")
-    return row
+    return get_or_not_found(session, LearningFeedback, feedback_id, f"Feedback {feedback_id} does not exist.", lock=lock)
 
 
 def item(session: Session, *, actor: Actor, feedback_id: int) -> dict[str, Any]:
@@ -184,76 +181,79 @@ def _reason(reason: str | None, what: str) -> str:
     return text[:MAX_REASON]
 
 
-def flag(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
+def flag(engine: Engine, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
-    fb = _get(session, feedback_id, lock=True)
-    reason = _reason(reason, "flag this feedback")
-    fb.is_flagged, fb.flag_reason, fb.flagged_by, fb.flagged_at = True, reason, actor.id, utcnow()
-    audit.record(session, actor, "feedback.flag", target_type="feedback", target_id=fb.id,
-                 details={"reason": reason, "persona": fb.persona, "model": fb.openai_model})
+    with session_scope(engine, immediate=True) as session:
+        fb = _get(session, feedback_id, lock=True)
+        reason = _reason(reason, "flag this feedback")
+        fb.is_flagged, fb.flag_reason, fb.flagged_by, fb.flagged_at = True, reason, actor.id, utcnow()
+        audit.record(session, actor, "feedback.flag", target_type="feedback", target_id=fb.id,
+                     details={"reason": reason, "persona": fb.persona, "model": fb.openai_model})
 
 
-def unflag(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
+def unflag(engine: Engine, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
-    fb = _get(session, feedback_id, lock=True)
-    if not fb.is_flagged:
-        raise Conflict(f"Feedback {feedback_id} is not flagged.")
-    reason = _reason(reason, "clear the flag")
-    previous = fb.flag_reason
-    fb.is_flagged, fb.flag_reason, fb.flagged_by, fb.flagged_at = False, None, None, None
-    audit.record(session, actor, "feedback.unflag", target_type="feedback", target_id=fb.id,
-                 details={"reason": reason, "previous_reason": previous})
+    with session_scope(engine, immediate=True) as session:
+        fb = _get(session, feedback_id, lock=True)
+        if not fb.is_flagged:
+            raise Conflict(f"Feedback {feedback_id} is not flagged.")
+        reason = _reason(reason, "clear the flag")
+        previous = fb.flag_reason
+        fb.is_flagged, fb.flag_reason, fb.flagged_by, fb.flagged_at = False, None, None, None
+        audit.record(session, actor, "feedback.unflag", target_type="feedback", target_id=fb.id,
+                     details={"reason": reason, "previous_reason": previous})
 
 
-def edit_text(session: Session, *, actor: Actor, feedback_id: int, text: str) -> None:
+def edit_text(engine: Engine, *, actor: Actor, feedback_id: int, text: str) -> None:
     """Replace the text; the first edit keeps the generated text in original_text."""
     require(actor, "feedback.moderate")
-    fb = _get(session, feedback_id, lock=True)
-    text = (text or "").strip()
-    if not text:
-        raise Invalid("The feedback text cannot be empty.")
-    if text == fb.feedback_text:
-        raise Conflict(f"Feedback {feedback_id} already has this text; nothing was changed.")
-    before = fb.feedback_text
-    if fb.original_text is None:
-        fb.original_text = before
-    fb.feedback_text, fb.edited_by, fb.edited_at = text, actor.id, utcnow()
-    audit.record(session, actor, "feedback.edit", target_type="feedback", target_id=fb.id,
-                 details={"words_before": len(before.split()), "words_after": len(text.split())})
+    with session_scope(engine, immediate=True) as session:
+        fb = _get(session, feedback_id, lock=True)
+        text = (text or "").strip()
+        if not text:
+            raise Invalid("The feedback text cannot be empty.")
+        if text == fb.feedback_text:
+            raise Conflict(f"Feedback {feedback_id} already has this text; nothing was changed.")
+        before = fb.feedback_text
+        if fb.original_text is None:
+            fb.original_text = before
+        fb.feedback_text, fb.edited_by, fb.edited_at = text, actor.id, utcnow()
+        audit.record(session, actor, "feedback.edit", target_type="feedback", target_id=fb.id,
+                     details={"words_before": len(before.split()), "words_after": len(text.split())})
 
 
-def hold(session: Session, *, actor: Actor, feedback_id: int, reason: str) -> None:
+def hold(engine: Engine, *, actor: Actor, feedback_id: int, reason: str) -> None:
     require(actor, "feedback.moderate")
-    fb = _get(session, feedback_id, lock=True)
-    if fb.release_state == HELD:
-        raise Conflict(f"Feedback {feedback_id} is already held.")
-    reason = _reason(reason, "hold this feedback")
-    fb.release_state, fb.released_at, fb.released_by = HELD, None, None
-    fb.hold_reasons = [*(fb.hold_reasons or []), f"Held by {actor.display_name}: {reason}"]
-    audit.record(session, actor, "feedback.hold", target_type="feedback", target_id=fb.id, details={"reason": reason})
+    with session_scope(engine, immediate=True) as session:
+        fb = _get(session, feedback_id, lock=True)
+        if fb.release_state == HELD:
+            raise Conflict(f"Feedback {feedback_id} is already held.")
+        reason = _reason(reason, "hold this feedback")
+        fb.release_state, fb.released_at, fb.released_by = HELD, None, None
+        fb.hold_reasons = [*(fb.hold_reasons or []), f"Held by {actor.display_name}: {reason}"]
+        audit.record(session, actor, "feedback.hold", target_type="feedback", target_id=fb.id, details={"reason": reason})
 
 
-def release(session: Session, *, actor: Actor, feedback_id: int) -> None:
+def release(engine: Engine, *, actor: Actor, feedback_id: int) -> None:
     require(actor, "feedback.moderate")
-    fb = _get(session, feedback_id, lock=True)
-    if fb.release_state == RELEASED:
-        raise Conflict(f"Feedback {feedback_id} is already released.")
-    bad = [f"{k} {float(v):g}" for k in CRITERIA if (v := getattr(fb, f"rubric_{k}")) is not None and not 0 <= v <= 100]
-    if bad:
-        raise Conflict(f"Feedback {feedback_id} has scores outside 0-100 ({', '.join(bad)}); "
-                       "regenerate it instead of releasing it.")
-    fb.release_state, fb.released_at, fb.released_by = RELEASED, utcnow(), actor.id
-    generation.record_issued(session, fb, fb.submission, fb.released_at)
-    audit.record(session, actor, "feedback.release", target_type="feedback", target_id=fb.id,
-                 details={"hold_reasons": fb.hold_reasons or []})
+    with session_scope(engine, immediate=True) as session:
+        fb = _get(session, feedback_id, lock=True)
+        if fb.release_state == RELEASED:
+            raise Conflict(f"Feedback {feedback_id} is already released.")
+        bad = [f"{k} {float(v):g}" for k in CRITERIA if (v := getattr(fb, f"rubric_{k}")) is not None and not 0 <= v <= 100]
+        if bad:
+            raise Conflict(f"Feedback {feedback_id} has scores outside 0-100 ({', '.join(bad)}); "
+                           "regenerate it instead of releasing it.")
+        fb.release_state, fb.released_at, fb.released_by = RELEASED, utcnow(), actor.id
+        generation.record_issued(session, fb, fb.submission, fb.released_at)
+        audit.record(session, actor, "feedback.release", target_type="feedback", target_id=fb.id,
+                     details={"hold_reasons": fb.hold_reasons or []})
 
 
 def regenerate(engine: Engine, *, actor: Actor, feedback_id: int, persona: str | None = None,
                provider: str | None = None, model: str | None = None) -> generation.Outcome:
     """A new row from the same submission with another persona or model; both are kept."""
     require(actor, "feedback.moderate")
-    from core.db import session_scope
-
     with session_scope(engine) as session:
         source = _get(session, feedback_id)
         submission_id, old_persona = source.submission_id, source.persona

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, config
 from core.access import Actor, require
-from core.db import session_scope, utcnow
-from core.errors import Invalid, NotFound
+from core.db import get_or_not_found, session_scope, utcnow
+from core.errors import Invalid
 from core.models import LearningJob, LearningSubmission
 
 log = logging.getLogger(__name__)
@@ -186,9 +186,7 @@ def retry(engine: Engine, *, actor: Actor, job_id: int) -> None:
     require(actor, "feedback.moderate")
     now = utcnow()
     with session_scope(engine, immediate=True) as session:
-        job = session.get(LearningJob, job_id)
-        if job is None:
-            raise NotFound(f"No job {job_id}; it may have been removed with its submission.")
+        job = get_or_not_found(session, LearningJob, job_id, f"No job {job_id}; it may have been removed with its submission.")
         if job.status != "parked":
             raise Invalid(f"{TASK_LABELS.get(job.task, job.task)} job {job_id} is {job.status}, not parked.")
         job.status, job.attempts, job.run_after, job.updated_at = "queued", 0, now, now

@@ -25,18 +25,14 @@ per table, on both engines), so that both give identical rows:
 """
 
 
+# What the rest of core/ uses; the other names live in the submodules that define them.
 from core.rollup.definitions import (
     CAP_SECONDS,
     COMPLETION_TYPES,
-    COUNTERS,
     FUNNEL_STEPS,
-    FUNNEL_TYPES,
     ContentMap,
-    capped_seconds,
     content_map,
     epoch,
-    funnel_activity,
-    funnel_row,
     local_day,
     local_day_sql,
     month_start,
@@ -44,19 +40,10 @@ from core.rollup.definitions import (
     week_start,
 )
 from core.rollup.events import apply_event
-from core.rollup.rebuild_sql import (
-    ROLLUP_TABLES,
-    analyze,
-    daily_select,
-    funnel_select,
-    hash_joins,
-    rebuild,
-)
-from core.rollup.submissions import refresh_submissions
+from core.rollup.rebuild_sql import analyze, funnel_select, hash_joins, rebuild
 
 __all__ = [
-    "CAP_SECONDS", "COMPLETION_TYPES", "COUNTERS", "FUNNEL_STEPS", "FUNNEL_TYPES", "ROLLUP_TABLES", "ContentMap",
-    "analyze", "apply_event", "capped_seconds", "content_map", "daily_select", "epoch", "funnel_activity",
-    "funnel_row", "funnel_select", "hash_joins", "local_day", "local_day_sql", "month_start", "rebuild",
-    "refresh_submissions", "utc_offset_spans", "week_start",
+    "CAP_SECONDS", "COMPLETION_TYPES", "FUNNEL_STEPS", "ContentMap", "analyze", "apply_event", "content_map", "epoch",
+    "funnel_select", "hash_joins", "local_day", "local_day_sql", "month_start", "rebuild", "utc_offset_spans",
+    "week_start",
 ]

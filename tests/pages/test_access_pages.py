@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import auth
-from core.db import make_engine, session_scope
+from core.db import make_engine
 from tests.support import SIGN_IN_TITLE, app_test, staff_actor
 
 PAGES = ["home", "content", "packages", "review", "moderation", "leaderboard", "analytics"]
@@ -89,8 +89,7 @@ def test_deactivated_account_is_sent_back_to_sign_in(demo_db, monkeypatch):
     actor = staff_actor(engine, "instructor", email="leaving@test.ngi")
     at.session_state["ngi_actor_id"] = actor.id
     at.session_state["ngi_actor_role"] = actor.role
-    with session_scope(engine) as session:
-        auth.deactivate_staff(session, actor=auth.system_actor(engine), email="leaving@test.ngi")
+    auth.deactivate_staff(engine, actor=auth.system_actor(engine), email="leaving@test.ngi")
     engine.dispose()
     at.run()
     assert [t.value for t in at.title] == [SIGN_IN_TITLE]

@@ -142,8 +142,8 @@ def test_other_roles_get_a_read_only_page_and_core_refuses_them(db_url, seeded_e
     assert not (_keys(at) & set(ACTION_KEYS))
     assert any("Read-only view" in c.value for c in at.caption)
     actor = staff_actor(seeded_engine, role)
-    with session_scope(seeded_engine) as session, pytest.raises(Forbidden):
-        moderation.flag(session, actor=actor, feedback_id=feedback_id, reason="trying anyway")
+    with pytest.raises(Forbidden):
+        moderation.flag(seeded_engine, actor=actor, feedback_id=feedback_id, reason="trying anyway")
     assert not _row(seeded_engine, feedback_id).is_flagged and _audits(seeded_engine, "feedback.flag") == []
 
 

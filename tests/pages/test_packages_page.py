@@ -21,7 +21,7 @@ def prepared(db_url, data_env):
     engine = make_engine(db_url)
     with session_scope(engine) as session:
         companies.seed_curated(session)
-        register(session, "RSTD")
+    register(engine, "RSTD")
     admin = staff_actor(engine, "admin")
     for fixture in ("original", "restated"):
         packages.build_package(engine, actor=admin, ticker="RSTD", companyfacts=FIXTURES / f"{fixture}.json")
