@@ -213,8 +213,24 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 PAGES = APP.parent / "pages"
 
 
+STAFF_PASSWORD = "correct horse battery"  # every staff_actor account's
+_password_hashes: dict[str, str] = {}
+
+
+def staff_password_hash() -> str:
+    """auth.hash_password(STAFF_PASSWORD), computed once per process: a real argon2id hash
+    costs ~0.25 s of CPU (64 MiB, by design), and most tests create a fresh account."""
+    from core import auth
+
+    if STAFF_PASSWORD not in _password_hashes:
+        _password_hashes[STAFF_PASSWORD] = auth.hash_password(STAFF_PASSWORD)
+    return _password_hashes[STAFF_PASSWORD]
+
+
 def staff_actor(engine, role: str, email: str | None = None):
-    """A real staff account of `role` (created if missing), as a core Actor."""
+    """A real staff account of `role` (created if missing) whose password is
+    STAFF_PASSWORD, as a core Actor. The account is added by auth.add_staff; its password
+    hash is the one staff_password_hash() made with auth.hash_password, so it signs in."""
     from sqlalchemy import select
 
     from core import auth
@@ -225,8 +241,8 @@ def staff_actor(engine, role: str, email: str | None = None):
     with session_scope(engine) as session:
         user = session.scalar(select(StaffUser).where(StaffUser.email == email))
         if user is None:
-            user = auth.add_staff(session, actor=SETUP_ADMIN, email=email, role=role, display_name=f"Test {role}",
-                                  password="correct horse battery")
+            user = auth.add_staff(session, actor=SETUP_ADMIN, email=email, role=role, display_name=f"Test {role}")
+            user.password_hash = staff_password_hash()
         return auth.actor_of(user)
 
 

@@ -285,10 +285,15 @@ def test_a_filing_cut_off_keeps_only_what_was_filed_by_then():
     assert max(r["end"] for r in rows) == "2023-12-31"
 
 
-def test_cli_prints_the_address_the_app_serves_on(engine, data_env, monkeypatch, capsys):
+def test_cli_prints_the_address_the_app_serves_on(cohort_copy, data_env, monkeypatch, capsys):
+    # On a populated database with --if-empty: no second cohort to build (the CLI seeding an
+    # empty one is the e2e fixture's `ngi seed --demo`); the address line is the same.
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    demo.seed_demo_cli(engine, students=3, seed=1, url="http://localhost:8600")
+    engine = make_engine(cohort_copy.url)
+    demo.seed_demo_cli(engine, students=3, seed=1, if_empty=True, url="http://localhost:8600")
+    engine.dispose()
     out = capsys.readouterr().out
+    assert "cohort left as it is" in out
     assert "sign in at http://localhost:8600" in out and "8501" not in out
 
 
