@@ -3,6 +3,7 @@
 SQLite: a file in tmp_path, copied from a migrated template. PostgreSQL: one fresh
 database per test session (CREATE DATABASE from TEST_POSTGRES_URL), migrated to head
 and truncated between tests. A missing server skips locally and fails with CI=true.
+Demo cohorts (`demo_cohorts`) are seeded once per session and copied for each user.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from core import schema
 from core.db import make_engine
-from tests.support import fresh_postgres_database, truncate_all
+from tests.support import DemoCohorts, fresh_postgres_database, truncate_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,14 @@ def _postgres_session_url():
         schema.upgrade(engine)
         engine.dispose()
         yield url
+
+
+@pytest.fixture(scope="session")
+def demo_cohorts(tmp_path_factory, _sqlite_template) -> DemoCohorts:
+    """Demo cohorts seeded once per session and handed out as copies (tests.support.DemoCohorts)."""
+    cohorts = DemoCohorts(tmp_path_factory.mktemp("demo-cohorts"), _sqlite_template)
+    yield cohorts
+    cohorts.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

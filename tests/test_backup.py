@@ -11,11 +11,10 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from core import backup, demo, schema, students
+from core import backup, students
 from core.cli import main
 from core.db import make_engine, session_scope, utcnow
 from core.models import LearningSubmission, Student
-from core.storage import default_storage
 from tests.support import unavailable
 
 
@@ -45,7 +44,9 @@ def test_status_says_which_kind_is_older_than_its_schedule(tmp_path, monkeypatch
 
 
 @pytest.fixture
-def drill_env(tmp_path, monkeypatch):
+def drill_env(tmp_path, monkeypatch, demo_cohorts):
+    """NGI_DATA_DIR holding a copy of the demo cohort (tests.support.DemoCohorts): the
+    SQLite database data/ngi.db and its stored files under data/files."""
     for tool in ("restic",):
         if shutil.which(tool) is None:
             unavailable(f"{tool} is not installed (Debian package {tool})")
@@ -55,12 +56,9 @@ def drill_env(tmp_path, monkeypatch):
     monkeypatch.delenv("NGI_STORAGE_URL", raising=False)
     monkeypatch.delenv("NGI_RESTIC_REPOSITORY", raising=False)
     monkeypatch.delenv("NGI_RESTIC_PASSWORD_FILE", raising=False)
-    url = f"sqlite:///{data / 'ngi.db'}"
+    url = demo_cohorts.copy("sqlite", data).url
+    assert url == f"sqlite:///{data / 'ngi.db'}"  # where the app finds it without DATABASE_URL
     monkeypatch.setenv("DATABASE_URL", url)
-    engine = make_engine(url)
-    schema.upgrade(engine)
-    demo.seed_demo(engine, students=20, storage=default_storage())
-    engine.dispose()
     return url, data
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from core import demo, packages
 from core.companies import CURATED
-from core.db import Base, session_scope
+from core.db import Base, make_engine, session_scope
 from core.demo import companyfacts_for, filed_through, fiscal_year_end_date
 from core.errors import Forbidden
 from core.models import (
@@ -33,7 +33,7 @@ from core.models import (
 )
 from core.sec import build_statements, load_companyfacts, validate
 from core.storage import storage_for
-from tests.support import SETUP_ADMIN, truncate_all
+from tests.support import SETUP_ADMIN, DemoDB, truncate_all
 
 TODAY = date(2026, 11, 20)
 N = 30
@@ -48,6 +48,30 @@ NOT_DEMO_TABLES = {"learning_telemetry_keys", "learning_jobs", "learning_content
 def _seed(engine, tmp_path, seed=7, students=N):
     return demo.seed_demo(engine, students=students, seed=seed, today=TODAY,
                           storage=storage_for(str(tmp_path / f"files{seed}")))
+
+
+def _kind(url) -> str:
+    return "sqlite" if str(url).startswith("sqlite") else "postgres"
+
+
+@pytest.fixture
+def cohort(db_url, demo_cohorts) -> DemoDB:
+    """The seed-7 cohort of N students on db_url's engine, seeded once per session and
+    shared: only for tests that change nothing."""
+    return demo_cohorts.shared(_kind(db_url), students=N, seed=7, today=TODAY)
+
+
+@pytest.fixture
+def cohort_copy(db_url, demo_cohorts, tmp_path) -> DemoDB:
+    """A copy of that cohort this test may change."""
+    return demo_cohorts.copy(_kind(db_url), tmp_path / "cohort", students=N, seed=7, today=TODAY)
+
+
+@pytest.fixture
+def cohort_engine(cohort):
+    eng = make_engine(cohort.url)
+    yield eng
+    eng.dispose()
 
 
 def _snapshot(engine) -> dict:
@@ -77,10 +101,8 @@ def _snapshot(engine) -> dict:
         )
 
 
-def test_same_seed_same_cohort_and_another_seed_differs(engine, tmp_path):
-    _seed(engine, tmp_path)
-    first = _snapshot(engine)
-    truncate_all(engine)
+def test_same_seed_same_cohort_and_another_seed_differs(engine, cohort_engine, tmp_path):
+    first = _snapshot(cohort_engine)  # seeded with seed 7 by demo_cohorts, in another database
     _seed(engine, tmp_path)
     assert _snapshot(engine) == first
     truncate_all(engine)
@@ -90,10 +112,10 @@ def test_same_seed_same_cohort_and_another_seed_differs(engine, tmp_path):
     assert other["packages"] != first["packages"]  # generated figures follow the seed
 
 
-def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
-    summary = _seed(engine, tmp_path)
+def test_every_table_is_filled_and_rows_are_consistent(cohort, cohort_engine, demo_cohorts):
+    summary = demo_cohorts.summaries[(_kind(cohort.url), N, 7, TODAY)]
     assert summary.students == N and summary.leaderboard > 0 and summary.feedback > 0
-    with session_scope(engine) as session:
+    with session_scope(cohort_engine) as session:
         for table in Base.metadata.sorted_tables:
             if table.name not in NOT_DEMO_TABLES:
                 assert session.scalar(select(func.count()).select_from(table)), f"{table.name} is empty"
@@ -143,34 +165,38 @@ def test_every_table_is_filled_and_rows_are_consistent(engine, tmp_path):
         assert all(ts.date() < TODAY for ts in weekdays)
 
         sample = subs[0]
-    stored = storage_for(str(tmp_path / "files7"))
+    stored = storage_for(str(cohort.data_dir / "files"))
     assert hashlib.sha256(stored.read_bytes(sample.file_path)).hexdigest() == sample.file_hash
 
 
-def test_failed_checks_rollup_is_filled_from_failed_submissions(engine, tmp_path):
+def test_failed_checks_rollup_is_filled_from_failed_submissions(cohort_engine):
     from core.models import ValidatorCheckFailure
 
-    _seed(engine, tmp_path)
-    with session_scope(engine) as session:
+    with session_scope(cohort_engine) as session:
         assert session.scalar(select(func.count()).select_from(ValidatorCheckFailure))
 
 
-def test_if_empty_leaves_a_populated_database_alone(engine, tmp_path):
-    _seed(engine, tmp_path)
+def test_if_empty_leaves_a_populated_database_alone(cohort_copy, tmp_path):
+    engine = make_engine(cohort_copy.url)
     before = _snapshot(engine)
     skipped = demo.seed_demo(engine, students=5, seed=99, today=TODAY, if_empty=True,
                              storage=storage_for(str(tmp_path / "other")))
     assert skipped.skipped and _snapshot(engine) == before
     assert sorted(role for _, _, role in skipped.accounts) == ["admin", "instructor", "program_lead"]
+    engine.dispose()
 
 
-def test_cli_refuses_outside_demo_mode_and_removes_demo_accounts(engine, tmp_path, monkeypatch):
-    _seed(engine, tmp_path, students=3)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
+def test_cli_refuses_outside_demo_mode_and_removes_demo_accounts(cohort_copy, monkeypatch):
+    engine = make_engine(cohort_copy.url)
+    demo_staff = select(func.count()).select_from(StaffUser).where(StaffUser.is_demo.is_(True))
+    with session_scope(engine) as session:
+        assert session.scalar(demo_staff) == 3
+    monkeypatch.setenv("DATABASE_URL", cohort_copy.url)
     with pytest.raises(Forbidden, match="Demo mode is off"):
         demo.seed_demo_cli(engine, students=3, seed=1)
     with session_scope(engine) as session:
-        assert session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.is_demo.is_(True))) == 0
+        assert session.scalar(demo_staff) == 0
+    engine.dispose()
 
 
 def _company(ticker: str) -> SimpleNamespace:
@@ -203,10 +229,9 @@ def test_52_53_week_years_end_on_the_sunday_nearest_the_nominal_date():
     assert fiscal_year_end_date("December 31", 2024) == date(2024, 12, 31)
 
 
-def test_demo_packages_are_real_builds_with_a_history(engine, tmp_path):
-    _seed(engine, tmp_path, students=3)
-    stored = storage_for(str(tmp_path / "files7"))
-    with session_scope(engine) as session:
+def test_demo_packages_are_real_builds_with_a_history(cohort, cohort_engine):
+    stored = storage_for(str(cohort.data_dir / "files"))
+    with session_scope(cohort_engine) as session:
         rows = session.execute(select(LearningCompany, LearningPackage)
                                .join(LearningPackage, LearningPackage.company_id == LearningCompany.id)
                                .order_by(LearningCompany.ticker, LearningPackage.version)).all()
@@ -260,18 +285,22 @@ def test_a_filing_cut_off_keeps_only_what_was_filed_by_then():
     assert max(r["end"] for r in rows) == "2023-12-31"
 
 
-def test_cli_prints_the_address_the_app_serves_on(engine, data_env, monkeypatch, capsys):
+def test_cli_prints_the_address_the_app_serves_on(cohort_copy, data_env, monkeypatch, capsys):
+    # On a populated database with --if-empty: no second cohort to build (the CLI seeding an
+    # empty one is the e2e fixture's `ngi seed --demo`); the address line is the same.
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    demo.seed_demo_cli(engine, students=3, seed=1, url="http://localhost:8600")
+    engine = make_engine(cohort_copy.url)
+    demo.seed_demo_cli(engine, students=3, seed=1, if_empty=True, url="http://localhost:8600")
+    engine.dispose()
     out = capsys.readouterr().out
+    assert "cohort left as it is" in out
     assert "sign in at http://localhost:8600" in out and "8501" not in out
 
 
-def test_demo_grades_show_every_workflow_state(engine, tmp_path):
+def test_demo_grades_show_every_workflow_state(cohort_engine):
     from core.models import LearningGrade
 
-    _seed(engine, tmp_path)
-    with session_scope(engine) as session:
+    with session_scope(cohort_engine) as session:
         states = set(session.scalars(select(LearningGrade.state).distinct()))
         assert states == {"not_started", "in_progress", "graded", "released"}
         released = session.scalars(select(LearningGrade).where(LearningGrade.state == "released")).all()

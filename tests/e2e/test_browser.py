@@ -1,29 +1,20 @@
 """End to end in headless Chromium: the real server (serve.py, as scripts/app runs it)
-on a free port over a fresh SQLite database (migrated and seeded with a demo cohort by
-the real CLI); each demo role signs in through the form and opens every page; no
-exception box, the page's heading present, and a screenshot of each page (kept in
-$NGI_E2E_SCREENSHOTS if set, else in tmp)."""
+on a free port over a fresh SQLite database migrated and seeded with a demo cohort by
+the real CLI (the shared `server` and `browser` fixtures, tests/e2e/conftest.py); each
+demo role signs in through the form and opens every page; no exception box, the page's
+heading present, and a screenshot of each page (kept in $NGI_E2E_SCREENSHOTS if set,
+else in tmp)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from core import auth
-from tests.support import unavailable
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 # Sidebar label (app.py) -> a heading the page must show.
 PAGES = {
     "Home": "Home", "Content": "Content", "Company packages": None, "Submission review": None,
@@ -31,70 +22,6 @@ PAGES = {
 }
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        unavailable("the playwright Python package is not installed")
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "NGI_STORAGE_URL", "NGI_DEMO_MODE")}
-    env.update(NGI_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
-    ngi = [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())"]
-    for command in (["db", "upgrade"], ["seed", "--demo", "--students", "40", "--if-empty"]):
-        done = subprocess.run([*ngi, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, done.stderr
-    assert "admin@demo.ngi" in done.stdout  # the seed prints the demo credentials
-    port = _free_port()
-    log = open(data / "server.log", "w")  # noqa: SIM115 - the server writes to it until teardown closes it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {(data / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        except Exception as exc:  # noqa: BLE001 - a broken browser install is an environment problem
-            unavailable(f"Chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

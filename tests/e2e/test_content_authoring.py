@@ -1,12 +1,12 @@
 """In headless Chromium, an admin creates a lesson, moves it to another unit, publishes it
-and sees it in the tree (same server and browser fixtures as test_browser.py)."""
+and sees it in the tree (the shared server and browser fixtures, tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from core import auth
-from tests.e2e.test_browser import _settle, browser, server  # noqa: F401 - fixtures
+from tests.e2e.test_browser import _settle
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def _choose(page, label: str, option: str) -> None:
     _settle(page)
 
 
-def test_admin_creates_moves_and_publishes_a_lesson(server, browser):  # noqa: F811
+def test_admin_creates_moves_and_publishes_a_lesson(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     try:
@@ -55,6 +55,7 @@ def test_admin_creates_moves_and_publishes_a_lesson(server, browser):  # noqa: F
         details = page.locator('[data-testid="stMarkdownContainer"] p',
                                has=page.locator("strong", has_text="Leveraged buyouts"))
         details.first.wait_for(timeout=30_000)
+        _settle(page)  # the rerun still drawing shows the old and the new tabs side by side
         page.get_by_role("tab", name="Outline").click()
         _settle(page)
         _choose(page, "Move to", "Finance & Valuation › Valuation")

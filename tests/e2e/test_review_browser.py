@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core import auth
 from core.db import make_engine, session_scope
 from core.models import LearningGrade
-from tests.e2e.test_browser import ARGS, CHROMIUM, _settle, browser, server  # noqa: F401 - fixtures
+from tests.e2e.test_browser import _settle
 
 pytestmark = pytest.mark.e2e
 WIDTH, HEIGHT = 1440, 900
@@ -31,8 +31,7 @@ def _tab_to_input(page) -> None:
     raise AssertionError("Tab did not reach the next field of the grade form")
 
 
-def test_instructor_grades_with_the_keyboard_and_moves_to_the_next_ungraded(server, browser,  # noqa: F811
-                                                                            tmp_path_factory):
+def test_instructor_grades_with_the_keyboard_and_moves_to_the_next_ungraded(server, browser, demo_env):
     email = next(e for e, _, role in auth.DEMO_ACCOUNTS if role == "instructor")
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     page = context.new_page()
@@ -78,9 +77,8 @@ def test_instructor_grades_with_the_keyboard_and_moves_to_the_next_ungraded(serv
     finally:
         context.close()
 
-    # The server fixture's database: NGI_DATA_DIR/ngi.db under this session's temp folder.
-    database = max(tmp_path_factory.getbasetemp().glob("e2e*/data/ngi.db"))
-    engine = make_engine(f"sqlite:///{database}")
+    # The server's database: NGI_DATA_DIR/ngi.db (tests/e2e/conftest.py).
+    engine = make_engine(f"sqlite:///{demo_env['NGI_DATA_DIR']}/ngi.db")
     with session_scope(engine) as session:
         grade = session.scalar(select(LearningGrade).where(LearningGrade.comment == COMMENT))
         assert grade is not None and grade.state == "graded" and float(grade.overall_score) > 0

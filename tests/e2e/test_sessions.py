@@ -1,6 +1,6 @@
 """Sessions that survive the browser, in headless Chromium against the app as
-scripts/app serves it (serve.py: Streamlit plus the sign-in/sign-out routes) on a fresh
-demo database: a reload and a new tab stay signed in on their page, a deep link signs
+scripts/app serves it (serve.py: Streamlit plus the sign-in/sign-out routes) on the e2e
+demo database (tests/e2e/conftest.py): a reload and a new tab stay signed in on their page, a deep link signs
 in and lands on that page, signing out in one tab signs the other out at its next
 action, and an idle session (NGI_SESSION_IDLE_TIMEOUT made tiny) asks to sign in again
 and then returns to the page. Also: no Deploy button or developer menu."""
@@ -8,24 +8,12 @@ and then returns to the page. Also: no Deploy button or developer menu."""
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from core import auth
-from tests.support import unavailable
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SIGN_IN_TITLE = "NGI Learning — staff sign-in"
 IDLE_SECONDS = 15  # long enough for a page to load on a busy machine, short enough to wait out
 EMAIL = "instructor@demo.ngi"
@@ -33,92 +21,23 @@ EMAIL = "instructor@demo.ngi"
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory) -> dict[str, str]:
-    if not os.path.exists(CHROMIUM):
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        unavailable("the playwright Python package is not installed")
-    data = tmp_path_factory.mktemp("e2e-sessions") / "data"
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "NGI_STORAGE_URL", "NGI_DEMO_MODE") and not k.startswith("NGI_SESSION_")}
-    env.update(NGI_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
-    ngi = [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())"]
-    for command in (["db", "upgrade"], ["seed", "--demo", "--students", "20", "--if-empty"]):
-        done = subprocess.run([*ngi, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, done.stderr
-    return env
+def idle_server(start_server):
+    return start_server("idle-server", NGI_SESSION_IDLE_TIMEOUT=f"{IDLE_SECONDS}s")
 
 
-@contextmanager
-def _serve(env: dict[str, str], log_path: Path):
-    port = _free_port()
-    log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until teardown closes it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def server(demo_env):
-    with _serve(demo_env, Path(demo_env["NGI_DATA_DIR"]) / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def idle_server(demo_env):
-    env = {**demo_env, "NGI_SESSION_IDLE_TIMEOUT": f"{IDLE_SECONDS}s"}
-    with _serve(env, Path(demo_env["NGI_DATA_DIR"]) / "idle-server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(demo_env):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        try:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        except Exception as exc:  # noqa: BLE001 - a broken browser install is an environment problem
-            unavailable(f"Chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def context(browser):
+@pytest.fixture(scope="module", autouse=True)
+def idle_page(idle_server, browser):
+    """A tab signed in on the idle-timeout server (review page) before this module's first
+    test and then left alone in its own browser context, so the idle test waits only what
+    is left of the timeout instead of all of it. Yields (page, when it was last used)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield ctx
+    page = ctx.new_page()
+    page.goto(f"{idle_server}/review", wait_until="domcontentloaded")
+    _sign_in(page)
+    _heading(page, "Submission review").wait_for(timeout=60_000)
+    _settle(page)
+    yield page, time.monotonic()
     ctx.close()
 
 
@@ -220,14 +139,11 @@ def test_sign_out_in_one_tab_signs_the_other_out_at_its_next_action(server, cont
     assert second.locator('[data-testid="stSidebar"]', has_text="Signed in as").count() == 0
 
 
-def test_after_idle_expiry_the_sign_in_form_appears_and_signing_in_returns_to_the_page(idle_server, context):
-    page = context.new_page()
-    page.goto(f"{idle_server}/review", wait_until="domcontentloaded")
-    _sign_in(page)
-    _heading(page, "Submission review").wait_for(timeout=60_000)
-    _settle(page)
-
-    page.wait_for_timeout((IDLE_SECONDS + 3) * 1000)  # idle past the timeout
+def test_after_idle_expiry_the_sign_in_form_appears_and_signing_in_returns_to_the_page(idle_page):
+    page, last_used = idle_page  # signed in on the review page, untouched since last_used
+    idle_for = time.monotonic() - last_used
+    page.wait_for_timeout(max(0.0, IDLE_SECONDS + 3 - idle_for) * 1000)  # idle past the timeout
+    assert _heading(page, "Submission review").count() == 1  # nothing ran meanwhile
     page.locator('[data-testid="stSidebarNav"] a', has_text="Leaderboard").first.click()
     _heading(page, SIGN_IN_TITLE).wait_for(timeout=60_000)
     page.get_by_text("Your session has ended").wait_for(timeout=30_000)

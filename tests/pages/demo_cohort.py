@@ -1,48 +1,24 @@
-"""A small demo cohort (40 students) seeded once per test module, on SQLite and on PostgreSQL.
+"""A small demo cohort (40 students) for each test module, on SQLite and on PostgreSQL.
 
 Page tests take it as the `demo_db` fixture (tests/pages/conftest.py), module-scoped and
-parametrized over ("sqlite", "postgres").
+parametrized over ("sqlite", "postgres"). The cohort is seeded once per session
+(tests.support.DemoCohorts) and each module gets its own copy, so a module's writes stay
+in that module.
 """
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
+from tests.support import DEMO_SEED as SEED
+from tests.support import DEMO_STUDENTS as STUDENTS
+from tests.support import DemoDB
 
-from core import demo
-from core.db import make_engine
-from core.storage import storage_for
-from tests.support import truncate_all
-
-STUDENTS = 40
-SEED = 3  # two companies reach 5 leaderboard entries, the rest stay below
-
-
-@dataclass(frozen=True)
-class DemoDB:
-    url: str
-    data_dir: Path  # NGI_DATA_DIR: the stored files live under data_dir / "files"
-    today: date
+__all__ = ["SEED", "STUDENTS", "DemoDB", "demo_database"]
 
 
 def demo_database(request, tmp_path_factory) -> DemoDB:
-    data_dir = tmp_path_factory.mktemp("demo")
-    if request.param == "sqlite":
-        path = data_dir / "ngi.db"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("_postgres_session_url")
-    engine = make_engine(url)
-    try:
-        if request.param != "sqlite":
-            truncate_all(engine)
-        summary = demo.seed_demo(engine, students=STUDENTS, seed=SEED, storage=storage_for(str(data_dir / "files")))
-        assert summary.leaderboard > 0, "the test cohort should have capstone finishers"
-    finally:
-        engine.dispose()
-    from core.db import utcnow
-
-    return DemoDB(url=url, data_dir=data_dir, today=utcnow().date())
+    """A copy of the demo cohort for a module-scoped fixture parametrized by engine."""
+    cohorts = request.getfixturevalue("demo_cohorts")
+    copy = cohorts.copy(request.param, tmp_path_factory.mktemp("demo"), students=STUDENTS, seed=SEED)
+    summary = cohorts.summaries[(request.param, STUDENTS, SEED, None)]
+    assert summary.leaderboard > 0, "the test cohort should have capstone finishers"
+    return copy
