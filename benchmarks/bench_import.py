@@ -58,11 +58,10 @@ def run(engine_name: str, path: Path, students: int, events: int, sample: int, w
         with database(engine_name, workdir) as url:
             engine = _fresh(url, students)
             started = time.perf_counter()
-            with session_scope(engine) as session:
-                if label == "bulk":
-                    result = telemetry_bulk.import_bulk(session, path, actor=system_actor(engine))
-                else:
-                    result = telemetry.import_events(session, path, actor=system_actor(engine), batch_size=20000)
+            if label == "bulk":
+                result = telemetry_bulk.import_bulk(engine, path, actor=system_actor(engine))
+            else:
+                result = telemetry.import_events(engine, path, actor=system_actor(engine), batch_size=20000)
             seconds = time.perf_counter() - started
             out[f"{label}_s"] = round(seconds, 2)
             out[f"{label}_events_per_s"] = round(result.accepted / seconds)

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import progress, rollup, telemetry
 from core.access import Actor, require
+from core.db import session_scope
 from core.errors import Invalid
 from core.telemetry.rows import Row, parsed_rows, strict_refusal
 
@@ -73,14 +75,21 @@ class Progress:
 
 
 def import_bulk(
-    session: Session, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
+    engine: Engine, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
     chunk_size: int = CHUNK_SIZE, on_progress: Callable[[Progress], None] | None = None,
 ) -> BulkResult:
-    """Import a JSON Lines or xAPI file in chunks, in the caller's transaction. The same
-    contract as `telemetry.import_events`: bad lines reported by number and skipped
-    (`strict`: any bad line and nothing is written), duplicates skipped."""
+    """Import a JSON Lines or xAPI file in chunks, in one unit of work of its own (a
+    failure part-way leaves nothing). The same contract as `telemetry.import_events`: bad
+    lines reported by number and skipped (`strict`: any bad line and nothing is written),
+    duplicates skipped."""
     require(actor, "telemetry.import")
     path = telemetry.checked_file(path, fmt)
+    with session_scope(engine, immediate=True) as session:
+        return _import_bulk(session, path, fmt=fmt, strict=strict, chunk_size=chunk_size, on_progress=on_progress)
+
+
+def _import_bulk(session: Session, path: Path, *, fmt: str, strict: bool, chunk_size: int,
+                 on_progress: Callable[[Progress], None] | None) -> BulkResult:
     started = time.perf_counter()
     lookup = telemetry._Lookup(session)
     cmap = rollup.content_map(session)

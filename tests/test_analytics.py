@@ -72,8 +72,7 @@ def generated(students, tmp_path):
         cohort.create_submissions(session, ids, companies)
     path = tmp_path / "cohort.jsonl"
     cohort.write_events(path, ids, events=6000, days=90, end=date(2026, 11, 20), company_ids=companies)
-    with session_scope(students) as session:
-        result = telemetry.import_events(session, path, actor=SETUP_ADMIN)
+    result = telemetry.import_events(students, path, actor=SETUP_ADMIN)
     assert result.accepted > 3000 and not result.errors
     return students
 

@@ -49,8 +49,7 @@ def _count(engine, model=LearningTelemetry):
 
 
 def _import(engine, path, **kwargs):
-    with session_scope(engine) as session:
-        return telemetry.import_events(session, path, actor=SETUP_ADMIN, **kwargs)
+    return telemetry.import_events(engine, path, actor=SETUP_ADMIN, **kwargs)
 
 
 def test_jsonl_import_stores_events_and_updates_rollup_and_progress(students, tmp_path):

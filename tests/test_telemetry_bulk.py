@@ -42,8 +42,7 @@ def test_bulk_import_equals_a_full_rebuild(population, tmp_path, order):
     lines.insert(17, '{"user_id": 99999, "event_type": "lesson_view"}')  # one bad line, skipped
     path.write_text("\n".join(lines) + "\n")
     seen = []
-    with session_scope(engine) as session:
-        result = telemetry_bulk.import_bulk(session, path, actor=SETUP_ADMIN, chunk_size=400, on_progress=seen.append)
+    result = telemetry_bulk.import_bulk(engine, path, actor=SETUP_ADMIN, chunk_size=400, on_progress=seen.append)
     assert result.chunks >= 7 and result.accepted > 2500 and result.rejected == 1
     assert result.errors[0][0] == 18 and "99999" in result.errors[0][1]
     assert seen[-1].bytes_read == seen[-1].bytes_total and seen[-1].events_per_second > 0
@@ -60,8 +59,7 @@ def test_bulk_import_equals_a_full_rebuild(population, tmp_path, order):
         assert imported == full
     assert len(after_import[3]) == len({json.loads(line)["user_id"] for line in lines[:17] + lines[18:]})
     # A second import of the same file adds nothing.
-    with session_scope(engine) as session:
-        again = telemetry_bulk.import_bulk(session, path, actor=SETUP_ADMIN, chunk_size=400)
+    again = telemetry_bulk.import_bulk(engine, path, actor=SETUP_ADMIN, chunk_size=400)
     assert (again.accepted, again.duplicates) == (0, result.accepted)
 
 
@@ -71,7 +69,7 @@ def test_strict_bulk_import_writes_nothing(population, tmp_path):
     cohort.write_events(path, ids[:3], events=200, days=10, end=date(2026, 11, 20))
     with path.open("a") as out:
         out.write("not json\n")
-    with pytest.raises(Invalid, match="strict"), session_scope(engine) as session:
-        telemetry_bulk.import_bulk(session, path, actor=SETUP_ADMIN, strict=True, chunk_size=50)
+    with pytest.raises(Invalid, match="strict"):
+        telemetry_bulk.import_bulk(engine, path, actor=SETUP_ADMIN, strict=True, chunk_size=50)
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(LearningTelemetry)) == 0

@@ -49,9 +49,8 @@ class _RateBar:
 def _import(args) -> int:
     fmt = args.format or ("xapi" if args.file.lower().endswith(".json") else "jsonl")
     eng = engine()
-    with session_scope(eng, immediate=True) as session:
-        result = telemetry_bulk.import_bulk(session, args.file, actor=system_actor(eng), fmt=fmt, strict=args.strict,
-                                            chunk_size=args.chunk_size, on_progress=_RateBar())
+    result = telemetry_bulk.import_bulk(eng, args.file, actor=system_actor(eng), fmt=fmt, strict=args.strict,
+                                        chunk_size=args.chunk_size, on_progress=_RateBar())
     if result.accepted:
         rollup.analyze(eng)
     for line, message in result.errors[:50]:

@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy import String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from core import progress, rollup
 from core.access import Actor, require
-from core.db import utcnow
+from core.db import session_scope, utcnow
 from core.errors import Invalid
 from core.models import LearningTelemetry, Student, TelemetryKey
 from core.sql_functions import bulk_insert_sql
@@ -154,14 +155,23 @@ def insert_new(session: Session, batch: list[Row], result: ImportResult) -> list
 
 
 def import_events(
-    session: Session, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
+    engine: Engine, path: str | Path, *, actor: Actor, fmt: str = "jsonl", strict: bool = False,
     batch_size: int = 5000, on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Import a JSON Lines or xAPI file. Bad lines are reported by number and skipped
-    (`strict=True`: any bad line rejects the whole file and nothing is written). Events
-    already imported (same event id, statement id or natural key) are skipped."""
+    """Import a JSON Lines or xAPI file in one unit of work of its own. Bad lines are
+    reported by number and skipped (`strict=True`: any bad line rejects the whole file
+    and nothing is written). Events already imported (same event id, statement id or
+    natural key) are skipped. The file is local, read as it is written: no network or
+    storage call happens inside the transaction."""
     require(actor, "telemetry.import")
     path = checked_file(path, fmt)
+    with session_scope(engine, immediate=True) as session:
+        return _import_events(session, path, fmt=fmt, strict=strict, batch_size=batch_size,
+                              on_progress=on_progress)
+
+
+def _import_events(session: Session, path: Path, *, fmt: str, strict: bool, batch_size: int,
+                   on_progress: Callable[[int, int], None] | None) -> ImportResult:
     lookup = _Lookup(session)
     cmap = rollup.content_map(session)
     result = ImportResult()

@@ -29,8 +29,7 @@ def cohort_db(seeded_engine, db_url, tmp_path):
     path = tmp_path / "cohort.jsonl"
     cohort.write_events(path, ids, events=2500, days=120, end=date.today() - timedelta(days=3),
                         company_ids=companies)
-    with session_scope(seeded_engine) as session:
-        telemetry.import_events(session, path, actor=SETUP_ADMIN)
+    telemetry.import_events(seeded_engine, path, actor=SETUP_ADMIN)
     return db_url
 
 
